@@ -1,0 +1,3 @@
+"""pos-connector: POS («Госуслуги. Решаем вместе») ↔ EDMS ↔ SSTU.RF integration gateway."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,278 @@
+"""The one typed settings tree: TOML file + ``CONNECTOR_<SECTION>__<KEY>`` overrides + secret files.
+
+Validated at start-up; every problem is reported at once, one line each, naming the key.
+EDMS targets are validated by the settings model of the adapter they name, so a
+third-party adapter's keys are checked exactly like ours.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from connector.domain import CardStage, PosStatus
+from connector.errors import ConfigError
+from connector.transport import RetryPolicy
+
+ENV_PREFIX = "CONNECTOR_"
+SECRET_FILE_SUFFIX = "_file"
+
+
+class StrictModel(BaseModel):
+    """Base of every settings model: unknown keys are errors; ``x_file`` fills secret ``x``."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in list(data):
+            if not key.endswith(SECRET_FILE_SUFFIX):
+                continue
+            target = key[: -len(SECRET_FILE_SUFFIX)]
+            field = cls.model_fields.get(target)
+            if field is None or SecretStr not in _annotation_types(field.annotation):
+                continue
+            path = Path(str(data.pop(key))).expanduser()
+            try:
+                content = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
+            _warn_if_world_readable(path, key)
+            data[target] = content.rstrip("\r\n")
+        return data
+
+
+def _annotation_types(annotation: Any) -> tuple[Any, ...]:
+    args = getattr(annotation, "__args__", None)
+    return tuple(args) if args else (annotation,)
+
+
+def _warn_if_world_readable(path: Path, key: str) -> None:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        warnings.warn(f"{key}: secret file {path} is readable by other users (chmod 600 it)", stacklevel=2)
+
+
+class DaemonSettings(StrictModel):
+    data_dir: Path = Field(Path("var"), description="state, attachments and the SQLite database live here")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at <data_dir>/connector.db")
+    worker_id: str = Field("", description="name of this worker in leases; empty means host:pid")
+    batch_size: int = Field(20, ge=1, le=1000)
+    lease_seconds: int = Field(300, ge=10, description="a claimed item is free again after this long")
+    max_attempts: int = Field(5, ge=1, description="failed attempts before an item lands in failures")
+    retry_delay_seconds: int = Field(60, ge=0, description="first delay before an item is tried again; doubles")
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'connector.db').resolve()}"
+
+
+class ScheduleSettings(StrictModel):
+    pull_seconds: int = Field(300, ge=1)
+    register_seconds: int = Field(60, ge=1)
+    track_seconds: int = Field(300, ge=1)
+    push_seconds: int = Field(60, ge=1)
+    misfire_grace_seconds: int = Field(60, ge=1)
+
+
+class HttpSettings(StrictModel):
+    timeout_seconds: float = Field(30.0, gt=0)
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+
+    def verify(self) -> bool | str:
+        if self.ca_bundle is not None:
+            return str(self.ca_bundle)
+        return self.verify_tls
+
+
+class LoggingSettings(StrictModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+def _default_status_map() -> dict[CardStage, PosStatus | None]:
+    return {
+        CardStage.REGISTERED: None,
+        CardStage.IN_WORK: PosStatus.EXECUTOR_ASSIGNED,
+        CardStage.EXTENDED: PosStatus.DEADLINE_EXTENDED,
+        CardStage.ANSWER_READY: PosStatus.ANSWERED,
+        CardStage.REDIRECTED: PosStatus.REDIRECTED_SUBORDINATE,
+        CardStage.REFUSED: None,
+    }
+
+
+class AccountSettings(StrictModel):
+    """One POS organisation account (ЛКО)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    pos_base_url: str = Field(pattern=r"^https?://", description="base URL of the POS integration API")
+    login: str = Field(min_length=1)
+    password: SecretStr
+    edms: str = Field(description="name of an [edms.<name>] target")
+    page_size: int = Field(100, ge=1, le=100)
+    answer_days: int = Field(30, ge=1, description="term of consideration when neither POS nor EDMS gives one")
+
+
+class Settings(StrictModel):
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
+    accounts: list[AccountSettings] = Field(min_length=1)
+    edms: dict[str, dict[str, Any]] = Field(min_length=1)
+
+    @field_validator("status_map", mode="before")
+    @classmethod
+    def _merge_status_defaults(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        merged: dict[Any, Any] = dict(_default_status_map())
+        merged.update({k: (v or None) for k, v in value.items()})
+        return merged
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        problems = []
+        names = [a.name for a in self.accounts]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"accounts: name {name!r} is used twice")
+        for i, account in enumerate(self.accounts):
+            if account.edms not in self.edms:
+                problems.append(f"accounts.{i}.edms: no [edms.{account.edms}] target (have: {', '.join(sorted(self.edms))})")
+        for name, target in self.edms.items():
+            if not isinstance(target.get("type"), str):
+                problems.append(f"edms.{name}.type: required (the adapter name, e.g. 'onec_dm')")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(name)
+
+    def secret_values(self) -> Iterator[str]:
+        """Every secret value in the tree, for the log redaction filter."""
+        yield from _secrets_in(self)
+        for adapter_settings in self.edms.values():
+            for key, value in adapter_settings.items():
+                if isinstance(value, SecretStr):
+                    yield value.get_secret_value()
+                elif key in {"password", "token", "secret"} and isinstance(value, str):
+                    yield value
+
+
+def _secrets_in(model: BaseModel) -> Iterator[str]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            if value.get_secret_value():
+                yield value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            yield from _secrets_in(value)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, BaseModel):
+                    yield from _secrets_in(item)
+
+
+def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``CONNECTOR_DAEMON__DATA_DIR=/x`` sets ``daemon.data_dir``; list items by index."""
+    for var, value in environ.items():
+        if not var.startswith(ENV_PREFIX) or "__" not in var or var == "CONNECTOR_CONFIG":
+            continue
+        path = [p.lower() for p in var[len(ENV_PREFIX):].split("__")]
+        node: Any = data
+        for i, part in enumerate(path[:-1]):
+            following_is_index = path[i + 1].isdigit()
+            if isinstance(node, list):
+                idx = int(part)
+                while len(node) <= idx:
+                    node.append({})
+                node = node[idx]
+                continue
+            node = node.setdefault(part, [] if following_is_index else {})
+        last = path[-1]
+        if isinstance(node, list):
+            idx = int(last)
+            while len(node) <= idx:
+                node.append({})
+            node[idx] = value
+        else:
+            node[last] = value
+    return data
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in (*([prefix] if prefix else []), *err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
+        for part in msg.split("\n"):
+            lines.append(f"{loc}: {part}" if loc else part)
+    return lines
+
+
+def settings_from_mapping(data: dict[str, Any], *, source: str = "<settings>") -> Settings:
+    """Validate a raw tree, including each EDMS target against its adapter's model."""
+    from connector.edms_adapters.registry import adapter_class  # entry points: only when needed
+
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc), source=source) from None
+    problems: list[str] = []
+    for name, target in settings.edms.items():
+        try:
+            cls = adapter_class(target["type"])
+        except LookupError as exc:
+            problems.append(f"edms.{name}.type: {exc}")
+            continue
+        try:
+            cls.settings_model.model_validate(target)
+        except ValidationError as exc:
+            problems.extend(format_validation_error(exc, prefix=f"edms.{name}"))
+    if problems:
+        raise ConfigError(problems, source=source)
+    return settings
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    source = "environment"
+    if path is not None:
+        source = str(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError([f"file not found: {path}"], source=source) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"not valid TOML: {exc}"], source=source) from None
+    data = apply_env_overrides(data, environ)
+    return settings_from_mapping(data, source=source)
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    environ = os.environ if environ is None else environ
+    if environ.get("CONNECTOR_CONFIG"):
+        return Path(environ["CONNECTOR_CONFIG"])
+    for candidate in (Path("connector.toml"), Path("/etc/pos-connector/connector.toml")):
+        if candidate.exists():
+            return candidate
+    return None

@@ -1,0 +1,143 @@
+"""Domain types that travel between modules.
+
+Wire formats of each system live next to their clients; these models are what the
+pipeline, the store and the adapters agree on.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Applicant(_Model):
+    """Personal data: never logged in clear (see ``connector.logs``)."""
+
+    last_name: str = ""
+    first_name: str = ""
+    middle_name: str = ""
+    email: str = ""
+    phone: str = ""
+    address: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+
+class PosCategoryRef(_Model):
+    id: str
+    name: str
+
+
+class PosAttachmentRef(_Model):
+    """An attachment as POS announces it (content not yet downloaded)."""
+
+    id: str
+    name: str
+    size: int
+    mime_type: str = "application/octet-stream"
+
+
+class StoredFile(_Model):
+    """A file whose content is on our disk, verified."""
+
+    name: str
+    size: int
+    sha256: str
+    mime_type: str = "application/octet-stream"
+    path: Path
+
+
+class PosStatus(enum.StrEnum):
+    NEW = "NEW"
+    EXECUTOR_ASSIGNED = "EXECUTOR_ASSIGNED"
+    DEADLINE_EXTENDED = "DEADLINE_EXTENDED"
+    ANSWERED = "ANSWERED"
+    REDIRECTED_SUBORDINATE = "REDIRECTED_SUBORDINATE"
+    REDIRECTED_HIGHER = "REDIRECTED_HIGHER"
+    MODERATION_REJECTED = "MODERATION_REJECTED"
+
+
+class PosMessage(_Model):
+    """One POS message (сообщение / обращение) of one account (ЛКО)."""
+
+    account: str
+    pos_id: str
+    epgu_number: str = ""
+    source: str = ""
+    org_id: str = ""
+    org_name: str = ""
+    category: PosCategoryRef | None = None
+    subcategory: PosCategoryRef | None = None
+    fact: PosCategoryRef | None = None
+    text: str = ""
+    applicant: Applicant = Field(default_factory=Applicant)
+    problem_address: str = ""
+    created_at: datetime
+    planned_date: date | None = None
+    status: PosStatus = PosStatus.NEW
+    stage: str = ""
+    fz59: bool = False
+    fast_track: bool = False
+    repeated: bool = False
+    rating: int | None = None
+    updated_at: datetime
+    attachments: tuple[StoredFile, ...] = ()
+
+
+class CardRef(_Model):
+    """Where a message's registration card lives in an EDMS."""
+
+    adapter: str
+    external_id: str
+    url: str = ""
+
+
+class CardStage(enum.StrEnum):
+    """The EDMS-side state of a card, as every adapter reports it."""
+
+    REGISTERED = "registered"      # card exists, nobody works on it yet
+    IN_WORK = "in_work"            # an executor is assigned
+    EXTENDED = "extended"          # the term was extended
+    ANSWER_READY = "answer_ready"  # the answer is signed and can be fetched
+    REDIRECTED = "redirected"      # sent to another organisation
+    REFUSED = "refused"            # registration refused / closed without an answer
+
+
+class Executor(_Model):
+    name: str
+    department: str = ""
+
+
+class CardState(_Model):
+    ref: CardRef
+    stage: CardStage
+    registration_number: str = ""
+    registration_date: date | None = None
+    executors: tuple[Executor, ...] = ()
+    deadline: date | None = None
+    resolution: str = ""
+    redirect_org_id: str = ""
+    redirect_comment: str = ""
+
+
+class AnswerFile(_Model):
+    name: str
+    mime_type: str = "application/octet-stream"
+    content: bytes
+
+
+class Answer(_Model):
+    text: str
+    signer: str
+    date: date
+    decision: str = ""
+    files: tuple[AnswerFile, ...] = ()

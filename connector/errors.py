@@ -1,0 +1,67 @@
+"""One exception module, grouped by what the daemon does next.
+
+Every error carries ``operator_message`` (safe to print: no secrets, no personal data)
+and optional ``detail`` for developers.  The runner decides by class, never by text:
+
+* :class:`ConfigError`      -- stop start-up, name the key;
+* :class:`TransientError`   -- retry the item later (network, 5xx, 429, timeouts);
+* :class:`AuthError`        -- credentials rejected: the whole account/adapter stops this run;
+* :class:`FatalAdapterError`-- this adapter/run cannot go on (misconfiguration seen at run time);
+* :class:`SkippableItemError` -- quarantine this one item, go on with the rest;
+* :class:`DataError`        -- input data does not satisfy our rules (bad file, mapping gap).
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base class. ``str(exc)`` is the operator message."""
+
+    def __init__(self, operator_message: str, *, detail: str | None = None) -> None:
+        super().__init__(operator_message)
+        self.operator_message = operator_message
+        self.detail = detail
+
+
+class ConfigError(ConnectorError):
+    """Configuration is invalid; ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str], *, source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        head = f"invalid configuration in {source}" if source else "invalid configuration"
+        super().__init__(head + ": " + "; ".join(problems))
+
+
+class TransientError(ConnectorError):
+    """Worth retrying later: the remote side or the network failed, not our data."""
+
+
+class AuthError(ConnectorError):
+    """Credentials were rejected (401/403 after one token refresh)."""
+
+
+class FatalAdapterError(ConnectorError):
+    """The adapter cannot work at all in this run (wrong endpoint, protocol mismatch)."""
+
+
+class SkippableItemError(ConnectorError):
+    """This item cannot be processed; quarantine it and continue with the others."""
+
+
+class RemoteRejected(SkippableItemError):
+    """The remote system refused the request for this item (4xx other than auth)."""
+
+    def __init__(self, operator_message: str, *, status: int | None = None, code: str | None = None,
+                 detail: str | None = None) -> None:
+        super().__init__(operator_message, detail=detail)
+        self.status = status
+        self.code = code
+
+
+class IntegrityError(SkippableItemError):
+    """Received content failed verification (size or checksum mismatch)."""
+
+
+class DataError(ConnectorError):
+    """Input data violates our rules (bad spreadsheet, validation gap)."""

@@ -1,0 +1,1 @@
+"""POS categories → SSTU thematic classifier mapping (see the rubric mapping issue)."""

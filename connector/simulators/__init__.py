@@ -1,0 +1,1 @@
+"""Faithful simulators of POS, the EDMS and SSTU: real servers on loopback with state and faults."""

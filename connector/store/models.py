@@ -1,0 +1,214 @@
+"""The state store schema (SQLAlchemy 2).  Changes go through alembic migrations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from connector.store.types import UtcDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MessageState(enum.StrEnum):
+    """Message lifecycle (architecture §2)."""
+
+    FETCHING = "fetching"          # seen in a listing, full content not stored yet
+    STORED = "stored"              # content and attachments stored, no card yet
+    REGISTERED = "registered"      # card exists in the EDMS
+    IN_WORK = "in_work"            # executor assigned
+    ANSWER_READY = "answer_ready"  # answer fetched from the EDMS, queued for POS
+    ANSWERED = "answered"          # answer accepted by POS
+    REDIRECTED = "redirected"      # redirect accepted by POS
+    CLOSED = "closed"              # POS confirms the final state
+    FAILED = "failed"              # in the dead-letter queue (see failures)
+
+
+OPEN_CARD_STATES = (MessageState.REGISTERED, MessageState.IN_WORK)
+
+
+class OutboxKind(enum.StrEnum):
+    STATUS = "status"
+    ANSWER = "answer"
+    REDIRECT = "redirect"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SUPERSEDED = "superseded"  # POS was already past this state
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class LeaseMixin:
+    """Claimed in batches by one worker; a crashed worker's lease simply expires."""
+
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Message(LeaseMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("account", "pos_id", name="uq_messages_account_pos_id"),
+        Index("ix_messages_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    pos_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(20))
+    failed_from: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any] | None]
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    pos_status: Mapped[str | None] = mapped_column(String(32))
+    pos_updated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
+    card: Mapped[Card | None] = relationship(back_populates="message", uselist=False)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("message_id", "pos_file_id", name="uq_attachments_message_file"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    pos_file_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mime_type: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(Text)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Card(LeaseMixin, Base):
+    __tablename__ = "cards"
+    __table_args__ = (UniqueConstraint("message_id", name="uq_cards_message"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    adapter: Mapped[str] = mapped_column(String(64))
+    edms_target: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(20))
+    registration_number: Mapped[str] = mapped_column(String(128), default="")
+    registration_date: Mapped[date | None] = mapped_column(Date)
+    executor: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[date | None] = mapped_column(Date)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    redirect_org_id: Mapped[str] = mapped_column(String(128), default="")
+    snapshot_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    checked_at: Mapped[datetime | None]
+
+    message: Mapped[Message] = relationship(back_populates="card")
+
+
+class DeadlineHop(Base):
+    """One hop of an appeal's way (organisation, executor) with its own term, so an
+    overdue answer is attributed to whoever let it expire."""
+
+    __tablename__ = "deadline_hops"
+    __table_args__ = (UniqueConstraint("message_id", "hop_no", name="uq_hops_message_hop"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    hop_no: Mapped[int] = mapped_column(Integer)
+    organisation: Mapped[str] = mapped_column(String(255))
+    executor: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    ended_at: Mapped[datetime | None]
+    overdue: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class OutboxItem(LeaseMixin, Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("message_id", "kind", "target", name="uq_outbox_message_kind_target"),
+        Index("ix_outbox_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"pos-connector:{self.message_id}:{self.kind}:{self.target}"
+
+
+class Failure(Base):
+    """The dead-letter queue: what an operator sees in ``connector failures list``."""
+
+    __tablename__ = "failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_kind: Mapped[str] = mapped_column(String(16))  # message | outbox
+    item_id: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    job: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    worker: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class PullWatermark(Base):
+    """Per account: changes up to this POS ``updatedAt`` are committed to the store."""
+
+    __tablename__ = "pull_watermarks"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    updated_since: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

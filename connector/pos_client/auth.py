@@ -1,0 +1,68 @@
+"""Access tokens of one POS account (ЛКО): fetched lazily, refreshed before they expire.
+
+Operator messages name the account, never the login's password or a token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import requests
+
+from connector.config import AccountSettings
+from connector.errors import AuthError, TransientError
+from connector.pos_client import wire
+
+# Refresh this long before the announced expiry (bounded by a share of a short lifetime).
+_EARLY_REFRESH_SECONDS = 30.0
+_EARLY_REFRESH_SHARE = 0.1
+
+
+class TokenManager:
+    """Holds the bearer token of one account; ``clock`` is injectable for tests."""
+
+    def __init__(self, account: AccountSettings, session: requests.Session,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._account = account
+        self._session = session
+        self.clock = clock
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self.fetched = 0  # how many tokens were obtained (for tests and metrics)
+
+    @property
+    def _url(self) -> str:
+        return self._account.pos_base_url.rstrip("/") + wire.PATH_TOKEN
+
+    def header(self) -> dict[str, str]:
+        """The Authorization header, fetching a token first when none is valid."""
+        if self._token is None or self.clock() >= self._refresh_at:
+            self.refresh()
+        return {wire.HEADER_AUTHORIZATION: f"{wire.BEARER} {self._token}"}
+
+    def invalidate(self) -> None:
+        self._token = None
+
+    def refresh(self) -> None:
+        name = self._account.name
+        body = wire.WireTokenRequest(login=self._account.login,
+                                     password=self._account.password.get_secret_value()).to_wire()
+        try:
+            response = self._session.post(self._url, json=body)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientError(f"POS account {name!r}: token request failed ({type(exc).__name__})") from None
+        with response:
+            status = response.status_code
+            if status in (400, 401, 403):
+                self.invalidate()
+                raise AuthError(f"POS account {name!r}: login rejected by POS (HTTP {status}); "
+                                f"check the account's login and password")
+            if status >= 300:
+                raise TransientError(f"POS account {name!r}: token request answered HTTP {status}")
+            token = wire.decode(wire.WireTokenResponse, response.content, what=f"{wire.PATH_TOKEN} ({name})")
+        now = self.clock()
+        early = min(_EARLY_REFRESH_SECONDS, token.expires_in * _EARLY_REFRESH_SHARE)
+        self._token = token.access_token
+        self._refresh_at = now + token.expires_in - early
+        self.fetched += 1

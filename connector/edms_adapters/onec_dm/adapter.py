@@ -1,0 +1,369 @@
+"""OnecDmAdapter: registers POS messages as cards in 1C:Document Management and follows them.
+
+Error policy (one table, applied in :meth:`OnecDmAdapter._execute`):
+
+=================================================  =====================================================
+what came back                                     what we raise
+=================================================  =====================================================
+HTTP 401 / 403                                     AuthError (names URL and login, never the password)
+requests Timeout / ConnectionError (after retries) TransientError (health(): FatalAdapterError "cannot reach")
+SOAP Fault (lock conflict, server exception)       TransientError, faultstring in ``detail``
+HTTP 429 / 5xx after the session's retries         TransientError
+other HTTP 4xx                                     RemoteRejected(status=…)
+reply with a DTD / entities, or not XML            FatalAdapterError (protocol mismatch or hostile peer)
+``return xsi:type="DMError"``                      RemoteRejected(code=…), except "already exists" on
+                                                   create (success) and "not found" on retrieve (absent)
+=================================================  =====================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import IO, Any, ClassVar
+
+import requests
+import zeep
+import zeep.exceptions
+import zeep.loader
+from lxml import etree
+from zeep.transports import Transport
+
+from connector.domain import (
+    Answer,
+    AnswerFile,
+    CardRef,
+    CardStage,
+    CardState,
+    Executor,
+    PosMessage,
+    StoredFile,
+)
+from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.onec_dm import wire
+from connector.edms_adapters.onec_dm.settings import OnecDmSettings
+from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
+
+log = logging.getLogger(__name__)
+
+_TEMP_BODY_THRESHOLD = 256 * 1024  # attachments above this are streamed from a temp file
+
+
+class DmErrorRejected(RemoteRejected):
+    """A ``DMError`` reply; ``reply`` tells callers whether it means "exists" or "not found"."""
+
+    def __init__(self, request_type: str, reply: wire.DmErrorReply) -> None:
+        code = reply.code or ("already_exists" if reply.already_exists else "not_found" if reply.not_found else None)
+        super().__init__(f"1C DMService refused {request_type} (DMError{' ' + code if code else ''})",
+                         code=code, detail=reply.description)
+        self.reply = reply
+
+
+def card_object_id(account: str, pos_id: str) -> str:
+    return str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE, f"{account}:{pos_id}"))
+
+
+def file_object_id(doc_id: str, sha256: str, index: int) -> str:
+    return str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE, f"{doc_id}:{sha256}:{index}"))
+
+
+class OnecDmAdapter:
+    name: ClassVar[str] = "onec_dm"
+    settings_model: ClassVar[type[AdapterSettings]] = OnecDmSettings
+
+    def __init__(self, settings: OnecDmSettings, context: AdapterContext) -> None:
+        self.settings = settings
+        self._context = context
+        session = context.session_factory()
+        session.auth = (settings.login, settings.password.get_secret_value())
+        self._session = session
+        self._zeep_settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True,
+                                            forbid_external=True, xml_huge_tree=settings.xml_huge_tree)
+        # zeep uses OUR session (and so its retry policy) for everything it loads or sends.
+        self._transport = Transport(session=session)
+        self._client: zeep.Client | None = None
+
+    # --- pipeline interface --------------------------------------------------------------------------
+    def create_card(self, msg: PosMessage) -> CardRef:
+        s = self.settings
+        doc_id = card_object_id(msg.account, msg.pos_id)
+        doc = self._retrieve_doc(doc_id, s.document_type)
+        if doc is None:
+            try:
+                ret = self._execute(wire.R_CREATE, self._create_envelope(doc_id, msg))
+                doc = wire.parse_doc(wire.child(ret, "object")) if wire.child(ret, "object") is not None else None
+                log.info("1C card created", extra={"doc_id": doc_id, "pos_id": msg.pos_id})
+            except DmErrorRejected as exc:
+                if not exc.reply.already_exists:
+                    raise
+                log.info("1C card already existed (earlier reply lost)", extra={"doc_id": doc_id})
+                doc = self._retrieve_doc(doc_id, s.document_type)
+        self._reconcile_files(doc_id, msg.attachments)
+        return CardRef(adapter=self.name, external_id=doc_id, url=doc.navigation_ref if doc else "")
+
+    def get_card(self, ref: CardRef) -> CardState:
+        s = self.settings
+        doc = self._require_doc(ref)
+        tasks = self._tasks_of(ref.external_id)
+        open_tasks = [t for t in tasks if not t.executed]
+        executors: list[str] = []
+        for task in tasks:
+            if task.performer and task.performer not in executors:
+                executors.append(task.performer)
+        dues = [t.due_date for t in (open_tasks or tasks) if t.due_date]
+        latest = max(tasks, key=lambda t: (t.begin_date or date.min, t.id), default=None)
+        result = doc.properties.get(s.result_property, "")
+        stage = CardStage.REGISTERED
+        if self._find_answer(ref.external_id) is not None:
+            stage = CardStage.ANSWER_READY
+        elif result in s.redirect_results:
+            stage = CardStage.REDIRECTED
+        elif result in s.refused_results:
+            stage = CardStage.REFUSED
+        elif result in s.extended_results:
+            stage = CardStage.EXTENDED
+        elif any(t.performer for t in open_tasks):
+            stage = CardStage.IN_WORK
+        return CardState(
+            ref=ref,
+            stage=stage,
+            registration_number=doc.reg_number,
+            registration_date=doc.reg_date,
+            executors=tuple(Executor(name=n) for n in executors),
+            deadline=max(dues) if dues else None,
+            resolution=latest.description if latest else "",
+            redirect_org_id=doc.properties.get(s.redirect_org_property, "") if stage is CardStage.REDIRECTED else "",
+            redirect_comment=doc.properties.get(s.redirect_comment_property, "")
+            if stage is CardStage.REDIRECTED else "",
+        )
+
+    def fetch_answer(self, ref: CardRef) -> Answer | None:
+        answer = self._find_answer(ref.external_id)
+        if answer is None:
+            return None
+        doc = self._require_doc(ref)
+        files = []
+        for listed in self._files_of(answer.id, answer.type):
+            full = self._retrieve_file(listed.id)
+            name = full.name or listed.name
+            ext = full.extension or listed.extension
+            if ext and not name.lower().endswith("." + ext.lower()):
+                name = f"{name}.{ext}"
+            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            files.append(AnswerFile(name=name, mime_type=mime, content=full.content or b""))
+        return Answer(
+            text=answer.summary or answer.title,
+            signer=answer.signer,
+            date=answer.reg_date or datetime.now(UTC).date(),
+            decision=doc.properties.get(self.settings.result_property, ""),
+            files=tuple(files),
+        )
+
+    def health(self) -> None:
+        try:
+            self.zeep_client()
+            ret = self._execute(wire.R_GET_VERSION, wire.new_request(wire.R_GET_VERSION, self.settings.database_id)[0])
+            version = wire.text(ret, "versionNumber")
+            if version != wire.SUPPORTED_DM_VERSION:
+                log.warning("untested DMService version", extra={"version": version})
+            self._execute(wire.R_CURRENT_USER, wire.new_request(wire.R_CURRENT_USER, self.settings.database_id)[0])
+        except _Unreachable as exc:
+            raise FatalAdapterError(f"cannot reach 1C DMService at {self.settings.url}", detail=exc.detail) from None
+
+    def close(self) -> None:
+        self._session.close()
+
+    def zeep_client(self) -> zeep.Client:
+        """The zeep client of the configured (or shipped) WSDL; loading it validates the WSDL."""
+        if self._client is None:
+            path = self.settings.wsdl or wire.WSDL_PATH
+            try:
+                self._client = zeep.Client(str(path), transport=self._transport, settings=self._zeep_settings)
+            except (OSError, zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
+                raise FatalAdapterError(f"cannot load the DMService WSDL {path}", detail=str(exc)) from None
+        return self._client
+
+    # --- building ----------------------------------------------------------------------------------
+    def _create_envelope(self, doc_id: str, msg: PosMessage) -> etree._Element:
+        s = self.settings
+        env, req = wire.new_request(wire.R_CREATE, s.database_id)
+        obj = wire.sub(req, "object")
+        obj.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type))
+        path = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
+        title = f"Обращение ПОС №{msg.pos_id}" + (f": {path}" if path else "")
+        wire.sub(obj, "name", title)
+        wire.add_object_id(obj, doc_id, s.document_type)
+        wire.add_external(obj, s.external_system, msg.pos_id, wire.EXTERNAL_TYPE_POS)
+        wire.sub(obj, "title", title)
+        excerpt = msg.text[: s.summary_limit]
+        wire.sub(obj, "summary", "\n\n".join(p for p in (path, excerpt) if p))
+        for local, ref_id, suffix in (("documentType", s.document_kind_id, "Type"),
+                                      ("folder", s.folder_id, "Folder"), ("template", s.template_id, "Template")):
+            if ref_id:
+                wire.add_ref(obj, local, ref_id, s.document_type + suffix)
+        if s.organization_id:
+            wire.add_ref(obj, "organization", s.organization_id, "DMOrganization")
+        if s.responsible_login:
+            login = s.responsible_login if s.responsible_login.startswith("\\") else "\\" + s.responsible_login
+            wire.add_external(wire.sub(obj, "responsible"), login, "", wire.T_USER)
+        if s.document_type == wire.T_INCOMING:
+            corr = wire.sub(obj, "correspondent")
+            wire.sub(corr, "name", msg.applicant.full_name or "Заявитель ПОС")
+            wire.sub(obj, "incomingNumber", msg.epgu_number or msg.pos_id)
+            wire.sub(obj, "incomingDate", wire.format_datetime(msg.created_at))
+        return env
+
+    def _add_file(self, doc_id: str, file_id: str, att: StoredFile) -> None:
+        s = self.settings
+        env, req = wire.new_request(wire.R_ADD_FILE, s.database_id)
+        stem, dot, ext = att.name.rpartition(".")
+        if not dot or not stem:
+            stem, ext = att.name, ""
+        now = wire.format_datetime(datetime.now(UTC))
+        f = wire.sub(req, "file")
+        wire.sub(f, "name", stem)
+        wire.add_object_id(f, file_id, wire.T_FILE)
+        wire.sub(f, "extension", ext)
+        wire.sub(f, "size", str(att.size))
+        for local in ("creationDate", "modificationDate", "modificationDateUniversal"):
+            wire.sub(f, local, now)
+        wire.sub(f, "binaryData", wire.binary_placeholder())
+        owner = wire.sub(req, "owner")
+        owner.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type))
+        wire.sub(owner, "name", "")
+        wire.add_object_id(owner, doc_id, s.document_type)
+        with tempfile.TemporaryFile() as body:
+            wire.stream_envelope_with_file(env, att.path, body)
+            body.seek(0)
+            data: IO[bytes] | bytes = body if att.size > _TEMP_BODY_THRESHOLD else body.read()
+            try:
+                self._execute(wire.R_ADD_FILE, data)
+            except DmErrorRejected as exc:
+                if not exc.reply.already_exists:
+                    raise
+        log.info("1C file attached", extra={"doc_id": doc_id, "file_id": file_id, "size": att.size})
+
+    # --- reading -----------------------------------------------------------------------------------
+    def _retrieve(self, object_id: str, object_type: str, columns: tuple[str, ...] = ()) -> etree._Element | None:
+        env, req = wire.new_request(wire.R_RETRIEVE, self.settings.database_id)
+        wire.add_object_id(req, object_id, object_type, local="objectIds")
+        for column in columns:
+            wire.sub(req, "columnSet", column)
+        try:
+            ret = self._execute(wire.R_RETRIEVE, env)
+        except DmErrorRejected as exc:
+            if exc.reply.not_found:
+                return None
+            raise
+        return wire.first(wire.objects_of(ret))
+
+    def _retrieve_doc(self, doc_id: str, doc_type: str) -> wire.DocInfo | None:
+        obj = self._retrieve(doc_id, doc_type)
+        return wire.parse_doc(obj) if obj is not None else None
+
+    def _require_doc(self, ref: CardRef) -> wire.DocInfo:
+        doc = self._retrieve_doc(ref.external_id, self.settings.document_type)
+        if doc is None:
+            raise RemoteRejected(f"1C card {ref.external_id} not found", code="not_found")
+        return doc
+
+    def _retrieve_file(self, file_id: str) -> wire.FileInfo:
+        obj = self._retrieve(file_id, wire.T_FILE, ("objectId", "name", "extension", "size", wire.COLUMN_BINARY))
+        if obj is None:
+            raise RemoteRejected(f"1C file {file_id} not found", code="not_found")
+        return wire.parse_file(obj)
+
+    def _files_of(self, owner_id: str, owner_type: str) -> list[wire.FileInfo]:
+        env, req = wire.new_request(wire.R_FILES_BY_OWNER, self.settings.database_id)
+        owner = wire.sub(req, "owners")
+        owner.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(owner_type))
+        wire.sub(owner, "name", "")
+        wire.add_object_id(owner, owner_id, owner_type)
+        for column in ("objectId", "name", "extension", "size"):
+            wire.sub(req, "columnSet", column)
+        return [wire.parse_file(o) for o in wire.objects_of(self._execute(wire.R_FILES_BY_OWNER, env))]
+
+    def _object_list(self, object_type: str, conditions: list[tuple[str, str]]) -> list[etree._Element]:
+        env, req = wire.new_request(wire.R_OBJECT_LIST, self.settings.database_id)
+        wire.sub(req, "type", object_type)
+        query = wire.sub(req, "query")
+        for prop, value in conditions:
+            wire.add_condition(query, prop, value)
+        return list(wire.objects_of(self._execute(wire.R_OBJECT_LIST, env)))
+
+    def _tasks_of(self, doc_id: str) -> list[wire.TaskInfo]:
+        objs = self._object_list(wire.T_TASK, [(wire.COND_TARGET, doc_id), (wire.COND_EXECUTED, "true")])
+        return [wire.parse_task(o) for o in objs]
+
+    def _find_answer(self, doc_id: str) -> wire.DocInfo | None:
+        s = self.settings
+        docs = [wire.parse_doc(o) for o in self._object_list(s.answer_document_type, [(s.answer_link_property, doc_id)])]
+        # Checked again here: an installation that ignores an unknown condition must not hand us others' answers.
+        registered = [d for d in docs if d.reg_number and d.properties.get(s.answer_link_property) == doc_id]
+        return max(registered, key=lambda d: (d.reg_date or date.min, d.reg_number), default=None)
+
+    def _reconcile_files(self, doc_id: str, attachments: tuple[StoredFile, ...]) -> None:
+        if not attachments:
+            return
+        present = {f.id for f in self._files_of(doc_id, self.settings.document_type)}
+        for index, att in enumerate(attachments):
+            file_id = file_object_id(doc_id, att.sha256, index)
+            if file_id not in present:
+                self._add_file(doc_id, file_id, att)
+
+    # --- transport and error table -------------------------------------------------------------------
+    def _execute(self, request_type: str, envelope: etree._Element | bytes | IO[bytes]) -> etree._Element:
+        s = self.settings
+        data = wire.to_bytes(envelope) if isinstance(envelope, etree._Element) else envelope
+        headers = {"Content-Type": wire.CONTENT_TYPE, "SOAPAction": f'"{wire.SOAP_ACTION}"'}
+        try:
+            resp = self._session.post(s.url, data=data, headers=headers)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise _Unreachable(f"1C DMService at {s.url} did not answer {request_type}",
+                               detail=type(exc).__name__) from None
+        status = resp.status_code
+        if status in (401, 403):
+            raise AuthError(f"1C DMService at {s.url} rejected the credentials of user {s.login!r} (HTTP {status})")
+        root = self._parse(resp.content, strict=status < 400)
+        fault = wire.find_fault(root) if root is not None else None
+        if fault is not None:
+            raise TransientError(f"1C DMService fault on {request_type} (HTTP {status})", detail=fault.faultstring)
+        if status == 429 or status >= 500:
+            raise TransientError(f"1C DMService at {s.url} answered HTTP {status} to {request_type}")
+        if status >= 400:
+            raise RemoteRejected(f"1C DMService at {s.url} answered HTTP {status} to {request_type}", status=status)
+        ret = wire.find_return(root) if root is not None else None
+        if ret is None:
+            raise FatalAdapterError(f"{s.url} did not answer {request_type} like DMService (no return element)")
+        error = wire.as_error(ret)
+        if error is not None:
+            raise DmErrorRejected(request_type, error)
+        return ret
+
+    def _parse(self, content: bytes, *, strict: bool) -> etree._Element | None:
+        """Parse a reply with zeep's safe loader.  ``strict``: a 2xx reply that is not clean XML is fatal;
+        an error page (HTML from a proxy, say) just yields ``None``."""
+        if not content.strip():
+            if strict:
+                raise FatalAdapterError(f"{self.settings.url} sent an empty reply")
+            return None
+        parse: Callable[..., Any] = zeep.loader.parse_xml
+        try:
+            return parse(content, self._transport, settings=self._zeep_settings)  # type: ignore[no-any-return]
+        except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
+            raise FatalAdapterError(f"refused a reply from {self.settings.url}: it carries a DTD or entities",
+                                    detail=type(exc).__name__) from None
+        except zeep.exceptions.XMLSyntaxError as exc:
+            if strict:
+                hint = " (a text node over 10 MB: set xml_huge_tree = true)" if "huge" in str(exc).lower() else ""
+                raise FatalAdapterError(f"{self.settings.url} sent a reply that is not XML{hint}",
+                                        detail=str(exc)[:200]) from None
+            return None
+
+
+class _Unreachable(TransientError):
+    """Timeout or connection error after the session's retries; health() reports it as fatal."""

@@ -1,0 +1,40 @@
+"""Settings of the 1C:Document Management adapter: the ``[edms.<name>]`` table with ``type = "onec_dm"``.
+
+Every name that differs between installations (document kind, folder, template, the additional
+properties that carry the answer link and the result) is a setting, never a constant in code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from connector.edms_adapters.base import AdapterSettings
+
+
+class OnecDmSettings(AdapterSettings):
+    type: Literal["onec_dm"]
+    url: str = Field(description="DMService endpoint, e.g. https://host/base/ws/DMService")
+    wsdl: Path | None = Field(None, description="local WSDL file; None means the one shipped with the adapter")
+    login: str
+    password: SecretStr
+    database_id: str = Field("", description="dataBaseID sent with every request (GUID of the infobase)")
+    document_type: str = "DMIncomingDocument"
+    document_kind_id: str = ""
+    folder_id: str = ""
+    template_id: str = ""
+    organization_id: str = ""
+    responsible_login: str = Field("", description="sent as externalObject DMUser \"\\\\domain-login\"")
+    external_system: str = Field("POS", description="externalObject.name of created cards")
+    answer_document_type: str = "DMOutgoingDocument"
+    answer_link_property: str = Field("В ответ на", description="property of the answer holding the card id")
+    result_property: str = "Результат рассмотрения"
+    redirect_org_property: str = "Перенаправлено в организацию"
+    redirect_comment_property: str = "Комментарий к перенаправлению"
+    extended_results: list[str] = Field(default_factory=lambda: ["Рассмотрение продлено"])
+    redirect_results: list[str] = Field(default_factory=lambda: ["Направлено по компетенции"])
+    refused_results: list[str] = Field(default_factory=lambda: ["Оставлено без ответа автору"])
+    summary_limit: int = Field(2000, ge=100, description="characters of the appeal text put into summary")
+    xml_huge_tree: bool = Field(False, description="allow replies with text nodes > 10 MB (big answer files)")

@@ -1,0 +1,336 @@
+"""DMService wire format: every 1C name, envelope building and reply parsing.
+
+Why envelopes are built with lxml and not through ``zeep.Client.service.execute``: DMService has one
+operation whose request and reply are *polymorphic* (``xsi:type`` selects the concrete type), and the
+real WSDL is generated from each installation's XDTO package, so it differs between versions and
+editions.  zeep renders our shipped WSDL correctly (the tests check that), but a strict zeep
+deserialiser fails on any element an installation adds.  So we write the few requests we need by
+hand and read replies by element name, tolerating extra elements.  Replies are still parsed by
+zeep's loader with its security settings (no DTD, no entities, no network); requests go out through
+the same ``requests`` session zeep's transport holds, so one retry policy applies to all traffic.
+
+Nothing here knows about settings or the pipeline; the simulator imports these names too.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+from lxml import etree
+
+# --- namespaces and protocol constants -------------------------------------------------------------
+DM_NS = "http://www.1c.ru/dm"
+SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XS_NS = "http://www.w3.org/2001/XMLSchema"
+NSMAP = {"soap": SOAP_ENV_NS, "dm": DM_NS, "xsi": XSI_NS, "xs": XS_NS}
+SOAP_ACTION = "http://www.1c.ru/dm#DMService:execute"
+CONTENT_TYPE = "text/xml; charset=utf-8"
+SUPPORTED_DM_VERSION = "2.1.37.5.CORP"
+WSDL_PATH = Path(__file__).with_name("dmservice.wsdl")
+
+#: Project namespace for deterministic object ids (uuid5); never change it: ids of existing cards depend on it.
+OBJECT_ID_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-5b7f-9c41-2d7e4a90b1c3")
+
+# --- type names -----------------------------------------------------------------------------------
+T_INCOMING = "DMIncomingDocument"
+T_OUTGOING = "DMOutgoingDocument"
+T_FILE = "DMFile"
+T_TASK = "DMBusinessProcessTask"
+T_USER = "DMUser"
+T_OBJECT_ID = "DMObjectID"
+T_ERROR = "DMError"
+EXTERNAL_TYPE_POS = "PosMessage"
+
+R_GET_VERSION = "DMGetVersionRequest"
+R_CURRENT_USER = "DMGetCurrentUserRequest"
+R_RETRIEVE = "DMRetrieveRequest"
+R_CREATE = "DMCreateRequest"
+R_ADD_FILE = "DMAddFileRequest"
+R_FILES_BY_OWNER = "DMGetFileListByOwnerRequest"
+R_OBJECT_LIST = "DMGetObjectListRequest"
+REQUEST_TYPES = (R_GET_VERSION, R_CURRENT_USER, R_RETRIEVE, R_CREATE, R_ADD_FILE, R_FILES_BY_OWNER, R_OBJECT_LIST)
+
+COLUMN_BINARY = "binaryData"
+COND_TARGET = "target"          # DMBusinessProcessTask condition: the task's document [INFERRED name]
+COND_EXECUTED = "withExecuted"
+
+#: Texts of DMError descriptions that mean "idempotent success" / "absent" (1C answers in Russian or English).
+ALREADY_EXISTS_MARKERS = ("already exists", "уже существует")
+NOT_FOUND_MARKERS = ("not found", "не найден")
+EMPTY_DATE_PREFIX = "0001-"
+
+
+def q(local: str) -> str:
+    return f"{{{DM_NS}}}{local}"
+
+
+def dm_type(local: str) -> str:
+    return f"dm:{local}"
+
+
+# --- building ---------------------------------------------------------------------------------------
+def sub(parent: etree._Element, local: str, text: str | None = None) -> etree._Element:
+    el = etree.SubElement(parent, q(local))
+    if text is not None:
+        el.text = text
+    return el
+
+
+def new_request(request_type: str, database_id: str = "") -> tuple[etree._Element, etree._Element]:
+    """(envelope, request element) for one ``execute`` call."""
+    env = etree.Element(f"{{{SOAP_ENV_NS}}}Envelope", nsmap=NSMAP)
+    body = etree.SubElement(env, f"{{{SOAP_ENV_NS}}}Body")
+    execute = sub(body, "execute")
+    request = sub(execute, "request")
+    request.set(f"{{{XSI_NS}}}type", dm_type(request_type))
+    sub(request, "dataBaseID", database_id)
+    return env, request
+
+
+def add_object_id(parent: etree._Element, object_id: str, object_type: str, local: str = "objectID") -> etree._Element:
+    el = sub(parent, local)
+    sub(el, "id", object_id)
+    sub(el, "type", object_type)
+    return el
+
+
+def add_ref(parent: etree._Element, local: str, object_id: str, object_type: str, name: str = "") -> etree._Element:
+    el = sub(parent, local)
+    sub(el, "name", name)
+    add_object_id(el, object_id, object_type)
+    return el
+
+
+def add_external(parent: etree._Element, name: str, ext_id: str, ext_type: str) -> etree._Element:
+    el = sub(parent, "externalObject")
+    sub(el, "name", name)
+    sub(el, "id", ext_id)
+    sub(el, "type", ext_type)
+    return el
+
+
+def add_property(parent: etree._Element, name: str, value: str) -> etree._Element:
+    el = sub(parent, "additionalProperties")
+    el.set(f"{{{XSI_NS}}}type", dm_type("DMAdditionalProperty"))
+    sub(el, "name", name)
+    val = sub(el, "propertySimpleValue", value)
+    val.set(f"{{{XSI_NS}}}type", "xs:string")
+    return el
+
+
+def add_condition(query: etree._Element, prop: str, value: str, operator: str | None = None) -> None:
+    cond = sub(query, "conditions")
+    sub(cond, "property", prop)
+    val = sub(cond, "value", value)
+    val.set(f"{{{XSI_NS}}}type", "xs:string")
+    if operator:
+        sub(cond, "comparisonOperator", operator)
+
+
+def to_bytes(envelope: etree._Element) -> bytes:
+    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+
+
+_BINARY_MARKER = "@@BINARY-DATA-8d1f@@"
+
+
+def binary_placeholder() -> str:
+    return _BINARY_MARKER
+
+
+def stream_envelope_with_file(envelope: etree._Element, source: Path, out: IO[bytes]) -> None:
+    """Serialise ``envelope`` into ``out`` with the placeholder text replaced by base64 of ``source``,
+    streamed in chunks so a large attachment never sits in memory twice."""
+    head, sep, tail = to_bytes(envelope).partition(_BINARY_MARKER.encode())
+    if not sep:
+        raise ValueError("envelope has no binary placeholder")
+    out.write(head)
+    with source.open("rb") as fh:
+        while chunk := fh.read(3 * 256 * 1024):  # a multiple of 3: no padding mid-stream
+            out.write(base64.b64encode(chunk))
+    out.write(tail)
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fault:
+    faultcode: str
+    faultstring: str
+
+
+@dataclass(frozen=True)
+class DmErrorReply:
+    description: str
+    code: str = ""
+
+    @property
+    def already_exists(self) -> bool:
+        return any(m in self.description.lower() for m in ALREADY_EXISTS_MARKERS)
+
+    @property
+    def not_found(self) -> bool:
+        return any(m in self.description.lower() for m in NOT_FOUND_MARKERS)
+
+
+def local_name(el: etree._Element) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def xsi_type(el: etree._Element) -> str:
+    value = el.get(f"{{{XSI_NS}}}type", "")
+    return value.rpartition(":")[2]
+
+
+def child(el: etree._Element | None, *path: str) -> etree._Element | None:
+    for local in path:
+        if el is None:
+            return None
+        el = next((c for c in el if local_name(c) == local), None)
+    return el
+
+
+def children(el: etree._Element | None, local: str) -> list[etree._Element]:
+    return [] if el is None else [c for c in el if local_name(c) == local]
+
+
+def text(el: etree._Element | None, *path: str) -> str:
+    found = child(el, *path) if path else el
+    return (found.text or "").strip() if found is not None else ""
+
+
+def find_fault(root: etree._Element) -> Fault | None:
+    fault = next((e for e in root.iter(f"{{{SOAP_ENV_NS}}}Fault")), None)
+    if fault is None:
+        return None
+    return Fault(text(fault, "faultcode"), text(fault, "faultstring"))
+
+
+def find_return(root: etree._Element) -> etree._Element | None:
+    return next((e for e in root.iter() if local_name(e) == "return"), None)
+
+
+def as_error(ret: etree._Element) -> DmErrorReply | None:
+    if xsi_type(ret) != T_ERROR:
+        return None
+    desc = text(ret, "description") or text(ret, "message") or text(ret, "errorDescription")
+    return DmErrorReply(desc or "DMError without description", text(ret, "code"))
+
+
+def parse_date(value: str) -> date | None:
+    if not value or value.startswith(EMPTY_DATE_PREFIX):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def format_datetime(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None, microsecond=0).isoformat()
+    return f"{value.isoformat()}T00:00:00"
+
+
+# --- parsed objects ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DocInfo:
+    id: str
+    type: str
+    name: str = ""
+    title: str = ""
+    summary: str = ""
+    reg_number: str = ""
+    reg_date: date | None = None
+    navigation_ref: str = ""
+    signer: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    id: str
+    name: str
+    extension: str = ""
+    size: int = 0
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: str
+    performer: str
+    due_date: date | None
+    description: str
+    executed: bool
+    begin_date: date | None = None
+
+
+def parse_properties(obj: etree._Element) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for prop in children(obj, "additionalProperties"):
+        name = text(prop, "name")
+        value = text(prop, "propertySimpleValue") or text(prop, "propertyObjectValue", "objectID", "id")
+        if name:
+            props[name] = value
+    return props
+
+
+def parse_doc(obj: etree._Element) -> DocInfo:
+    return DocInfo(
+        id=text(obj, "objectID", "id"),
+        type=text(obj, "objectID", "type") or xsi_type(obj),
+        name=text(obj, "name"),
+        title=text(obj, "title"),
+        summary=text(obj, "summary"),
+        reg_number=text(obj, "regNumber"),
+        reg_date=parse_date(text(obj, "regDate")),
+        navigation_ref=text(obj, "objectID", "navigationRef"),
+        signer=text(obj, "signer", "name"),
+        properties=parse_properties(obj),
+    )
+
+
+def parse_file(obj: etree._Element) -> FileInfo:
+    raw = child(obj, "binaryData")
+    size = text(obj, "size")
+    return FileInfo(
+        id=text(obj, "objectID", "id"),
+        name=text(obj, "name"),
+        extension=text(obj, "extension"),
+        size=int(size) if size.isdigit() else 0,
+        content=base64.b64decode(raw.text or "") if raw is not None else None,
+    )
+
+
+def parse_task(obj: etree._Element) -> TaskInfo:
+    return TaskInfo(
+        id=text(obj, "objectID", "id"),
+        performer=text(obj, "performer", "name"),
+        due_date=parse_date(text(obj, "dueDate")),
+        description=text(obj, "description"),
+        executed=text(obj, "executed").lower() == "true",
+        begin_date=parse_date(text(obj, "beginDate")),
+    )
+
+
+def objects_of(ret: etree._Element) -> Iterator[etree._Element]:
+    """Objects of a Retrieve (``objects``), ObjectList (``items/object``) or FileList (``files``) reply."""
+    for c in ret:
+        name = local_name(c)
+        if name in ("objects", "files", "object"):
+            yield c
+        elif name == "items":
+            obj = child(c, "object")
+            if obj is not None:
+                yield obj
+
+
+def first(items: Iterable[etree._Element]) -> etree._Element | None:
+    return next(iter(items), None)

@@ -1,0 +1,215 @@
+"""OnecSimulator: a WSGI app that behaves like 1C:Document Management's DMService on loopback.
+
+Endpoints: ``GET …?wsdl`` (the adapter's WSDL, soap:address rewritten to this server),
+``POST …/DMService | DM.1cws | dm.1cws | dmservice`` (SOAP ``execute``, HTTP Basic),
+``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``GET|POST /_sim/faults``.
+Faults apply to the SOAP endpoint only, never to ``/_sim/*``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from lxml import etree
+from pydantic import Field, ValidationError
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.wrappers import Request, Response
+
+from connector.edms_adapters.onec_dm import wire
+from connector.simulators.faults import FaultInjector, FaultSpec
+from connector.simulators.onec import soap
+from connector.simulators.onec.state import OnecState, SimError, SimNames, UnknownTarget
+
+SOAP_PATH_SUFFIXES = ("DMService", "DM.1cws", "dm.1cws", "dmservice")
+DEFAULT_USERS = {"integration": "1c-secret"}
+LOCK_CONFLICT = ("Конфликт блокировок при выполнении транзакции: Превышено максимальное время ожидания "
+                 "предоставления блокировки")
+
+
+class OnecFaultSpec(FaultSpec):
+    """FaultSpec plus faults specific to 1C."""
+
+    soap_fault_next: int = Field(0, ge=0, description="the next N requests get HTTP 500 with a lock-conflict Fault")
+    dmerror_next: int = Field(0, ge=0, description="the next N requests get HTTP 200 with a DMError return")
+    unauthorized_next: int = Field(0, ge=0, description="the next N requests get 401")
+    lost_reply_next: int = Field(0, ge=0, description="the next N requests are executed, then answered by a Fault")
+    doctype_next: int = Field(0, ge=0, description="the next N replies carry a DOCTYPE with an entity")
+    only_request: str = Field("", description="soap_fault/dmerror/lost_reply/doctype hit only this request type, "
+                                              "e.g. DMCreateRequest (empty: every request)")
+
+
+_EXTRA_COUNTERS = {"soap_fault": "soap_fault_next", "dmerror": "dmerror_next", "unauthorized": "unauthorized_next",
+                   "lost_reply": "lost_reply_next", "doctype": "doctype_next"}
+
+
+class OnecFaultInjector(FaultInjector):
+    def configure(self, spec: FaultSpec) -> None:
+        super().configure(spec)
+        with self._lock:
+            for counter, fld in _EXTRA_COUNTERS.items():
+                self._counters[counter] = int(getattr(spec, fld, 0))
+
+    def take(self, counter: str) -> bool:
+        return self._take(counter, 0.0)
+
+
+class OnecSimulator:
+    def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
+                 names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
+        self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
+        self.faults = OnecFaultInjector(faults or OnecFaultSpec())
+        self.store = OnecState(seed=seed, names=names, memory_limit=memory_limit)
+        self.requests: dict[str, int] = {}
+
+    # --- Python API --------------------------------------------------------------------------------
+    def act(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.store.act(body)
+
+    def state(self) -> dict[str, Any]:
+        return self.store.state()
+
+    def summary(self) -> dict[str, Any]:
+        result = self.store.summary()
+        with self.store.lock:
+            result["requests"] = dict(self.requests)
+        result["faults"] = self.faults.state()
+        return result
+
+    def set_faults(self, spec: FaultSpec) -> None:
+        self.faults.configure(spec)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- WSGI --------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except HTTPException as exc:
+            response = exc.get_response()  # type: ignore[assignment]
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        path = request.path.rstrip("/")
+        if path.startswith("/_sim/"):
+            return self._sim(request, path)
+        if request.method == "GET" and "wsdl" in {k.lower() for k in request.args}:
+            return Response(self._wsdl(request.base_url), content_type=wire.CONTENT_TYPE)
+        if request.method == "POST" and path.endswith(SOAP_PATH_SUFFIXES):
+            return self._soap(request)
+        raise NotFound()
+
+    def _wsdl(self, location: str) -> bytes:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        tree = etree.parse(str(wire.WSDL_PATH), parser)
+        for address in tree.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"):
+            address.set("location", location)
+        return bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+
+    def _soap(self, request: Request) -> Response:
+        f = self.faults
+        if f.spec.latency_ms:
+            time.sleep(f.spec.latency_ms / 1000)
+        if f.hang():
+            time.sleep(f.spec.hang_seconds)
+        if f.take("unauthorized"):
+            return _unauthorized()
+        if f.throttled():
+            return Response(soap.fault("Сервер перегружен"), status=429, content_type=wire.CONTENT_TYPE,
+                            headers={"Retry-After": str(f.spec.retry_after)})
+        if f.server_error():
+            return _fault_response("Внутренняя ошибка сервера 1С:Предприятия")
+        user = self._authenticate(request)
+        if user is None:
+            return _unauthorized()
+        root = _parse(request.get_data())
+        if isinstance(root, Response):
+            return root
+        only = str(getattr(f.spec, "only_request", ""))
+        targeted = not only or _request_type(root) == only
+        if targeted and f.take("soap_fault"):
+            return _fault_response(LOCK_CONFLICT)
+        if targeted and f.take("dmerror"):
+            return _xml(soap.dm_error("Ошибка при выполнении операции: неверные параметры запроса"))
+        with self.store.lock:
+            rtype, body = soap.handle(self.store, root, user)
+            self.requests[rtype] = self.requests.get(rtype, 0) + 1
+        if targeted and f.take("lost_reply"):
+            return _fault_response("Соединение с сервером 1С:Предприятия разорвано")
+        if targeted and f.take("doctype"):
+            body = body.replace(b"?>", b'?>\n<!DOCTYPE x [<!ENTITY boom "boom">]>', 1)
+        if f.malformed():
+            body = body[: len(body) // 2]
+        return _xml(body)
+
+    def _authenticate(self, request: Request) -> str | None:
+        auth = request.authorization
+        if auth is None or auth.type != "basic" or not auth.username:
+            return None
+        expected = self.users.get(auth.username)
+        if expected is None or not hmac.compare_digest(expected.encode(), (auth.password or "").encode()):
+            return None
+        return auth.username
+
+    # --- /_sim ---------------------------------------------------------------------------------------
+    def _sim(self, request: Request, path: str) -> Response:
+        if path == "/_sim/state" and request.method == "GET":
+            return _json(self.summary() if request.args.get("summary") in ("1", "true") else self.state())
+        if path == "/_sim/act" and request.method == "POST":
+            try:
+                return _json(self.act(request.get_json(force=True)))
+            except UnknownTarget as exc:
+                return _json({"error": str(exc.args[0])}, 404)
+            except (ValueError, TypeError) as exc:
+                return _json({"error": str(exc)}, 400)
+        if path == "/_sim/faults":
+            if request.method == "POST":
+                try:
+                    self.set_faults(OnecFaultSpec.model_validate(request.get_json(force=True)))
+                except ValidationError as exc:
+                    return _json({"error": exc.errors(include_url=False, include_context=False)}, 400)
+            return _json(self.faults.state())
+        raise NotFound()
+
+
+def _parse(data: bytes) -> etree._Element | Response:
+    """Safe parse: no entities, no network, no DTD; a DOCTYPE is refused.  ``huge_tree`` because a
+    30 MB attachment arrives as one 40 MB base64 text node."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return _fault_response("Ошибка разбора XML запроса", code="soap:Client")
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        return _fault_response("DOCTYPE в запросе запрещён", code="soap:Client")
+    return root
+
+
+def _request_type(root: etree._Element) -> str:
+    try:
+        return soap.request_type(root)[0]
+    except SimError:
+        return ""
+
+
+def _fault_response(message: str, code: str = "soap:Server") -> Response:
+    return Response(soap.fault(message, code), status=500, content_type=wire.CONTENT_TYPE)
+
+
+def _unauthorized() -> Response:
+    return Response("Unauthorized", status=401, headers={"WWW-Authenticate": 'Basic realm="1C"'})
+
+
+def _xml(body: bytes) -> Response:
+    return Response(body, content_type=wire.CONTENT_TYPE)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status,
+                    content_type="application/json; charset=utf-8")

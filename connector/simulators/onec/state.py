@@ -1,0 +1,350 @@
+"""In-memory state of the 1C:Document Management simulator: documents, files, tasks, and executor acts.
+
+Pure state logic, no HTTP.  Every public method takes the one lock, so the WSGI app may call it
+from many threads.  Files up to ``memory_limit`` bytes stay in memory; bigger ones go to a
+temporary directory removed when the state is closed or garbage-collected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import tempfile
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from connector.edms_adapters.onec_dm import wire
+
+EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна",
+             "Попов Дмитрий Андреевич", "Лебедева Анна Игоревна")
+SIGNERS = ("Смирнова Елена Викторовна", "Волков Сергей Михайлович")
+
+
+class SimError(Exception):
+    """Becomes a ``DMError`` reply; ``description`` follows 1C's wording."""
+
+    def __init__(self, description: str, code: str = "") -> None:
+        super().__init__(description)
+        self.description = description
+        self.code = code
+
+
+class UnknownTarget(KeyError):
+    """An act named a document the simulator does not hold."""
+
+
+@dataclass(frozen=True)
+class SimNames:
+    """Installation-dependent names; defaults match OnecDmSettings' defaults."""
+
+    answer_link_property: str = "В ответ на"
+    result_property: str = "Результат рассмотрения"
+    redirect_org_property: str = "Перенаправлено в организацию"
+    redirect_comment_property: str = "Комментарий к перенаправлению"
+    extended_result: str = "Рассмотрение продлено"
+    redirect_result: str = "Направлено по компетенции"
+    refused_result: str = "Оставлено без ответа автору"
+    answered_result: str = "Разъяснено"
+    incoming_type: str = wire.T_INCOMING
+    answer_type: str = wire.T_OUTGOING
+
+
+@dataclass
+class Doc:
+    id: str
+    type: str
+    name: str = ""
+    title: str = ""
+    summary: str = ""
+    external: dict[str, str] | None = None
+    refs: dict[str, dict[str, str]] = field(default_factory=dict)   # documentType, folder, correspondent …
+    reg_number: str = ""
+    reg_date: date | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    signer: str = ""
+    incoming_number: str = ""
+    incoming_date: str = ""
+
+    @property
+    def navigation_ref(self) -> str:
+        return f"e1cib/data/Документ.{self.type[2:]}?ref={uuid.UUID(self.id).hex}" if _is_uuid(self.id) else ""
+
+
+@dataclass
+class FileRec:
+    id: str
+    owner_id: str
+    owner_type: str
+    name: str
+    extension: str
+    size: int
+    sha256: str
+    created: str
+    data: bytes | None = None
+    path: Path | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.name}.{self.extension}" if self.extension else self.name
+
+
+@dataclass
+class Task:
+    id: str
+    number: str
+    target_id: str
+    target_type: str
+    performer: str
+    description: str
+    begin_date: date
+    due_date: date
+    executed: bool = False
+    end_date: date | None = None
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+class OnecState:
+    def __init__(self, *, seed: int = 1, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
+        self.names = names or SimNames()
+        self.memory_limit = memory_limit
+        self.lock = threading.RLock()
+        self._random = random.Random(seed)
+        self.docs: dict[str, Doc] = {}
+        self.files: dict[str, FileRec] = {}
+        self.tasks: dict[str, Task] = {}
+        self._counters = {"in": 0, "out": 0, "task": 0}
+        self._dir = Path(tempfile.mkdtemp(prefix="onec-sim-"))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    # --- SOAP-side operations ------------------------------------------------------------------
+    def create_doc(self, doc: Doc) -> Doc:
+        with self.lock:
+            doc.id = doc.id or self.new_id()
+            if doc.id in self.docs:
+                raise SimError(f"Объект {doc.type} с идентификатором {doc.id} уже существует (object already exists)")
+            if not doc.reg_number:
+                self._register(doc)
+            self.docs[doc.id] = doc
+            return doc
+
+    def _register(self, doc: Doc) -> None:
+        kind, prefix = ("out", "ИСХ") if doc.type == self.names.answer_type else ("in", "ВХ")
+        self._counters[kind] += 1
+        today = _today()
+        doc.reg_number = f"{prefix}-{today.year}-{self._counters[kind]:06d}"
+        doc.reg_date = today
+
+    def add_file(self, rec: FileRec, content: bytes) -> FileRec:
+        with self.lock:
+            if rec.owner_id not in self.docs:
+                raise SimError(f"Объект-владелец {rec.owner_id} не найден (object not found)")
+            rec.id = rec.id or self.new_id()
+            if rec.id in self.files:
+                raise SimError(f"Файл с идентификатором {rec.id} уже существует (object already exists)")
+            if rec.size and rec.size != len(content):
+                raise SimError(f"Размер файла {rec.size} не совпадает с полученными данными ({len(content)})")
+            rec.size = len(content)
+            rec.sha256 = hashlib.sha256(content).hexdigest()
+            if len(content) > self.memory_limit:
+                rec.path = self._dir / rec.id
+                rec.path.write_bytes(content)
+            else:
+                rec.data = content
+            self.files[rec.id] = rec
+            return rec
+
+    def lookup(self, object_id: str) -> Doc | FileRec | Task:
+        with self.lock:
+            found = self.docs.get(object_id) or self.files.get(object_id) or self.tasks.get(object_id)
+            if found is None:
+                raise SimError(f"Объект {object_id} не найден (object not found)")
+            return found
+
+    def files_of(self, owner_id: str) -> list[FileRec]:
+        with self.lock:
+            return [f for f in self.files.values() if f.owner_id == owner_id]
+
+    def tasks_of(self, target_id: str) -> list[Task]:
+        with self.lock:
+            return [t for t in self.tasks.values() if t.target_id == target_id]
+
+    def docs_where(self, doc_type: str, conditions: list[tuple[str, str, str]]) -> list[Doc]:
+        with self.lock:
+            return [d for d in self.docs.values() if d.type == doc_type
+                    and all(_match(_doc_value(d, p), v, op) for p, v, op in conditions)]
+
+    # --- executor acts ---------------------------------------------------------------------------
+    def act(self, body: dict[str, Any]) -> dict[str, Any]:
+        action = body.get("action")
+        if action not in ("auto", "assign", "extend", "answer", "redirect", "refuse"):
+            raise ValueError(f"unknown action {action!r} (assign, extend, answer, redirect, refuse, auto)")
+        with self.lock:
+            if action == "auto":
+                return self._auto(bool(body.get("assign", True)), bool(body.get("answer", False)))
+            doc = self._target(body)
+            if action == "assign":
+                task = self._assign(doc, body.get("executor"), body.get("due_date"), body.get("resolution"))
+                return {"doc_id": doc.id, "task_id": task.id}
+            if action == "extend":
+                return {"doc_id": doc.id, "due_date": self._extend(doc, int(body.get("days", 30))).isoformat()}
+            if action == "answer":
+                answer = self._answer(doc, body)
+                return {"doc_id": doc.id, "answer_id": answer.id, "reg_number": answer.reg_number}
+            if action == "redirect":
+                self._close(doc, self.names.redirect_result, {
+                    self.names.redirect_org_property: str(body.get("org_id", "")),
+                    self.names.redirect_comment_property: str(body.get("comment", ""))})
+                return {"doc_id": doc.id}
+            self._close(doc, self.names.refused_result, {})
+            return {"doc_id": doc.id}
+
+    def _target(self, body: dict[str, Any]) -> Doc:
+        if body.get("doc_id"):
+            doc = self.docs.get(str(body["doc_id"]))
+        else:
+            pos_id = str(body.get("pos_id", ""))
+            doc = next((d for d in self.docs.values() if d.type != self.names.answer_type
+                        and d.external and d.external.get("id") == pos_id), None)
+        if doc is None:
+            raise UnknownTarget(f"no document for {body.get('doc_id') or body.get('pos_id')!r}")
+        return doc
+
+    def _assign(self, doc: Doc, executor: str | None, due: str | None, resolution: str | None) -> Task:
+        self._counters["task"] += 1
+        today = _today()
+        task = Task(id=self.new_id(), number=f"{self._counters['task']:08d}", target_id=doc.id, target_type=doc.type,
+                    performer=executor or self._random.choice(EXECUTORS),
+                    description=resolution or "Рассмотреть обращение и подготовить ответ заявителю",
+                    begin_date=today, due_date=date.fromisoformat(due) if due else today + timedelta(days=30))
+        self.tasks[task.id] = task
+        return task
+
+    def _extend(self, doc: Doc, days: int) -> date:
+        open_tasks = [t for t in self.tasks_of(doc.id) if not t.executed] or [self._assign(doc, None, None, None)]
+        for task in open_tasks:
+            task.due_date += timedelta(days=days)
+        doc.properties[self.names.result_property] = self.names.extended_result
+        return max(t.due_date for t in open_tasks)
+
+    def _close(self, doc: Doc, result: str, extra: dict[str, str]) -> None:
+        for task in self.tasks_of(doc.id):
+            if not task.executed:
+                task.executed, task.end_date = True, _today()
+        doc.properties[self.names.result_property] = result
+        doc.properties.update(extra)
+
+    def _answer(self, doc: Doc, body: dict[str, Any]) -> Doc:
+        pos_id = (doc.external or {}).get("id") or doc.id
+        answer = self.create_doc(Doc(
+            id="", type=self.names.answer_type, name=f"Ответ на обращение №{pos_id}",
+            title=f"Ответ на обращение №{pos_id}",
+            summary=str(body.get("text") or f"Уважаемый заявитель! По вашему обращению №{pos_id} сообщаем, "
+                                            "что вопрос рассмотрен и необходимые меры приняты."),
+            signer=str(body.get("signer") or self._random.choice(SIGNERS)),
+            properties={self.names.answer_link_property: doc.id}))
+        file_name = str(body.get("file_name") or f"Ответ на обращение №{pos_id}.pdf")
+        stem, dot, ext = file_name.rpartition(".")
+        content = _pdf_bytes(pos_id, int(body.get("file_size") or 0))
+        self.add_file(FileRec(id="", owner_id=answer.id, owner_type=answer.type, name=stem if dot else file_name,
+                              extension=ext if dot else "", size=0, sha256="",
+                              created=wire.format_datetime(datetime.now(UTC))), content)
+        self._close(doc, str(body.get("result") or self.names.answered_result), {})
+        return answer
+
+    def _auto(self, assign: bool, answer: bool) -> dict[str, Any]:
+        counts = {"assigned": 0, "answered": 0}
+        closed = {self.names.redirect_result, self.names.refused_result}
+        answered = {d.properties.get(self.names.answer_link_property) for d in self.docs.values()
+                    if d.type == self.names.answer_type}
+        for doc in [d for d in self.docs.values() if d.type != self.names.answer_type]:
+            if doc.properties.get(self.names.result_property) in closed or doc.id in answered:
+                continue
+            if assign and not self.tasks_of(doc.id):
+                self._assign(doc, None, None, None)
+                counts["assigned"] += 1
+            if answer:
+                self._answer(doc, {})
+                counts["answered"] += 1
+        return counts
+
+    # --- inspection ------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            return {"documents": {d.id: self._doc_json(d) for d in self.docs.values()}}
+
+    def _doc_json(self, d: Doc) -> dict[str, Any]:
+        return {
+            "type": d.type, "name": d.name, "title": d.title, "externalObject": d.external,
+            "registrationNumber": d.reg_number, "registrationDate": d.reg_date.isoformat() if d.reg_date else None,
+            "properties": dict(d.properties), "signer": d.signer, "refs": dict(d.refs),
+            "files": [{"id": f.id, "name": f.full_name, "size": f.size, "sha256": f.sha256} for f in self.files_of(d.id)],
+            "tasks": [{"id": t.id, "performer": t.performer, "dueDate": t.due_date.isoformat(),
+                       "executed": t.executed, "description": t.description} for t in self.tasks_of(d.id)],
+        }
+
+    def summary(self) -> dict[str, Any]:
+        with self.lock:
+            by_external: dict[str, int] = {}
+            for d in self.docs.values():
+                if d.external and d.external.get("id"):
+                    by_external[d.external["id"]] = by_external.get(d.external["id"], 0) + 1
+            return {
+                "documents": len(self.docs),
+                "incoming": sum(d.type != self.names.answer_type for d in self.docs.values()),
+                "answers": sum(d.type == self.names.answer_type for d in self.docs.values()),
+                "files": len(self.files), "tasks": len(self.tasks), "by_external_id": by_external,
+            }
+
+
+def _doc_value(doc: Doc, prop: str) -> str:
+    if prop in ("name", "title", "summary"):
+        return str(getattr(doc, prop))
+    if prop == "regNumber":
+        return doc.reg_number
+    if prop == "externalObject":
+        return (doc.external or {}).get("id", "")
+    return doc.properties.get(prop, "")
+
+
+def _match(actual: str, expected: str, operator: str) -> bool:
+    if operator.upper() == "LIKE":
+        return expected.strip("%").lower() in actual.lower()
+    return actual == expected
+
+
+def _pdf_bytes(pos_id: str, size: int) -> bytes:
+    head = (f"%PDF-1.4\n% Ответ на обращение №{pos_id}\n1 0 obj << /Type /Catalog >> endobj\n").encode()
+    tail = b"\n%%EOF\n"
+    if size <= len(head) + len(tail):
+        return head + tail
+    filler = hashlib.sha256(pos_id.encode()).digest() * ((size - len(head) - len(tail)) // 32 + 1)
+    return head + filler[: size - len(head) - len(tail)] + tail

@@ -7,8 +7,8 @@ and connection errors -- never for 4xx -- and honour ``Retry-After``.
 
 from __future__ import annotations
 
-import enum
 import email.utils
+import enum
 import logging
 import time
 from collections.abc import Callable

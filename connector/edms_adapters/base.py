@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 import requests
-from pydantic import BaseModel, ConfigDict
 
+from connector.config import StrictModel
 from connector.domain import Answer, CardRef, CardState, PosMessage
 
 
-class AdapterSettings(BaseModel):
-    """Base of an adapter's settings model: the ``[edms.<name>]`` table, ``type`` included."""
+class AdapterSettings(StrictModel):
+    """Base of an adapter's settings model: the ``[edms.<name>]`` table, ``type`` included.
 
-    model_config = ConfigDict(extra="forbid")
+    Unknown keys are errors and ``<secret>_file`` keys fill SecretStr fields, as everywhere."""
 
     type: str
 

@@ -1,0 +1,259 @@
+"""The ``connector`` command.  One small function per verb; the work lives in services.
+
+Exit codes: 0 success, 1 the work failed (details printed), 2 bad usage or bad input.
+``--json`` prints one JSON document on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from connector.config import Settings, default_config_path, load_settings
+from connector.errors import ConfigError, ConnectorError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _load(config: Path | None) -> Settings:
+    path = config or default_config_path()
+    if path is None:
+        _fail("no configuration: pass --config FILE or set CONNECTOR_CONFIG "
+              "(config/connector.example.toml documents every key)", EXIT_BAD_INPUT)
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        click.echo(f"error: invalid configuration in {exc.source}:", err=True)
+        for line in exc.problems:
+            click.echo(f"  {line}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    from connector.logs import configure_logging
+
+    configure_logging(settings.logging.level, settings.logging.format, settings.secret_values())
+    return settings
+
+
+def _emit_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+
+
+config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                             help="TOML configuration (default: $CONNECTOR_CONFIG, ./connector.toml, "
+                                  "/etc/pos-connector/connector.toml)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pos-connector")
+def main() -> None:
+    """pos-connector: POS («Госуслуги. Решаем вместе») ↔ EDMS ↔ SSTU.RF integration gateway."""
+
+
+@main.command()
+@click.option("--messages", default=50, show_default=True, type=click.IntRange(1, 100_000),
+              help="how many messages the POS simulator seeds")
+@click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
+              show_default=True, help="wiped and re-created for each demo run")
+def demo(messages: int, as_json: bool, data_dir: Path) -> None:
+    """One full cycle against the simulators on embedded defaults."""
+    from connector.demo import run_demo
+    from connector.logs import configure_logging
+
+    configure_logging("WARNING", "text")
+    with _progress(quiet=as_json) as step:
+        report = run_demo(messages, data_dir, step)
+    if as_json:
+        _emit_json(report.model_dump())
+    else:
+        _print_demo(report)
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _print_demo(report: Any) -> None:
+    rows = [
+        ("messages seeded in POS", report.messages),
+        ("pulled into the store", report.pulled),
+        ("cards in 1С:Документооборот", report.cards),
+        ("duplicate cards", report.duplicate_cards),
+        ("«Назначен исполнитель» in POS", report.executor_assigned_in_pos),
+        ("answered in POS", report.answered_in_pos),
+        ("duplicate answers", report.duplicate_answers),
+        ("closed (POS confirmed)", report.closed),
+        ("failures", report.failures),
+    ]
+    click.echo("\npos-connector demo summary")
+    for label, value in rows:
+        click.echo(f"  {label:<32} {value}")
+    for reason in report.failure_reasons:
+        click.echo(f"  failure: {reason}")
+    click.echo(f"  database: {report.database}")
+    click.echo("RESULT: " + ("every message registered once, answered once, closed" if report.ok
+                             else "NOT every message reached the end (see above)"))
+
+
+class _progress:
+    """A progress display on a terminal, plain lines otherwise; silent for --json."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._progress: Any = None
+
+    def __enter__(self) -> Callable[[str], None]:
+        if self.quiet:
+            return lambda _s: None
+        if sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      transient=False)
+            self._progress.start()
+            task: list[Any] = []
+
+            def step(label: str) -> None:
+                if task:
+                    self._progress.update(task[0], completed=1, total=1)
+                task[:] = [self._progress.add_task(label, total=None)]
+
+            return step
+        return lambda label: click.echo(f"… {label}", err=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            for task in self._progress.tasks:
+                self._progress.update(task.id, completed=1, total=1)
+            self._progress.stop()
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True, help="run every job once and exit")
+def run(config: Path | None, once: bool) -> None:
+    """The daemon (or one pass of every job with --once)."""
+    from connector.daemon import run_daemon
+
+    settings = _load(config)
+    try:
+        code = run_daemon(settings, once=once)
+    except ConnectorError as exc:
+        _fail(exc.operator_message)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("system", type=click.Choice(["pos", "edms"]))
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--faults", default="", help='e.g. "error_rate=0.1,rate_limit=0.05,latency_ms=20"')
+@click.option("--kind", type=click.Choice(["onec"]), default="onec", show_default=True,
+              help="which EDMS to simulate")
+def sim(system: str, port: int, host: str, faults: str, kind: str) -> None:
+    """Run a simulator standalone (state in memory, /_sim/state to look inside)."""
+    from connector.simulators.faults import FaultSpec, parse_fault_spec
+    from connector.simulators.server import SimServer
+
+    fault_model: type[FaultSpec] = FaultSpec
+    if system == "pos":
+        from connector.simulators.pos import PosSimulator as Sim
+    else:
+        from connector.simulators.onec import OnecFaultSpec
+        from connector.simulators.onec import OnecSimulator as Sim  # type: ignore[assignment]
+
+        fault_model = OnecFaultSpec
+    try:
+        spec = parse_fault_spec(faults, fault_model) if faults else None
+    except ValueError as exc:
+        _fail(str(exc), EXIT_BAD_INPUT)
+    server = SimServer(Sim(faults=spec), host=host, port=port)
+    click.echo(f"{system} simulator listening on {server.url.replace('127.0.0.1', host)}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+def status(config: Path | None, as_json: bool) -> None:
+    """Counts per lifecycle state, outbox depth, oldest pending item, last run of each job."""
+    from connector.ops.status import status_report
+    from connector.store.db import Store
+
+    settings = _load(config)
+    report = status_report(Store(settings.daemon.resolved_database_url()))
+    if as_json:
+        _emit_json(report.model_dump(mode="json"))
+        return
+    click.echo("messages by state:")
+    for state, count in sorted(report.messages_by_state.items()):
+        click.echo(f"  {state:<14} {count}")
+    click.echo(f"outbox pending: {report.outbox_depth}" + (
+        f" (oldest {report.oldest_pending_seconds:.0f}s)" if report.oldest_pending_seconds is not None else ""))
+    click.echo(f"open failures: {report.open_failures}")
+    for job, last in report.last_runs.items():
+        verdict = "ok" if last.ok else f"FAILED: {last.error}"
+        click.echo(f"last {job:<9} {last.started_at:%Y-%m-%d %H:%M:%S} processed={last.processed} {verdict}")
+
+
+@main.group()
+def failures() -> None:
+    """The dead-letter queue and its re-run."""
+
+
+@failures.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+def failures_list(config: Path | None, as_json: bool) -> None:
+    from connector.ops.failures import list_failures
+    from connector.store.db import Store
+
+    items = list_failures(Store(_load(config).daemon.resolved_database_url()))
+    if as_json:
+        _emit_json([i.model_dump(mode="json") for i in items])
+        return
+    if not items:
+        click.echo("no open failures")
+    for item in items:
+        click.echo(f"#{item.id} {item.job:<8} {item.account}/{item.pos_id} {item.created_at:%Y-%m-%d %H:%M} "
+                   f"{item.reason}")
+
+
+@failures.command("retry")
+@config_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="re-queue every open failure")
+def failures_retry(config: Path | None, ids: tuple[int, ...], retry_all: bool) -> None:
+    from connector.ops.failures import retry_failures
+    from connector.store.db import Store
+
+    if bool(ids) == retry_all:
+        _fail("give failure IDs or --all (not both)", EXIT_BAD_INPUT)
+    result = retry_failures(Store(_load(config).daemon.resolved_database_url()), None if retry_all else ids)
+    click.echo(f"re-queued {len(result.requeued)} item(s)")
+    if result.unknown:
+        _fail(f"no open failure with id {', '.join(map(str, result.unknown))}")
+
+
+@main.group()
+def db() -> None:
+    """The state store's schema."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config: Path | None) -> None:
+    """Apply schema migrations (the daemon also does this on start)."""
+    from connector.store.db import Store, current_revision
+
+    store = Store(_load(config).daemon.resolved_database_url())
+    click.echo(f"database at revision {current_revision(store.engine)}")

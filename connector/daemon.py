@@ -1,0 +1,105 @@
+"""``connector run``: the scheduled daemon (APScheduler), or one pass with ``--once``.
+
+Like Flexget's scheduler: stable job ids, ``coalesce``, ``max_instances=1``, an explicit
+misfire grace time, and a single worker thread so jobs never overlap inside one process.
+SIGTERM/SIGINT let the running job finish, then stop.  On SQLite a lockfile keeps a
+second daemon off the same database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from connector.config import Settings
+from connector.errors import FatalAdapterError
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.runner import JOB_ORDER, build_context, run_all_once, run_job
+
+log = logging.getLogger(__name__)
+
+
+class DaemonLock:
+    """An exclusive ``flock`` on ``<data_dir>/connector.lock``, released by the kernel on death."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fh = self.path.open("a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise FatalAdapterError(f"another daemon already uses {self.path.parent} (lock {self.path})") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def _interval(settings: Settings, job: str) -> int:
+    return int(getattr(settings.schedule, f"{job}_seconds"))
+
+
+def run_daemon(settings: Settings, *, once: bool = False) -> int:
+    """Returns the exit code: 0 when the last pass had no job error, 1 otherwise."""
+    lock = DaemonLock(settings.daemon.data_dir / "connector.lock")
+    is_sqlite = not settings.daemon.database_url or settings.daemon.database_url.startswith("sqlite")
+    if is_sqlite:
+        lock.acquire()
+    ctx = build_context(settings)
+    try:
+        if once:
+            results = run_all_once(ctx)
+            return 0 if all(not r.notes for r in results.values()) else 1
+        _serve(ctx)
+        return 0
+    finally:
+        ctx.close()
+        ctx.store.dispose()
+        lock.release()
+
+
+def _serve(ctx: PipelineContext) -> None:
+    settings = ctx.settings
+    scheduler = BlockingScheduler(
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={"coalesce": True, "max_instances": 1,
+                      "misfire_grace_time": settings.schedule.misfire_grace_seconds},
+        timezone="UTC",
+    )
+    for name in JOB_ORDER:
+        scheduler.add_job(run_job, "interval", args=(ctx, name), id=f"connector.{name}", name=name,
+                          seconds=_interval(settings, name), next_run_time=ctx.clock(), replace_existing=True)
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("stopping after the running job", extra={"signal": signal.Signals(signum).name})
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("daemon started", extra={"worker": ctx.worker, "jobs": ",".join(JOB_ORDER)})
+    scheduler.start()
+    log.info("daemon stopped")

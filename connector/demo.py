@@ -1,0 +1,135 @@
+"""``connector demo``: one full cycle on embedded defaults against the simulators.
+
+Starts the POS and 1С simulators on loopback, a SQLite database under ``./var/demo``,
+seeds N messages and drives the real jobs: pull → register → executors assigned (in the
+simulated EDMS) → track → push → executors answer → track → push → pull.  The verdict
+is read back from the simulators themselves: one card and one answer per message.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from pydantic import BaseModel
+
+from connector.config import Settings, settings_from_mapping
+from connector.ops.failures import list_failures
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.runner import build_context, run_job
+from connector.simulators.server import SimServer
+
+DEMO_POS_LOGIN, DEMO_POS_PASSWORD = "lko-demo", "demo-secret"
+DEMO_1C_LOGIN, DEMO_1C_PASSWORD = "integration", "1c-secret"
+
+
+class DemoReport(BaseModel):
+    ok: bool
+    messages: int
+    pulled: int
+    cards: int
+    duplicate_cards: int
+    executor_assigned_in_pos: int
+    answered_in_pos: int
+    duplicate_answers: int
+    closed: int
+    failures: int
+    failure_reasons: list[str]
+    stages: dict[str, int]
+    data_dir: str
+    database: str
+
+
+def demo_settings(data_dir: Path, pos_url: str, onec_url: str) -> Settings:
+    return settings_from_mapping({
+        "daemon": {"data_dir": str(data_dir), "batch_size": 50, "retry_delay_seconds": 1},
+        "retry": {"initial_wait": 0.2, "max_wait": 2},
+        "logging": {"level": "WARNING", "format": "text"},
+        "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": DEMO_POS_LOGIN,
+                      "password": DEMO_POS_PASSWORD, "edms": "onec"}],
+        "edms": {"onec": {"type": "onec_dm", "url": f"{onec_url}/demo/ws/DMService",
+                          "login": DEMO_1C_LOGIN, "password": DEMO_1C_PASSWORD}},
+    }, source="demo defaults")
+
+
+def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda _s: None) -> DemoReport:
+    from connector.simulators.onec import OnecSimulator
+    from connector.simulators.pos import PosSimulator
+
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    with SimServer(PosSimulator()) as pos, SimServer(OnecSimulator()) as onec:
+        settings = demo_settings(data_dir, pos.url, onec.url)
+        http = requests.Session()
+        step(f"seeding {messages} messages in the POS simulator")
+        http.post(f"{pos.url}/_sim/seed", json={"count": messages, "seed": 2026}, timeout=60).raise_for_status()
+        ctx = build_context(settings)
+        try:
+            stages = _drive(ctx, http, onec.url, step)
+            report = _verdict(ctx, http, pos.url, onec.url, messages, stages)
+        finally:
+            ctx.close()
+            ctx.store.dispose()
+    return report
+
+
+def _drive(ctx: PipelineContext, http: requests.Session, onec_url: str,
+           step: Callable[[str], None]) -> dict[str, int]:
+    stages: dict[str, int] = {}
+
+    def job(name: str, label: str) -> None:
+        step(label)
+        stats = run_job(ctx, name)
+        stages[f"{name}#{sum(k.startswith(name) for k in stages) + 1}"] = stats.processed
+
+    def act(payload: dict[str, Any], label: str) -> None:
+        step(label)
+        http.post(f"{onec_url}/_sim/act", json=payload, timeout=120).raise_for_status()
+
+    job("pull", "pull: messages from POS")
+    job("register", "register: cards in 1С:Документооборот")
+    act({"action": "auto", "assign": True, "answer": False}, "EDMS: executors assigned")
+    job("track", "track: card states")
+    job("push", "push: «Назначен исполнитель» to POS")
+    act({"action": "auto", "assign": True, "answer": True}, "EDMS: executors answer")
+    job("track", "track: answers")
+    job("push", "push: answers to POS")
+    job("pull", "pull: POS confirms")
+    return stages
+
+
+def _verdict(ctx: PipelineContext, http: requests.Session, pos_url: str, onec_url: str, messages: int,
+             stages: dict[str, int]) -> DemoReport:
+    from sqlalchemy import func, select
+
+    from connector.store.models import Card, Message, MessageState
+
+    pos_state = http.get(f"{pos_url}/_sim/state", timeout=60).json()
+    onec_summary = http.get(f"{onec_url}/_sim/state", params={"summary": 1}, timeout=60).json()
+    appeals = pos_state["appeals"]
+    answers = [len(a.get("answers", [])) for a in appeals]
+    assigned = sum(1 for a in appeals if any(h.get("status") == "EXECUTOR_ASSIGNED" if isinstance(h, dict)
+                                             else h == "EXECUTOR_ASSIGNED" for h in a.get("statusHistory", [])))
+    per_pos_id = onec_summary.get("by_external_id", {})
+    with ctx.store.session() as session:
+        pulled = session.scalar(select(func.count()).select_from(Message)) or 0
+        cards = session.scalar(select(func.count()).select_from(Card)) or 0
+        closed = session.scalar(select(func.count()).select_from(Message)
+                                .where(Message.state == MessageState.CLOSED)) or 0
+    failures = list_failures(ctx.store)
+    report = DemoReport(
+        ok=False, messages=messages, pulled=pulled, cards=cards,
+        duplicate_cards=sum(max(0, n - 1) for n in per_pos_id.values()),
+        executor_assigned_in_pos=assigned,
+        answered_in_pos=sum(1 for n in answers if n >= 1),
+        duplicate_answers=sum(max(0, n - 1) for n in answers),
+        closed=closed, failures=len(failures), failure_reasons=[f.reason for f in failures][:20],
+        stages=stages, data_dir=str(ctx.data_dir), database=ctx.store.url,
+    )
+    report.ok = (report.pulled == messages and report.cards == messages and report.duplicate_cards == 0
+                 and report.answered_in_pos == messages and report.duplicate_answers == 0
+                 and report.closed == messages and report.failures == 0)
+    return report

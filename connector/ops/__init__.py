@@ -1,0 +1,1 @@
+"""Operator services behind the CLI: status overview and the dead-letter queue."""

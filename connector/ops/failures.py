@@ -1,0 +1,82 @@
+"""The dead-letter queue: list what failed and why, and re-queue it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.store.db import Store
+from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState, utcnow
+
+
+class FailureView(BaseModel):
+    id: int
+    item_kind: str
+    item_id: int
+    account: str | None
+    pos_id: str | None
+    job: str
+    reason: str
+    created_at: datetime
+
+
+def list_failures(store: Store) -> list[FailureView]:
+    with store.session() as session:
+        rows = session.execute(
+            select(Failure, Message.account, Message.pos_id)
+            .outerjoin(Message, Message.id == Failure.message_id)
+            .where(Failure.resolved_at.is_(None)).order_by(Failure.id)
+        ).all()
+        return [FailureView(id=f.id, item_kind=f.item_kind, item_id=f.item_id, account=account, pos_id=pos_id,
+                            job=f.job, reason=f.reason, created_at=f.created_at) for f, account, pos_id in rows]
+
+
+class RetryResult(BaseModel):
+    requeued: list[int]
+    unknown: list[int]
+
+
+def retry_failures(store: Store, ids: Sequence[int] | None) -> RetryResult:
+    """Re-queue the given failures (all open ones when ``ids`` is None)."""
+    requeued: list[int] = []
+    with store.sessions.begin() as session:
+        query = select(Failure).where(Failure.resolved_at.is_(None))
+        if ids is not None:
+            query = query.where(Failure.id.in_(ids))
+        for failure in session.scalars(query):
+            _requeue(session, failure)
+            failure.resolved_at = utcnow()
+            requeued.append(failure.id)
+    unknown = sorted(set(ids or ()) - set(requeued))
+    return RetryResult(requeued=requeued, unknown=unknown)
+
+
+def _requeue(session: Session, failure: Failure) -> None:
+    if failure.item_kind == "outbox":
+        item = session.get(OutboxItem, failure.item_id)
+        if item is not None and item.state == OutboxState.FAILED:
+            item.state = OutboxState.PENDING
+            _reset(item)
+        return
+    if failure.item_kind == "card":
+        card = session.get(Card, failure.item_id)
+        if card is not None:
+            _reset(card)
+            card.checked_at = None
+    message = session.get(Message, failure.message_id) if failure.message_id else None
+    if message is not None and message.state == MessageState.FAILED:
+        message.state = message.failed_from or MessageState.STORED
+        message.failed_from = None
+        _reset(message)
+
+
+def _reset(item: Message | Card | OutboxItem) -> None:
+    item.attempts = 0
+    item.next_attempt_at = None
+    item.last_error = None
+    item.claimed_by = None
+    item.lease_until = None

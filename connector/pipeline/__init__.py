@@ -1,0 +1,1 @@
+"""Pipeline jobs: pull → register → track → push (architecture §1–2)."""

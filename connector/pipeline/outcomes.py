@@ -1,0 +1,63 @@
+"""What happens to an item when its step fails: back off, or land in failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from connector.errors import ConnectorError, RemoteRejected
+from connector.pipeline.context import PipelineContext
+from connector.store.leases import release
+from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState
+
+
+@dataclass
+class JobStats:
+    processed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def __iadd__(self, other: JobStats) -> JobStats:
+        self.processed += other.processed
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.notes += other.notes
+        return self
+
+
+def record_item_error(session: Session, ctx: PipelineContext, item: Message | Card | OutboxItem,
+                      exc: ConnectorError, *, job: str, stats: JobStats) -> None:
+    """Count a failed attempt; after ``max_attempts`` (or at once for a refusal that a
+    retry cannot change) move the item to the dead-letter queue with the reason."""
+    now = ctx.clock()
+    item.attempts = (item.attempts or 0) + 1
+    item.last_error = exc.operator_message
+    release(item)
+    permanent = isinstance(exc, RemoteRejected)
+    if not permanent and item.attempts < ctx.settings.daemon.max_attempts:
+        delay = ctx.settings.daemon.retry_delay_seconds * 2 ** (item.attempts - 1)
+        item.next_attempt_at = now + timedelta(seconds=delay)
+        stats.skipped += 1
+        return
+    item.next_attempt_at = None
+    stats.failed += 1
+    dead_letter(session, item, job=job, reason=exc.operator_message, detail=exc.detail)
+
+
+def dead_letter(session: Session, item: Message | Card | OutboxItem, *, job: str, reason: str,
+                detail: str | None = None) -> None:
+    if isinstance(item, OutboxItem):
+        item.state = OutboxState.FAILED
+        kind, message_id = "outbox", item.message_id
+    else:
+        message = item if isinstance(item, Message) else session.get(Message, item.message_id)
+        assert message is not None
+        if message.state != MessageState.FAILED:
+            message.failed_from = message.state
+            message.state = MessageState.FAILED
+        kind, message_id = ("message" if isinstance(item, Message) else "card"), message.id
+    session.add(Failure(item_kind=kind, item_id=item.id, message_id=message_id, job=job,
+                        reason=reason, detail=detail))

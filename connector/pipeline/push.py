@@ -1,0 +1,129 @@
+"""Job ``push``: due outbox entries → POS status / answer / redirect.
+
+Each write carries an Idempotency-Key derived from its outbox key; POS answering
+"already in that state" or ``ALREADY_ANSWERED`` counts as success, so a crash after the
+POS call and before our commit never sends anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
+
+from connector.domain import PosStatus
+from connector.errors import AuthError, ConnectorError, RemoteRejected
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.outcomes import JobStats, record_item_error
+from connector.pipeline.status_translation import is_past
+from connector.pos_client.client import PosClient
+from connector.store.leases import claim, release, release_ids
+from connector.store.models import Message, MessageState, OutboxItem, OutboxKind, OutboxState
+
+log = logging.getLogger(__name__)
+
+JOB = "push"
+
+
+def run(ctx: PipelineContext) -> JobStats:
+    stats = JobStats()
+    stopped: set[str] = set()
+    earlier = aliased(OutboxItem)
+    # Entries of one message go out in order: an answer waits for the status POS requires before it.
+    blocked = exists(select(earlier.id).where(
+        earlier.message_id == OutboxItem.message_id, earlier.id < OutboxItem.id,
+        earlier.state.in_([OutboxState.PENDING, OutboxState.FAILED])))
+    while True:
+        stopped_messages = select(Message.id).where(Message.account.in_(stopped))
+        ids = claim(ctx.store.sessions, OutboxItem,
+                    [OutboxItem.state == OutboxState.PENDING, ~blocked,
+                     OutboxItem.message_id.not_in(stopped_messages)],
+                    worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
+                    limit=ctx.settings.daemon.batch_size, now=ctx.clock())
+        if not ids:
+            return stats
+        for position, item_id in enumerate(ids):
+            try:
+                _push_one(ctx, item_id, stats)
+            except AuthError as exc:
+                with ctx.store.session() as session:
+                    item = session.get(OutboxItem, item_id)
+                    assert item is not None
+                    account = session.get(Message, item.message_id).account  # type: ignore[union-attr]
+                stopped.add(account)
+                release_ids(ctx.store.sessions, OutboxItem, ids[position:], ctx.worker)
+                stats.failed += 1
+                stats.notes.append(f"{account}: {exc.operator_message}")
+                log.error("push stopped for account", extra={"account": account, "reason": exc.operator_message})
+                break
+
+
+def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:
+    with ctx.store.session() as session:
+        item = session.get(OutboxItem, item_id)
+        assert item is not None
+        message = session.get(Message, item.message_id)
+        assert message is not None
+        account, pos_id = message.account, message.pos_id
+        kind, target, payload, key = item.kind, item.target, dict(item.payload), item.idempotency_key
+    client = ctx.pos(account)
+    outcome = OutboxState.SENT
+    try:
+        if kind == OutboxKind.STATUS:
+            planned = payload.get("planned_date")
+            client.set_status(pos_id, PosStatus(target), idempotency_key=key,
+                              comment=payload.get("comment") or "", executor=payload.get("executor") or "",
+                              planned_date=date.fromisoformat(planned) if planned else None)
+        elif kind == OutboxKind.ANSWER:
+            client.send_answer(pos_id, text=payload["text"], decision=payload["decision"],
+                               signer=payload["signer"], answer_date=date.fromisoformat(payload["date"]),
+                               files=[(f["name"], Path(f["path"]), f["mime_type"]) for f in payload["files"]],
+                               idempotency_key=key)
+        else:
+            client.redirect(pos_id, target_org_id=payload["target_org_id"], comment=payload.get("comment") or "",
+                            idempotency_key=key)
+    except AuthError:
+        raise
+    except RemoteRejected as exc:
+        if exc.status == 409 and kind != OutboxKind.ANSWER and _pos_already_past(client, pos_id, target):
+            outcome = OutboxState.SUPERSEDED
+        else:
+            _fail(ctx, item_id, exc, stats)
+            return
+    except ConnectorError as exc:
+        _fail(ctx, item_id, exc, stats)
+        return
+    with ctx.store.sessions.begin() as session:
+        item = session.get(OutboxItem, item_id)
+        assert item is not None
+        item.state = outcome
+        item.sent_at = ctx.clock()
+        item.attempts, item.next_attempt_at, item.last_error = 0, None, None
+        release(item)
+        message = session.get(Message, item.message_id)
+        assert message is not None
+        if kind == OutboxKind.ANSWER and message.state == MessageState.ANSWER_READY:
+            message.state = MessageState.ANSWERED
+        elif kind == OutboxKind.REDIRECT and message.state in (MessageState.REGISTERED, MessageState.IN_WORK):
+            message.state = MessageState.REDIRECTED
+    stats.processed += 1
+    log.info("pushed to POS", extra={"pos_id": pos_id, "kind": kind, "target": target, "outcome": outcome})
+
+
+def _pos_already_past(client: PosClient, pos_id: str, target: str) -> bool:
+    try:
+        current = client.current_status(pos_id)
+    except ConnectorError:
+        return False
+    return is_past(current, PosStatus(target))
+
+
+def _fail(ctx: PipelineContext, item_id: int, exc: ConnectorError, stats: JobStats) -> None:
+    with ctx.store.sessions.begin() as session:
+        item = session.get(OutboxItem, item_id)
+        assert item is not None
+        record_item_error(session, ctx, item, exc, job=JOB, stats=stats)
+    log.warning("push failed", extra={"outbox_id": item_id, "reason": exc.operator_message})

@@ -1,0 +1,89 @@
+"""Job ``register``: stored messages → a registration card in the EDMS.
+
+``create_card`` finds an existing card by the POS id before creating one, so a crash
+between the EDMS call and our commit never duplicates a card.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from connector.domain import CardStage, PosMessage, StoredFile
+from connector.errors import AuthError, ConnectorError, FatalAdapterError
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.outcomes import JobStats, record_item_error
+from connector.pos_client.wire import WireAppeal, to_pos_message
+from connector.store.leases import claim, release, release_ids
+from connector.store.models import Card, Message, MessageState
+
+log = logging.getLogger(__name__)
+
+JOB = "register"
+
+
+def message_to_domain(message: Message) -> PosMessage:
+    assert message.payload is not None
+    files = tuple(
+        StoredFile(name=a.name, size=a.size, sha256=a.sha256, mime_type=a.mime_type, path=Path(a.path))
+        for a in message.attachments
+    )
+    return to_pos_message(message.account, WireAppeal.model_validate(message.payload), files)
+
+
+def run(ctx: PipelineContext) -> JobStats:
+    stats = JobStats()
+    stopped_accounts: set[str] = set()
+    while True:
+        ids = claim(ctx.store.sessions, Message,
+                    [Message.state == MessageState.STORED, Message.account.not_in(stopped_accounts)],
+                    worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
+                    limit=ctx.settings.daemon.batch_size, now=ctx.clock())
+        if not ids:
+            return stats
+        for position, message_id in enumerate(ids):
+            try:
+                _register_one(ctx, message_id, stats)
+            except (AuthError, FatalAdapterError) as exc:
+                # The EDMS refuses us as a whole: give the batch back and stop for this account.
+                with ctx.store.session() as session:
+                    account = session.get(Message, message_id).account  # type: ignore[union-attr]
+                stopped_accounts.add(account)
+                release_ids(ctx.store.sessions, Message, ids[position:], ctx.worker)
+                stats.failed += 1
+                stats.notes.append(f"{account}: {exc.operator_message}")
+                log.error("register stopped for account", extra={"account": account, "reason": exc.operator_message})
+                break
+
+
+def _register_one(ctx: PipelineContext, message_id: int, stats: JobStats) -> None:
+    with ctx.store.session() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        domain = message_to_domain(message)
+        target, adapter = ctx.adapter_for_account(message.account)
+    try:
+        ref = adapter.create_card(domain)
+    except (AuthError, FatalAdapterError):
+        raise
+    except ConnectorError as exc:
+        with ctx.store.sessions.begin() as session:
+            message = session.get(Message, message_id)
+            assert message is not None
+            record_item_error(session, ctx, message, exc, job=JOB, stats=stats)
+        log.warning("card not created", extra={"pos_id": domain.pos_id, "reason": exc.operator_message})
+        return
+    with ctx.store.sessions.begin() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        if message.card is None:
+            session.add(Card(message_id=message.id, adapter=ref.adapter, edms_target=target,
+                             external_id=ref.external_id, url=ref.url, stage=CardStage.REGISTERED, attempts=0))
+        if message.state == MessageState.STORED:
+            message.state = MessageState.REGISTERED
+        message.attempts = 0
+        message.next_attempt_at = None
+        message.last_error = None
+        release(message)
+    stats.processed += 1
+    log.info("card registered", extra={"pos_id": domain.pos_id, "card": ref.external_id})

@@ -1,0 +1,73 @@
+"""Run jobs by name, record each run, and build the context they share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from connector.config import Settings
+from connector.pipeline import pull, push, register, track
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.outcomes import JobStats
+from connector.store.db import Store, default_worker_id
+from connector.store.leases import release_all
+from connector.store.models import Card, JobRun, Message, OutboxItem
+
+log = logging.getLogger(__name__)
+
+JOBS: dict[str, Callable[[PipelineContext], JobStats]] = {
+    "pull": pull.run,
+    "register": register.run,
+    "track": track.run,
+    "push": push.run,
+}
+JOB_ORDER = ("pull", "register", "track", "push")
+
+
+def build_context(settings: Settings, **overrides: Any) -> PipelineContext:
+    settings.daemon.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = Store(settings.daemon.resolved_database_url())
+    worker = settings.daemon.worker_id or default_worker_id()
+    ctx = PipelineContext(settings=settings, store=store, worker=worker, **overrides)
+    if store.is_sqlite:
+        # One daemon per SQLite database (the lockfile guards it): leases left by a killed
+        # predecessor are free at once instead of after lease_seconds.
+        freed = release_all(store.sessions, (Message, Card, OutboxItem))
+        if freed:
+            log.info("released leases of a previous run", extra={"count": freed})
+    return ctx
+
+
+def run_job(ctx: PipelineContext, name: str) -> JobStats:
+    """Run one job and record it in ``job_runs``; an unexpected exception is a bug and
+    is recorded as such, never swallowed silently."""
+    job = JOBS[name]
+    with ctx.store.sessions.begin() as session:
+        run = JobRun(job=name, worker=ctx.worker, started_at=ctx.clock())
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    stats = JobStats()
+    error: str | None = None
+    try:
+        stats = job(ctx)
+    except Exception as exc:  # noqa: BLE001 - the outermost runner: anything here is a bug
+        error = f"internal error ({type(exc).__name__}); see the log"
+        log.exception("job crashed (bug)", extra={"job": name})
+    with ctx.store.sessions.begin() as session:
+        run = session.get(JobRun, run_id)
+        assert run is not None
+        run.finished_at = ctx.clock()
+        run.processed, run.failed = stats.processed, stats.failed
+        run.ok = error is None and not stats.notes
+        run.error = error or ("; ".join(stats.notes) if stats.notes else None)
+    log.info("job finished", extra={"job": name, "processed": stats.processed, "failed": stats.failed,
+                                    "deferred": stats.skipped})
+    if error is not None:
+        stats.notes.append(error)
+    return stats
+
+
+def run_all_once(ctx: PipelineContext) -> dict[str, JobStats]:
+    return {name: run_job(ctx, name) for name in JOB_ORDER}

@@ -1,0 +1,204 @@
+"""Job ``track``: the EDMS state of open cards → card fields, deadline hops, outbox entries.
+
+Outbox entries are keyed by (message, kind, target), so tracking the same state twice
+queues nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.domain import Answer, CardRef, CardStage, CardState
+from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
+from connector.pipeline.status_translation import OutboxIntent, plan_outbox
+from connector.store.leases import claim, release, release_ids
+from connector.store.models import (
+    OPEN_CARD_STATES,
+    Card,
+    DeadlineHop,
+    Message,
+    MessageState,
+    OutboxItem,
+    OutboxKind,
+)
+
+log = logging.getLogger(__name__)
+
+JOB = "track"
+
+
+def run(ctx: PipelineContext) -> JobStats:
+    stats = JobStats()
+    stopped: set[str] = set()
+    open_messages = select(Message.id).where(Message.state.in_(OPEN_CARD_STATES))
+    started = ctx.clock()
+    while True:
+        # Each card is looked at once per run: checked_at moves past the run's start.
+        ids = claim(ctx.store.sessions, Card,
+                    [Card.message_id.in_(open_messages), Card.edms_target.not_in(stopped),
+                     (Card.checked_at.is_(None)) | (Card.checked_at < started)],
+                    worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
+                    limit=ctx.settings.daemon.batch_size, now=ctx.clock())
+        if not ids:
+            return stats
+        for position, card_id in enumerate(ids):
+            try:
+                _track_one(ctx, card_id, stats)
+            except (AuthError, FatalAdapterError) as exc:
+                with ctx.store.session() as session:
+                    target = session.get(Card, card_id).edms_target  # type: ignore[union-attr]
+                stopped.add(target)
+                release_ids(ctx.store.sessions, Card, ids[position:], ctx.worker)
+                stats.failed += 1
+                stats.notes.append(f"edms {target}: {exc.operator_message}")
+                log.error("track stopped for EDMS target", extra={"edms": target, "reason": exc.operator_message})
+                break
+
+
+def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:
+    with ctx.store.session() as session:
+        card = session.get(Card, card_id)
+        assert card is not None
+        ref = CardRef(adapter=card.adapter, external_id=card.external_id, url=card.url)
+        adapter = ctx.adapter(card.edms_target)
+        message_id, pos_id = card.message_id, card.message.pos_id
+    answer: Answer | None = None
+    try:
+        state = adapter.get_card(ref)
+        if state.stage == CardStage.ANSWER_READY:
+            answer = adapter.fetch_answer(ref)
+    except (AuthError, FatalAdapterError):
+        raise
+    except ConnectorError as exc:
+        with ctx.store.sessions.begin() as session:
+            card = session.get(Card, card_id)
+            assert card is not None
+            card.checked_at = ctx.clock()
+            record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
+        return
+    with ctx.store.sessions.begin() as session:
+        card = session.get(Card, card_id)
+        assert card is not None
+        message = card.message
+        card.checked_at = ctx.clock()
+        card.attempts, card.next_attempt_at, card.last_error = 0, None, None
+        release(card)
+        changed = _apply_state(session, ctx, card, message, state)
+        if state.stage == CardStage.REFUSED:
+            dead_letter(session, card, job=JOB,
+                        reason=f"EDMS closed the card without an answer: {state.resolution or 'no reason given'}")
+            stats.failed += 1
+            return
+        intents = plan_outbox(state, ctx.settings.status_map)
+        if state.stage == CardStage.ANSWER_READY:
+            if answer is None:
+                log.info("answer announced but not retrievable yet", extra={"pos_id": pos_id})
+            else:
+                try:
+                    intents.append(_answer_intent(ctx, message_id, answer))
+                except SkippableItemError as exc:
+                    record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
+                    return
+        queued = _enqueue(session, message_id, intents)
+        if any(i.kind == OutboxKind.ANSWER for i in intents):
+            message.state = MessageState.ANSWER_READY
+        elif state.stage in (CardStage.IN_WORK, CardStage.EXTENDED) and message.state == MessageState.REGISTERED:
+            message.state = MessageState.IN_WORK
+        if changed or queued:
+            stats.processed += 1
+
+
+def _apply_state(session: Session, ctx: PipelineContext, card: Card, message: Message, state: CardState) -> bool:
+    executor = ", ".join(e.name for e in state.executors)
+    snapshot = hashlib.sha256(state.model_dump_json().encode()).hexdigest()
+    changed = snapshot != card.snapshot_hash
+    card.snapshot_hash = snapshot
+    card.stage = state.stage
+    card.registration_number = state.registration_number
+    card.registration_date = state.registration_date
+    card.executor = executor
+    card.deadline = state.deadline
+    card.resolution = state.resolution
+    card.redirect_org_id = state.redirect_org_id
+    _record_hop(session, ctx, message, executor, state)
+    return changed
+
+
+def _record_hop(session: Session, ctx: PipelineContext, message: Message, executor: str, state: CardState) -> None:
+    """Deadlines per hop: the current hop's executor and term; a redirect ends the hop."""
+    hop = session.scalar(select(DeadlineHop).where(DeadlineHop.message_id == message.id)
+                         .order_by(DeadlineHop.hop_no.desc()).limit(1))
+    now = ctx.clock()
+    if hop is None or hop.ended_at is not None:
+        if not executor and state.stage != CardStage.REDIRECTED:
+            return
+        organisation = (message.payload or {}).get("orgName") or message.account
+        hop = DeadlineHop(message_id=message.id, hop_no=(hop.hop_no + 1) if hop else 1,
+                          organisation=organisation, executor=executor, started_at=now,
+                          deadline=state.deadline or _planned_date(message))
+        session.add(hop)
+    else:
+        hop.executor = executor or hop.executor
+        hop.deadline = state.deadline or hop.deadline
+    if state.stage in (CardStage.REDIRECTED, CardStage.ANSWER_READY, CardStage.REFUSED) and hop.ended_at is None:
+        hop.ended_at = now
+        hop.overdue = bool(hop.deadline and now.date() > hop.deadline)
+
+
+def _planned_date(message: Message) -> date | None:
+    raw = (message.payload or {}).get("plannedDate")
+    return date.fromisoformat(raw) if isinstance(raw, str) else None
+
+
+def _answer_intent(ctx: PipelineContext, message_id: int, answer: Answer) -> OutboxIntent:
+    folder = ctx.data_dir / "answers" / str(message_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[dict[str, Any]] = []
+    for index, file in enumerate(answer.files):
+        path = folder / f"{index:02d}{_safe_suffix(file.name)}"
+        _write_atomically(path, file.content)
+        files.append({"name": file.name, "mime_type": file.mime_type, "path": str(path),
+                      "size": len(file.content), "sha256": hashlib.sha256(file.content).hexdigest()})
+    payload = {"text": answer.text, "decision": answer.decision, "signer": answer.signer,
+               "date": answer.date.isoformat(), "files": files}
+    return OutboxIntent(OutboxKind.ANSWER, "ANSWERED", payload)
+
+
+def _safe_suffix(name: str) -> str:
+    suffix = Path(name.replace("\x00", "")).suffix.lower()
+    return suffix if len(suffix) <= 10 and suffix[1:].isalnum() else ".bin"
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    with tmp.open("wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def _enqueue(session: Session, message_id: int, intents: list[OutboxIntent]) -> int:
+    existing = {(o.kind, o.target) for o in session.scalars(
+        select(OutboxItem).where(OutboxItem.message_id == message_id))}
+    added = 0
+    for intent in intents:
+        if (intent.kind, intent.target) in existing:
+            continue
+        session.add(OutboxItem(message_id=message_id, kind=intent.kind, target=intent.target,
+                               payload=intent.payload, attempts=0))
+        existing.add((intent.kind, intent.target))
+        added += 1
+    return added
+
+

@@ -1,0 +1,106 @@
+"""Shared fixtures: the store on both backends, simulators on loopback, pipeline contexts.
+
+The PostgreSQL server is real (Debian's package, started by tests/pg_server.py) and is
+never skipped: if it cannot start, the PostgreSQL variants fail with the reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from connector.config import Settings, settings_from_mapping  # noqa: E402
+from connector.pipeline.context import PipelineContext  # noqa: E402
+from connector.pipeline.runner import build_context  # noqa: E402
+from connector.simulators.server import SimServer  # noqa: E402
+
+import pg_server  # noqa: E402
+
+POS_LOGIN, POS_PASSWORD = "lko-demo", "demo-secret"
+ONEC_LOGIN, ONEC_PASSWORD = "integration", "1c-secret"
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test talks to anything but loopback (zeep's guard idea, applied to every socket)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in ("127.0.0.1", "::1", "localhost") and not str(host).startswith("127."):
+                raise AssertionError(f"test tried to reach {address!r}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[pg_server.PgServer]:
+    server = pg_server.start_server()
+    yield server
+    server.stop()
+
+
+_db_counter = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'connector.db'}"
+    server = request.getfixturevalue("pg")
+    return pg_server.create_database(server, f"t_{next(_db_counter)}_{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def pos_sim() -> Iterator[SimServer]:
+    from connector.simulators.pos import PosSimulator
+
+    with SimServer(PosSimulator()) as server:
+        yield server
+
+
+@pytest.fixture
+def onec_sim() -> Iterator[SimServer]:
+    from connector.simulators.onec import OnecSimulator
+
+    with SimServer(OnecSimulator()) as server:
+        yield server
+
+
+def settings_mapping(*, data_dir: Path, db_url: str, pos_url: str, onec_url: str,
+                     **daemon: Any) -> dict[str, Any]:
+    return {
+        "daemon": {"data_dir": str(data_dir), "database_url": db_url, "batch_size": 7,
+                   "retry_delay_seconds": 0, "max_attempts": 3, "lease_seconds": 30, **daemon},
+        "retry": {"max_attempts": 4, "initial_wait": 0, "max_wait": 0},
+        "http": {"timeout_seconds": 5},
+        "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": POS_LOGIN, "password": POS_PASSWORD,
+                      "edms": "onec", "page_size": 10}],
+        "edms": {"onec": {"type": "onec_dm", "url": f"{onec_url}/base/ws/DMService",
+                          "login": ONEC_LOGIN, "password": ONEC_PASSWORD}},
+    }
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer) -> Settings:
+    return settings_from_mapping(settings_mapping(data_dir=tmp_path / "data", db_url=db_url,
+                                                  pos_url=pos_sim.url, onec_url=onec_sim.url))
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[PipelineContext]:
+    context = build_context(settings, sleep=lambda _s: None)
+    yield context
+    context.close()
+    context.store.dispose()

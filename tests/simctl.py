@@ -1,0 +1,53 @@
+"""Drive the simulators over their /_sim endpoints, as an operator or the demo would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from connector.simulators.server import SimServer
+
+
+def seed(pos: SimServer, count: int, **extra: Any) -> list[str]:
+    reply = requests.post(f"{pos.url}/_sim/seed", json={"count": count, "seed": 7, **extra}, timeout=60)
+    reply.raise_for_status()
+    return list(reply.json()["created"])
+
+
+def pos_appeals(pos: SimServer) -> dict[str, dict[str, Any]]:
+    reply = requests.get(f"{pos.url}/_sim/state", timeout=60)
+    reply.raise_for_status()
+    return {a["id"]: a for a in reply.json()["appeals"]}
+
+
+def pos_summary(pos: SimServer) -> dict[str, Any]:
+    reply = requests.get(f"{pos.url}/_sim/state", params={"summary": 1}, timeout=60)
+    reply.raise_for_status()
+    return dict(reply.json()["summary"])
+
+
+def onec_act(onec: SimServer, **payload: Any) -> Any:
+    reply = requests.post(f"{onec.url}/_sim/act", json=payload, timeout=120)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def onec_state(onec: SimServer) -> dict[str, Any]:
+    reply = requests.get(f"{onec.url}/_sim/state", timeout=60)
+    reply.raise_for_status()
+    return dict(reply.json())
+
+
+def cards_per_pos_id(onec: SimServer) -> dict[str, int]:
+    reply = requests.get(f"{onec.url}/_sim/state", params={"summary": 1}, timeout=60)
+    reply.raise_for_status()
+    return dict(reply.json()["by_external_id"])
+
+
+def faults(sim: SimServer, **spec: Any) -> None:
+    requests.post(f"{sim.url}/_sim/faults", json=spec, timeout=10).raise_for_status()
+
+
+def status_history(appeal: dict[str, Any]) -> list[str]:
+    return [h["status"] if isinstance(h, dict) else h for h in appeal.get("statusHistory", [])]

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from connector.config import apply_env_overrides, load_settings
+from connector.errors import ConfigError
+
+GOOD = """
+[daemon]
+data_dir = "{data}"
+
+[[accounts]]
+name = "city"
+pos_base_url = "https://pos.example/api"
+login = "tech"
+password_file = "{secret}"
+edms = "onec"
+
+[[accounts]]
+name = "district"
+pos_base_url = "https://pos.example/api"
+login = "tech2"
+password = "district-password"
+edms = "onec"
+
+[edms.onec]
+type = "onec_dm"
+url = "https://docflow.example/base/ws/DMService"
+login = "svc"
+password = "1c-password"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    secret = tmp_path / "lko.password"
+    secret.write_text("s3cret-from-file\n")
+    os.chmod(secret, 0o600)
+    path = tmp_path / "connector.toml"
+    path.write_text(text.format(data=tmp_path / "data", secret=secret))
+    return path
+
+
+def test_secret_file_env_override_and_several_accounts(tmp_path: Path) -> None:
+    settings = load_settings(_write(tmp_path, GOOD), environ={"CONNECTOR_DAEMON__BATCH_SIZE": "7",
+                                                               "CONNECTOR_ACCOUNTS__1__LOGIN": "other"})
+    assert [a.name for a in settings.accounts] == ["city", "district"]
+    assert settings.accounts[0].password.get_secret_value() == "s3cret-from-file"
+    assert settings.accounts[1].login == "other"
+    assert settings.daemon.batch_size == 7
+    assert {"s3cret-from-file", "district-password", "1c-password"} <= set(settings.secret_values())
+
+
+def test_example_config_documents_a_valid_configuration(tmp_path: Path) -> None:
+    example = (Path(__file__).parent.parent / "config" / "connector.example.toml").read_text()
+    secret = tmp_path / "pw"
+    secret.write_text("x" * 8)
+    os.chmod(secret, 0o600)
+    text = example.replace("/etc/pos-connector/lko-main.password", str(secret)) \
+        .replace("/etc/pos-connector/1c.password", str(secret))
+    path = tmp_path / "example.toml"
+    path.write_text(text)
+    settings = load_settings(path, environ={})
+    assert settings.accounts[0].name == "main"
+
+
+@pytest.mark.parametrize("mutate,expected", [
+    (lambda t: t.replace('batch_size', 'batch_size'), None),
+    (lambda t: t.replace('login = "tech"', 'login = "tech"\nlogn = "typo"'), r"accounts\.0\.logn: Extra inputs"),
+    (lambda t: t.replace('edms = "onec"', 'edms = "nowhere"', 1), r"accounts\.0\.edms: no \[edms\.nowhere\]"),
+    (lambda t: t.replace('type = "onec_dm"', 'type = "tessa"'), r"edms\.onec\.type: no EDMS adapter named 'tessa'"),
+    (lambda t: t.replace('url = "https://docflow.example/base/ws/DMService"\n', ''), r"edms\.onec\.url: Field required"),
+    (lambda t: t.replace('pos_base_url = "https://pos.example/api"', 'pos_base_url = "ftp://x"', 1),
+     r"accounts\.0\.pos_base_url"),
+    (lambda t: t.replace('name = "district"', 'name = "city"'), r"name 'city' is used twice"),
+])
+def test_bad_configuration_names_the_key(tmp_path: Path, mutate, expected: str | None) -> None:
+    text = mutate(GOOD)
+    if expected is None:
+        load_settings(_write(tmp_path, text), environ={})
+        return
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(_write(tmp_path, text), environ={})
+
+
+def test_unknown_env_override_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"daemon\.batchsize: Extra inputs"):
+        load_settings(_write(tmp_path, GOOD), environ={"CONNECTOR_DAEMON__BATCHSIZE": "3"})
+
+
+def test_missing_secret_file_is_reported(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    (tmp_path / "lko.password").unlink()
+    with pytest.raises(ConfigError, match=r"password_file: cannot read secret file"):
+        load_settings(path, environ={})
+
+
+def test_env_override_of_list_item_creates_nested_keys() -> None:
+    data = apply_env_overrides({"accounts": [{"name": "a"}]}, {"CONNECTOR_ACCOUNTS__0__PAGE_SIZE": "5",
+                                                               "CONNECTOR_EDMS__ONEC__URL": "https://x"})
+    assert data == {"accounts": [{"name": "a", "page_size": "5"}], "edms": {"onec": {"url": "https://x"}}}

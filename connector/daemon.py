@@ -21,11 +21,15 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from connector.config import Settings
-from connector.errors import FatalAdapterError
+from connector.errors import ConnectorError
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import JOB_ORDER, build_context, run_all_once, run_job
 
 log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(ConnectorError):
+    """Another daemon holds the lock on this data directory."""
 
 
 class DaemonLock:
@@ -42,7 +46,7 @@ class DaemonLock:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.close()
-            raise FatalAdapterError(f"another daemon already uses {self.path.parent} (lock {self.path})") from None
+            raise AlreadyRunning(f"another daemon already uses {self.path.parent} (lock {self.path})") from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")

@@ -2,7 +2,6 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
@@ -11,21 +10,27 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $(STAMP)
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
 
-demo: $(STAMP)
+# The test environment adds the test extras and the third-party example adapter that the
+# EDMS conformance suite must find through the entry-point group.
+$(VENV)/.installed-test: $(VENV)/.installed tests/thirdparty/pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]' -e tests/thirdparty
+	touch $@
+
+demo: $(VENV)/.installed
 	$(BIN)/connector demo
 
-test: $(STAMP)
+test: $(VENV)/.installed-test
 	$(BIN)/python tests/pg_server.py ensure-installed
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check connector tests bench
 
-bench: $(STAMP)
+bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
 
 clean:

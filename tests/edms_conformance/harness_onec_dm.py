@@ -1,0 +1,53 @@
+"""Conformance harness for onec_dm against the 1С:Документооборот simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connector.simulators.onec import OnecFaultSpec, OnecSimulator
+from connector.simulators.server import SimServer
+
+
+class OnecHarness:
+    adapter_name = "onec_dm"
+
+    def __init__(self) -> None:
+        self.sim = OnecSimulator()
+        self.server = SimServer(self.sim).start()
+
+    def settings(self) -> dict[str, Any]:
+        return {"type": "onec_dm", "url": f"{self.server.url}/base/ws/DMService",
+                "login": "integration", "password": "1c-secret", "xml_huge_tree": True}
+
+    def bad_credentials_settings(self) -> dict[str, Any]:
+        return {**self.settings(), "password": "wrong-password"}
+
+    def unreachable_settings(self) -> dict[str, Any]:
+        return {**self.settings(), "url": "http://127.0.0.1:9/base/ws/DMService"}
+
+    def process(self) -> None:
+        return None  # 1С answers synchronously
+
+    def act(self, action: str, pos_id: str, **kw: Any) -> None:
+        self.sim.act({"action": action, "pos_id": pos_id, **kw})
+
+    def cards_for(self, pos_id: str) -> int:
+        return int(self.sim.summary()["by_external_id"].get(pos_id, 0))
+
+    def card_files(self, pos_id: str) -> list[tuple[str, str]]:
+        for doc in self.sim.state()["documents"].values():
+            if (doc.get("externalObject") or {}).get("id") == pos_id:
+                return [(f["name"], f["sha256"]) for f in doc["files"]]
+        return []
+
+    def transient_burst(self, count: int) -> None:
+        self.sim.faults.configure(OnecFaultSpec(fail_next=count))
+
+    def close(self) -> None:
+        self.server.stop()
+        self.sim.close()
+
+
+def make_harness(tmp_path: Path) -> OnecHarness:
+    return OnecHarness()

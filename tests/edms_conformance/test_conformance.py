@@ -1,0 +1,138 @@
+"""One conformance suite for every EDMS adapter, each against its simulator.
+
+An adapter is loaded by name through the entry-point group, exactly as the daemon does,
+so the third-party example adapter (tests/thirdparty) is held to the same checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connector.domain import Applicant, CardStage, PosCategoryRef, PosMessage, StoredFile
+from connector.edms_adapters.base import EdmsAdapter
+from connector.edms_adapters.registry import available_adapters, create_adapter
+from connector.errors import AuthError, ConnectorError, FatalAdapterError
+
+from harness import EdmsHarness, test_context
+
+HARNESSES = ["onec_dm", "example_edms"]
+
+
+@pytest.fixture(params=HARNESSES)
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EdmsHarness]:
+    module = importlib.import_module(f"harness_{request.param}")
+    h: EdmsHarness = module.make_harness(tmp_path)
+    yield h
+    h.close()
+
+
+def _adapter(harness: EdmsHarness, tmp_path: Path, settings: dict | None = None) -> EdmsAdapter:
+    return create_adapter(settings or harness.settings(), test_context(tmp_path / "adapter"))
+
+
+def _file(tmp_path: Path, name: str, content: bytes) -> StoredFile:
+    path = tmp_path / "files" / hashlib.sha256(name.encode()).hexdigest()[:16]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return StoredFile(name=name, size=len(content), sha256=hashlib.sha256(content).hexdigest(), path=path)
+
+
+def _message(pos_id: str, files: tuple[StoredFile, ...] = ()) -> PosMessage:
+    now = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    return PosMessage(account="conformance", pos_id=pos_id, text="Во дворе дома не вывозят мусор третью неделю.",
+                      category=PosCategoryRef(id="10", name="Мусор"),
+                      applicant=Applicant(last_name="Кузнецова", first_name="Анна", middle_name="Петровна"),
+                      created_at=now, updated_at=now, attachments=files)
+
+
+def _open_card(harness: EdmsHarness, tmp_path: Path, pos_id: str) -> tuple[EdmsAdapter, object]:
+    adapter = _adapter(harness, tmp_path)
+    ref = adapter.create_card(_message(pos_id))
+    harness.process()
+    return adapter, ref
+
+
+def test_every_registered_adapter_has_a_harness() -> None:
+    assert set(HARNESSES) <= set(available_adapters())
+
+
+def test_create_twice_makes_one_card_with_byte_exact_attachments(harness: EdmsHarness, tmp_path: Path) -> None:
+    files = (
+        _file(tmp_path, "Фото двора №3.jpg", os.urandom(40_000)),
+        _file(tmp_path, "скан заявления (1).pdf", b"%PDF-1.4\n" + os.urandom(5_000)),
+        _file(tmp_path, "большой архив.zip", os.urandom(30 * 1024 * 1024)),
+    )
+    adapter = _adapter(harness, tmp_path)
+    first = adapter.create_card(_message("9001001", files))
+    second = adapter.create_card(_message("9001001", files))
+    harness.process()
+    assert first == second
+    assert harness.cards_for("9001001") == 1
+    assert sorted(sha for _, sha in harness.card_files("9001001")) == sorted(f.sha256 for f in files)
+    assert {name for name, _ in harness.card_files("9001001")} >= {"Фото двора №3.jpg", "скан заявления (1).pdf"}
+
+
+def test_registration_executor_deadline_extension(harness: EdmsHarness, tmp_path: Path) -> None:
+    adapter, ref = _open_card(harness, tmp_path, "9001002")
+    registered = adapter.get_card(ref)  # type: ignore[arg-type]
+    assert registered.registration_number and registered.registration_date is not None
+
+    harness.act("assign", "9001002")
+    in_work = adapter.get_card(ref)  # type: ignore[arg-type]
+    assert in_work.stage == CardStage.IN_WORK
+    assert in_work.executors and in_work.deadline is not None
+
+    harness.act("extend", "9001002", days=30)
+    extended = adapter.get_card(ref)  # type: ignore[arg-type]
+    assert extended.stage == CardStage.EXTENDED
+    assert extended.deadline is not None and extended.deadline > in_work.deadline
+
+
+def test_answer_is_observed_and_fetched(harness: EdmsHarness, tmp_path: Path) -> None:
+    adapter, ref = _open_card(harness, tmp_path, "9001003")
+    assert adapter.fetch_answer(ref) is None  # type: ignore[arg-type]
+    harness.act("assign", "9001003")
+    harness.act("answer", "9001003")
+    assert adapter.get_card(ref).stage == CardStage.ANSWER_READY  # type: ignore[arg-type]
+    answer = adapter.fetch_answer(ref)  # type: ignore[arg-type]
+    assert answer is not None and answer.text and answer.signer
+    assert answer.files and all(f.content and f.name for f in answer.files)
+
+
+def test_redirect_is_observed(harness: EdmsHarness, tmp_path: Path) -> None:
+    adapter, ref = _open_card(harness, tmp_path, "9001004")
+    harness.act("redirect", "9001004", org_id="org-subordinate-7", comment="По компетенции")
+    state = adapter.get_card(ref)  # type: ignore[arg-type]
+    assert (state.stage, state.redirect_org_id) == (CardStage.REDIRECTED, "org-subordinate-7")
+
+
+def test_health_names_bad_credentials_and_unreachable_endpoint(harness: EdmsHarness, tmp_path: Path) -> None:
+    _adapter(harness, tmp_path).health()
+    with pytest.raises((AuthError, FatalAdapterError)) as bad:
+        _adapter(harness, tmp_path, harness.bad_credentials_settings()).health()
+    assert bad.value.operator_message
+    with pytest.raises(FatalAdapterError) as unreachable:
+        _adapter(harness, tmp_path, harness.unreachable_settings()).health()
+    assert unreachable.value.operator_message
+    for exc in (bad.value, unreachable.value):
+        assert "wrong-password" not in str(exc) and "wrong" not in exc.operator_message.split()
+
+
+def test_transient_faults_cost_retries_not_duplicates(harness: EdmsHarness, tmp_path: Path) -> None:
+    files = (_file(tmp_path, "a.txt", b"attachment"),)
+    adapter = _adapter(harness, tmp_path)
+    harness.transient_burst(2)
+    try:
+        adapter.create_card(_message("9001005", files))
+    except ConnectorError:
+        adapter.create_card(_message("9001005", files))  # the pipeline's next attempt
+    harness.process()
+    assert harness.cards_for("9001005") == 1
+    assert [sha for _, sha in harness.card_files("9001005")] == [files[0].sha256]

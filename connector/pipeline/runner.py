@@ -56,12 +56,12 @@ def run_job(ctx: PipelineContext, name: str) -> JobStats:
         error = f"internal error ({type(exc).__name__}); see the log"
         log.exception("job crashed (bug)", extra={"job": name})
     with ctx.store.sessions.begin() as session:
-        run = session.get(JobRun, run_id)
-        assert run is not None
-        run.finished_at = ctx.clock()
-        run.processed, run.failed = stats.processed, stats.failed
-        run.ok = error is None and not stats.notes
-        run.error = error or ("; ".join(stats.notes) if stats.notes else None)
+        finished = session.get(JobRun, run_id)
+        assert finished is not None
+        finished.finished_at = ctx.clock()
+        finished.processed, finished.failed = stats.processed, stats.failed
+        finished.ok = error is None and not stats.notes
+        finished.error = error or ("; ".join(stats.notes) if stats.notes else None)
     log.info("job finished", extra={"job": name, "processed": stats.processed, "failed": stats.failed,
                                     "deferred": stats.skipped})
     if error is not None:

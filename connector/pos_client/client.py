@@ -99,7 +99,7 @@ class PosClient:
             page_params = dict(params)
             if cursor is not None:
                 page_params[wire.PARAM_CURSOR] = cursor
-            page = self._get_json(wire.PATH_APPEALS, wire.WireListPage, params=page_params)
+            page: wire.WireListPage = self._get_json(wire.PATH_APPEALS, wire.WireListPage, params=page_params)
             yield from page.items
             if not page.next_cursor:
                 return
@@ -203,7 +203,7 @@ class PosClient:
         call = f"{method} {path}"
         for attempt in (1, 2):
             body = kwargs.get("data")
-            if hasattr(body, "seek"):
+            if body is not None and hasattr(body, "seek"):
                 body.seek(0)
             try:
                 response = self._session.request(method, self._base + path,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -154,7 +154,7 @@ class PosSimulator:
         response = self._dispatch(request, endpoint, args)
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request, endpoint: str, args: dict[str, str]) -> Response:
+    def _dispatch(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
         handler = self._handlers[endpoint]
         if endpoint.startswith("sim."):
             return handler(request)

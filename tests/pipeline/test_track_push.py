@@ -1,0 +1,77 @@
+"""Track and push for the less common outcomes: extension, redirect, refusal; deadline hops."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from connector.ops.failures import list_failures
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.runner import run_job
+from connector.simulators.server import SimServer
+from connector.store.models import DeadlineHop, Message, MessageState, OutboxItem, OutboxState
+
+import simctl
+
+
+def _registered(ctx: PipelineContext, pos: SimServer, count: int) -> list[str]:
+    ids = simctl.seed(pos, count)
+    run_job(ctx, "pull")
+    run_job(ctx, "register")
+    return ids
+
+
+def test_extension_reaches_pos_after_executor_and_hop_records_the_new_term(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    [pos_id] = _registered(ctx, pos_sim, 1)
+    simctl.onec_act(onec_sim, action="assign", pos_id=pos_id, due_date="2026-12-10")
+    simctl.onec_act(onec_sim, action="extend", pos_id=pos_id, days=20)
+    run_job(ctx, "track")
+    run_job(ctx, "push")
+    appeal = simctl.pos_appeals(pos_sim)[pos_id]
+    history = simctl.status_history(appeal)
+    assert history.index("EXECUTOR_ASSIGNED") < history.index("DEADLINE_EXTENDED")
+    with ctx.store.session() as session:
+        [hop] = session.scalars(select(DeadlineHop)).all()
+        assert hop.executor and hop.deadline is not None and hop.deadline.isoformat() > "2026-12-10"
+        assert hop.ended_at is None
+
+
+def test_redirect_is_sent_to_pos_and_ends_the_hop(ctx: PipelineContext, pos_sim: SimServer,
+                                                  onec_sim: SimServer) -> None:
+    [pos_id] = _registered(ctx, pos_sim, 1)
+    simctl.onec_act(onec_sim, action="redirect", pos_id=pos_id, org_id="org-podved-12",
+                    comment="Вопрос в компетенции МУП «Водоканал»")
+    run_job(ctx, "track")
+    run_job(ctx, "push")
+    appeal = simctl.pos_appeals(pos_sim)[pos_id]
+    assert appeal["status"] == "REDIRECTED_SUBORDINATE"
+    assert [r.get("targetOrgId") for r in appeal["redirects"]] == ["org-podved-12"]
+    run_job(ctx, "pull")
+    with ctx.store.session() as session:
+        message = session.scalar(select(Message))
+        assert message is not None and message.state == MessageState.CLOSED
+        [hop] = session.scalars(select(DeadlineHop)).all()
+        assert hop.ended_at is not None and hop.overdue is False
+
+
+def test_card_closed_without_answer_lands_in_failures_with_the_reason(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    [pos_id] = _registered(ctx, pos_sim, 1)
+    simctl.onec_act(onec_sim, action="refuse", pos_id=pos_id)
+    run_job(ctx, "track")
+    [failure] = list_failures(ctx.store)
+    assert failure.pos_id == pos_id and "without an answer" in failure.reason
+    assert simctl.pos_appeals(pos_sim)[pos_id]["answers"] == []
+
+
+def test_status_pos_is_already_past_counts_as_done_not_failure(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    [pos_id] = _registered(ctx, pos_sim, 1)
+    simctl.onec_act(onec_sim, action="assign", pos_id=pos_id)
+    run_job(ctx, "track")
+    pos_sim.app.moderate_reject(pos_id)  # POS moved on by itself (a moderator rejected it)
+    stats = run_job(ctx, "push")
+    assert (stats.failed, list_failures(ctx.store)) == (0, [])
+    with ctx.store.session() as session:
+        [item] = session.scalars(select(OutboxItem)).all()
+        assert (item.target, item.state) == ("EXECUTOR_ASSIGNED", OutboxState.SUPERSEDED)

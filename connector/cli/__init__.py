@@ -245,6 +245,32 @@ def failures_retry(config: Path | None, ids: tuple[int, ...], retry_all: bool) -
 
 
 @main.group()
+def edms() -> None:
+    """The EDMS targets of the configuration."""
+
+
+@edms.command("check")
+@config_option
+@click.option("--account", help="check only this account's target")
+@click.option("--json", "as_json", is_flag=True)
+def edms_check(config: Path | None, account: str | None, as_json: bool) -> None:
+    """Validate each EDMS target's configuration and call its health check."""
+    from connector.ops.edms_check import check_edms
+
+    settings = _load(config)
+    if account is not None and account not in {a.name for a in settings.accounts}:
+        _fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+    results = check_edms(settings, account)
+    if as_json:
+        _emit_json([r.model_dump() for r in results])
+    else:
+        for r in results:
+            verdict = "ok" if r.ok else f"FAILED: {r.problem}"
+            click.echo(f"{r.account} → edms.{r.target} ({r.adapter}): {verdict}")
+    sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
+
+
+@main.group()
 def db() -> None:
     """The state store's schema."""
 

@@ -118,3 +118,24 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
         if proc.poll() is None:
             proc.kill()
     assert simctl.cards_per_pos_id(onec_sim) == {pid: 1 for pid in ids}
+
+
+def test_edms_check_reports_each_account(tmp_path: Path, onec_sim: SimServer) -> None:
+    good = _config(tmp_path, onec=onec_sim.url)
+    result = CliRunner().invoke(main, ["edms", "check", "--config", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "demo → edms.onec (onec_dm): ok" in result.output
+
+    bad = _config(tmp_path, onec=onec_sim.url)
+    bad.write_text(bad.read_text().replace('password = "1c-secret"', 'password = "wrong-1c-password"'))
+    result = CliRunner().invoke(main, ["edms", "check", "--config", str(bad)])
+    assert result.exit_code == 1
+    assert "demo → edms.onec (onec_dm): FAILED" in result.output
+    assert "wrong-1c-password" not in result.output
+
+    down = _config(tmp_path)  # nothing listens on port 9
+    result = CliRunner().invoke(main, ["edms", "check", "--json", "--config", str(down)])
+    assert result.exit_code == 1
+    [check] = json.loads(result.stdout)
+    assert check["ok"] is False and "127.0.0.1:9" in check["problem"]
+    assert CliRunner().invoke(main, ["edms", "check", "--account", "nope", "--config", str(down)]).exit_code == 2

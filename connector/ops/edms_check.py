@@ -1,0 +1,45 @@
+"""``connector edms check``: validate each account's EDMS target and call its health()."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from connector.config import Settings
+from connector.edms_adapters.base import AdapterContext
+from connector.edms_adapters.registry import create_adapter
+from connector.errors import ConnectorError
+from connector.transport import RetryingSession, RetryPolicy
+
+
+class EdmsCheck(BaseModel):
+    account: str
+    target: str
+    adapter: str
+    ok: bool
+    problem: str = ""
+
+
+def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck]:
+    accounts = [settings.account(account)] if account else settings.accounts
+    results: list[EdmsCheck] = []
+    http = settings.http
+    # One attempt, short waits: a health check should answer quickly, not retry for minutes.
+    policy = RetryPolicy(max_attempts=2, initial_wait=0.2, max_wait=1)
+    for acc in accounts:
+        raw = settings.edms[acc.edms]
+        context = AdapterContext(target_name=acc.edms, data_dir=settings.daemon.data_dir / "edms" / acc.edms,
+                                 answer_days=acc.answer_days,
+                                 session_factory=lambda: RetryingSession(policy, timeout=http.timeout_seconds,
+                                                                         verify=http.verify()))
+        check = EdmsCheck(account=acc.name, target=acc.edms, adapter=str(raw["type"]), ok=False)
+        try:
+            adapter = create_adapter(raw, context)
+            try:
+                adapter.health()
+            finally:
+                adapter.close()
+            check.ok = True
+        except ConnectorError as exc:
+            check.problem = exc.operator_message
+        results.append(check)
+    return results

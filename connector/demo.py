@@ -17,6 +17,7 @@ import requests
 from pydantic import BaseModel
 
 from connector.config import Settings, settings_from_mapping
+from connector.demo_edms import DemoEdms
 from connector.ops.failures import list_failures
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -28,6 +29,7 @@ DEMO_1C_LOGIN, DEMO_1C_PASSWORD = "integration", "1c-secret"
 
 class DemoReport(BaseModel):
     ok: bool
+    edms: str
     messages: int
     pulled: int
     cards: int
@@ -43,41 +45,43 @@ class DemoReport(BaseModel):
     database: str
 
 
-def demo_settings(data_dir: Path, pos_url: str, onec_url: str) -> Settings:
+def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
+                  edms: dict[str, Any] | None = None) -> Settings:
+    edms = edms or {"type": "onec_dm", "url": f"{onec_url}/demo/ws/DMService",
+                    "login": DEMO_1C_LOGIN, "password": DEMO_1C_PASSWORD}
     return settings_from_mapping({
         "daemon": {"data_dir": str(data_dir), "batch_size": 50, "retry_delay_seconds": 1},
         "retry": {"initial_wait": 0.2, "max_wait": 2},
         "logging": {"level": "WARNING", "format": "text"},
         "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": DEMO_POS_LOGIN,
-                      "password": DEMO_POS_PASSWORD, "edms": "onec"}],
-        "edms": {"onec": {"type": "onec_dm", "url": f"{onec_url}/demo/ws/DMService",
-                          "login": DEMO_1C_LOGIN, "password": DEMO_1C_PASSWORD}},
+                      "password": DEMO_POS_PASSWORD, "edms": "target"}],
+        "edms": {"target": edms},
     }, source="demo defaults")
 
 
-def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda _s: None) -> DemoReport:
-    from connector.simulators.onec import OnecSimulator
+def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda _s: None,
+             edms: str = "onec") -> DemoReport:
+    from connector.demo_edms import DEMO_TARGETS
     from connector.simulators.pos import PosSimulator
 
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    with SimServer(PosSimulator()) as pos, SimServer(OnecSimulator()) as onec:
-        settings = demo_settings(data_dir, pos.url, onec.url)
+    with SimServer(PosSimulator()) as pos, DEMO_TARGETS[edms](data_dir / "edms-sim") as target:
+        settings = demo_settings(data_dir, pos.url, edms=target.settings())
         http = requests.Session()
         step(f"seeding {messages} messages in the POS simulator")
         http.post(f"{pos.url}/_sim/seed", json={"count": messages, "seed": 2026}, timeout=60).raise_for_status()
         ctx = build_context(settings)
         try:
-            stages = _drive(ctx, http, onec.url, step)
-            report = _verdict(ctx, http, pos.url, onec.url, messages, stages)
+            stages = _drive(ctx, target, step)
+            report = _verdict(ctx, http, pos.url, target, messages, stages)
         finally:
             ctx.close()
             ctx.store.dispose()
     return report
 
 
-def _drive(ctx: PipelineContext, http: requests.Session, onec_url: str,
-           step: Callable[[str], None]) -> dict[str, int]:
+def _drive(ctx: PipelineContext, target: DemoEdms, step: Callable[[str], None]) -> dict[str, int]:
     stages: dict[str, int] = {}
 
     def job(name: str, label: str) -> None:
@@ -87,10 +91,10 @@ def _drive(ctx: PipelineContext, http: requests.Session, onec_url: str,
 
     def act(payload: dict[str, Any], label: str) -> None:
         step(label)
-        http.post(f"{onec_url}/_sim/act", json=payload, timeout=120).raise_for_status()
+        target.act(payload)
 
     job("pull", "pull: messages from POS")
-    job("register", "register: cards in 1С:Документооборот")
+    job("register", f"register: cards in {target.label}")
     act({"action": "auto", "assign": True, "answer": False}, "EDMS: executors assigned")
     job("track", "track: card states")
     job("push", "push: «Назначен исполнитель» to POS")
@@ -101,19 +105,18 @@ def _drive(ctx: PipelineContext, http: requests.Session, onec_url: str,
     return stages
 
 
-def _verdict(ctx: PipelineContext, http: requests.Session, pos_url: str, onec_url: str, messages: int,
+def _verdict(ctx: PipelineContext, http: requests.Session, pos_url: str, target: DemoEdms, messages: int,
              stages: dict[str, int]) -> DemoReport:
     from sqlalchemy import func, select
 
     from connector.store.models import Card, Message, MessageState
 
     pos_state = http.get(f"{pos_url}/_sim/state", timeout=60).json()
-    onec_summary = http.get(f"{onec_url}/_sim/state", params={"summary": 1}, timeout=60).json()
     appeals = pos_state["appeals"]
     answers = [len(a.get("answers", [])) for a in appeals]
     assigned = sum(1 for a in appeals if any(h.get("status") == "EXECUTOR_ASSIGNED" if isinstance(h, dict)
                                              else h == "EXECUTOR_ASSIGNED" for h in a.get("statusHistory", [])))
-    per_pos_id = onec_summary.get("by_external_id", {})
+    per_pos_id = target.cards_per_pos_id()
     with ctx.store.session() as session:
         pulled = session.scalar(select(func.count()).select_from(Message)) or 0
         cards = session.scalar(select(func.count()).select_from(Card)) or 0
@@ -121,7 +124,7 @@ def _verdict(ctx: PipelineContext, http: requests.Session, pos_url: str, onec_ur
                                 .where(Message.state == MessageState.CLOSED)) or 0
     failures = list_failures(ctx.store)
     report = DemoReport(
-        ok=False, messages=messages, pulled=pulled, cards=cards,
+        ok=False, edms=target.label, messages=messages, pulled=pulled, cards=cards,
         duplicate_cards=sum(max(0, n - 1) for n in per_pos_id.values()),
         executor_assigned_in_pos=assigned,
         answered_in_pos=sum(1 for n in answers if n >= 1),

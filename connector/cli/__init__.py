@@ -64,14 +64,16 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
               show_default=True, help="wiped and re-created for each demo run")
-def demo(messages: int, as_json: bool, data_dir: Path) -> None:
+@click.option("--edms", "edms", type=click.Choice(["onec"]), default="onec", show_default=True,
+              help="which EDMS simulator the cycle registers cards in")
+def demo(messages: int, as_json: bool, data_dir: Path, edms: str) -> None:
     """One full cycle against the simulators on embedded defaults."""
     from connector.demo import run_demo
     from connector.logs import configure_logging
 
     configure_logging("WARNING", "text")
     with _progress(quiet=as_json) as step:
-        report = run_demo(messages, data_dir, step)
+        report = run_demo(messages, data_dir, step, edms=edms)
     if as_json:
         _emit_json(report.model_dump())
     else:
@@ -83,7 +85,7 @@ def _print_demo(report: Any) -> None:
     rows = [
         ("messages seeded in POS", report.messages),
         ("pulled into the store", report.pulled),
-        ("cards in 1С:Документооборот", report.cards),
+        (f"cards in {report.edms}", report.cards),
         ("duplicate cards", report.duplicate_cards),
         ("«Назначен исполнитель» in POS", report.executor_assigned_in_pos),
         ("answered in POS", report.answered_in_pos),

@@ -1,0 +1,84 @@
+"""The EDMS side of ``connector demo``: one simulator per supported system.
+
+Each demo target starts its simulator on loopback, gives the ``[edms.<name>]`` table the
+daemon uses for it, and drives the simulated executors through the simulator's own
+``/_sim/act`` endpoint, exactly as an operator could with ``curl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+
+from connector.simulators.server import SimServer
+
+
+class DemoEdms(Protocol):
+    label: str
+
+    def settings(self) -> dict[str, Any]: ...
+
+    def act(self, payload: dict[str, Any]) -> None: ...
+
+    def cards_per_pos_id(self) -> dict[str, int]: ...
+
+
+class _HttpSimTarget:
+    """A simulator reachable over HTTP with /_sim/act and /_sim/state?summary=1."""
+
+    def __init__(self, label: str, server: SimServer, settings: dict[str, Any], count_key: str) -> None:
+        self.label = label
+        self.server = server
+        self._settings = settings
+        self._count_key = count_key
+        self._http = requests.Session()
+
+    def settings(self) -> dict[str, Any]:
+        return self._settings
+
+    def act(self, payload: dict[str, Any]) -> None:
+        self._http.post(f"{self.server.url}/_sim/act", json=payload, timeout=600).raise_for_status()
+
+    def cards_per_pos_id(self) -> dict[str, int]:
+        reply = self._http.get(f"{self.server.url}/_sim/state", params={"summary": 1}, timeout=120)
+        reply.raise_for_status()
+        doc = reply.json()
+        return dict((doc.get("summary") or doc)[self._count_key])
+
+
+class _Running(AbstractContextManager["_HttpSimTarget"]):
+    def __init__(self, make: Callable[[], _HttpSimTarget], cleanup: Callable[[], None] = lambda: None) -> None:
+        self._make = make
+        self._cleanup = cleanup
+        self._target: _HttpSimTarget | None = None
+
+    def __enter__(self) -> _HttpSimTarget:
+        self._target = self._make()
+        self._target.server.start()
+        return self._target
+
+    def __exit__(self, *exc: object) -> None:
+        if self._target is not None:
+            self._target.server.stop()
+        self._cleanup()
+
+
+def onec(data_dir: Path) -> _Running:
+    from connector.simulators.onec import OnecSimulator
+
+    sim = OnecSimulator()
+
+    def make() -> _HttpSimTarget:
+        server = SimServer(sim)
+        settings = {"type": "onec_dm", "url": f"{server.url}/demo/ws/DMService",
+                    "login": "integration", "password": "1c-secret"}
+        return _HttpSimTarget("1С:Документооборот", server, settings, "by_external_id")
+
+    return _Running(make, sim.close)
+
+
+DEMO_TARGETS: dict[str, Callable[[Path], _Running]] = {"onec": onec}

@@ -1,0 +1,371 @@
+"""MedoAdapter: sends POS messages as МЭДО «Документ» packages and follows them through notifications.
+
+МЭДО is asynchronous: ``create_card`` drops a package into the outbox; ``get_card``/``fetch_answer``
+first fold whatever the gateway dropped into the inbox (at most every ``scan_interval_seconds`` unless
+the inbox changed) into a sqlite index, then answer from the index.
+
+Decisions (edms.md leaves them open):
+
+* Before ``documentAccepted`` arrives ``get_card`` returns stage REGISTERED with an empty registration
+  number (not TransientError: acceptance can take days and must not burn the retry budget).
+* A ``courseChanged`` whose courseText starts with «Продление срока» and carries a date
+  (``YYYY-MM-DD`` or ``DD.MM.YYYY``) is a term extension → EXTENDED with that deadline; any other
+  courseChanged is a redirect → REDIRECTED (redirect_org_id = ``reference``, comment = courseText).
+* Deadline = the extension date if any, else registration date + ``answer_days`` once the card is past
+  REGISTERED (МЭДО carries no deadline).
+* Stages never go back: REGISTERED < IN_WORK < EXTENDED < {ANSWER_READY, REDIRECTED, REFUSED}.
+
+Error table: a missing/unusable directory → FatalAdapterError naming it; other OSError while writing
+the outbox → TransientError; a package bigger than ``max_package_mb`` → SkippableItemError; a hostile
+or invalid inbox package → quarantined (never an exception).  No message carries applicant data.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import shutil
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
+from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.medo import mailbox, wire
+from connector.edms_adapters.medo.settings import MedoSettings
+from connector.errors import FatalAdapterError, SkippableItemError, TransientError
+
+log = logging.getLogger(__name__)
+
+#: Never change: document uids of packages already sent depend on it.
+DOCUMENT_UID_NAMESPACE = uuid.UUID("3b0c6f0e-5d1a-5c7e-8f42-6a9d2e71c4b8")
+TEXT_FILE_NAME = "Текст обращения.txt"
+_RANK = {CardStage.REGISTERED: 0, CardStage.IN_WORK: 1, CardStage.EXTENDED: 2, CardStage.ANSWER_READY: 3,
+         CardStage.REDIRECTED: 3, CardStage.REFUSED: 3}
+
+
+def document_uid(account: str, pos_id: str) -> str:
+    return str(uuid.uuid5(DOCUMENT_UID_NAMESPACE, f"{account}:{pos_id}"))
+
+
+class MedoAdapter:
+    name: ClassVar[str] = "medo"
+    settings_model: ClassVar[type[AdapterSettings]] = MedoSettings
+
+    def __init__(self, settings: MedoSettings, context: AdapterContext) -> None:
+        self.settings = settings
+        self._context = context
+        self.answer_days = settings.answer_days or context.answer_days
+        self.mailbox = mailbox.Mailbox(settings.inbox_dir, settings.archive_path, settings.quarantine_path,
+                                       incomplete_grace=settings.incomplete_grace_seconds)
+        safe_target = wire.sanitize_name(context.target_name or "default")
+        self._index_path = context.data_dir / f"medo-index-{safe_target}.sqlite3"
+        self._index: mailbox.Index | None = None
+        self._last_scan = -1e9
+        self._last_mtime: int | None = None
+        self._incomplete = 0
+        self._scan_lock = threading.Lock()
+
+    @property
+    def index(self) -> mailbox.Index:
+        if self._index is None:
+            self._index = mailbox.Index(self._index_path)
+        return self._index
+
+    # --- pipeline interface --------------------------------------------------------------------------
+    def create_card(self, msg: PosMessage) -> CardRef:
+        s = self.settings
+        uid = document_uid(msg.account, msg.pos_id)
+        ref = CardRef(adapter=self.name, external_id=uid)
+        self._require_dir(s.outbox_dir, "outbox_dir", write=False)
+        if (s.outbox_dir / uid).exists() or self.index.was_sent(uid):
+            log.info("МЭДО package already sent", extra={"uid": uid, "pos_id": msg.pos_id})
+            return ref
+        limit = s.max_package_mb * 1024 * 1024
+        total = sum(a.size for a in msg.attachments) + len(msg.text.encode())
+        if total > limit:
+            raise SkippableItemError(f"МЭДО package for POS message {msg.pos_id} would be {total} bytes "
+                                     f"(max_package_mb = {s.max_package_mb})")
+        for stale in s.outbox_dir.glob(f".tmp-{uid}-*"):  # a crash of ours mid-write
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            with mailbox.atomic_package(s.outbox_dir, uid) as tmp:
+                self._write_package(tmp, uid, msg)
+        except FileExistsError:
+            return ref
+        except wire.RejectedXml as exc:
+            raise SkippableItemError(f"МЭДО package for POS message {msg.pos_id} fails our schema",
+                                     detail=str(exc)) from None
+        except OSError as exc:
+            if (s.outbox_dir / uid).is_dir():  # rename lost a race with an earlier attempt
+                return ref
+            raise TransientError(f"cannot write the МЭДО package into {s.outbox_dir}",
+                                 detail=f"{type(exc).__name__} errno={exc.errno}") from None
+        self.index.mark_sent(uid, msg.pos_id, _now().isoformat())
+        log.info("МЭДО package written", extra={"uid": uid, "pos_id": msg.pos_id, "files": len(msg.attachments)})
+        return ref
+
+    def get_card(self, ref: CardRef) -> CardState:
+        self.scan_inbox()
+        return self._fold(ref)
+
+    def fetch_answer(self, ref: CardRef) -> Answer | None:
+        self.scan_inbox()
+        found = self._answer_of(ref.external_id)
+        if found is None:
+            return None
+        package, meta = found
+        limit = self.settings.max_package_mb * 1024 * 1024
+        files = []
+        try:
+            for source, member, name in meta["files"]:
+                if source == "zip":
+                    content = mailbox.read_member(package / meta["container"], member, limit)
+                else:
+                    content = (package / member).read_bytes()
+                files.append(AnswerFile(name=name, mime_type=mimetypes.guess_type(name)[0] or
+                                        "application/octet-stream", content=content))
+        except (OSError, wire.RejectedXml) as exc:
+            raise TransientError(f"cannot read the МЭДО answer package {package.name}",
+                                 detail=f"{type(exc).__name__}") from None
+        return Answer(text=meta["text"], signer=meta["signer"],
+                      date=wire.parse_date(meta["date"]) or _now().date(), decision=meta["decision"],
+                      files=tuple(files))
+
+    def health(self) -> None:
+        s = self.settings
+        self._require_dir(s.outbox_dir, "outbox_dir", write=True)
+        self._require_dir(s.inbox_dir, "inbox_dir", write=True)
+        for key, path in (("archive_dir", s.archive_path), ("quarantine_dir", s.quarantine_path)):
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FatalAdapterError(f"МЭДО {key} {path} cannot be created: {exc.strerror}") from None
+            self._require_dir(path, key, write=True)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    # --- inbox ---------------------------------------------------------------------------------------
+    def scan_inbox(self, *, force: bool = False) -> dict[str, int]:
+        """Fold new inbox packages into the index; archive or quarantine each.  Returns counts."""
+        with self._scan_lock:
+            return self._scan(force)
+
+    def _scan(self, force: bool) -> dict[str, int]:
+        counts = {"processed": 0, "quarantined": 0, "incomplete": 0, "skipped": 0}
+        inbox = self.settings.inbox_dir
+        try:
+            mtime = inbox.stat().st_mtime_ns
+        except OSError:
+            raise TransientError(f"МЭДО inbox_dir {inbox} cannot be read") from None
+        now = time.monotonic()
+        fresh = mtime == self._last_mtime and not self._incomplete  # an incomplete package completes in place
+        if not force and fresh and now - self._last_scan < self.settings.scan_interval_seconds:
+            return counts
+        self._last_scan, self._last_mtime = now, mtime
+        try:
+            entries = self.mailbox.entries()
+        except OSError:
+            raise TransientError(f"МЭДО inbox_dir {inbox} cannot be listed") from None
+        for entry in entries:
+            counts[self._process_entry(entry)] += 1
+        self._incomplete = counts["incomplete"]
+        if counts["processed"] or counts["quarantined"]:
+            log.info("МЭДО inbox scanned", extra=counts)
+        return counts
+
+    def _process_entry(self, entry: Path) -> str:
+        try:
+            pkg = self.mailbox.load(entry)
+            target = self.mailbox.archive_target(entry)
+            self._accept(pkg, target)
+            self.mailbox.archive(entry, target)
+            return "processed"
+        except mailbox.Incomplete:
+            return "incomplete"
+        except wire.RejectedXml as exc:
+            try:
+                self.mailbox.quarantine(entry, str(exc))
+            except OSError as move_exc:
+                log.error("cannot quarantine МЭДО package", extra={"package": entry.name, "error": str(move_exc)})
+                return "skipped"
+            # the reason file has the detail; the log gets the category only (XSD messages may quote values)
+            log.warning("МЭДО package quarantined", extra={"package": entry.name, "reason": str(exc).split(":")[0]})
+            return "quarantined"
+        except OSError as exc:  # vanished or unreadable right now: look again on the next scan
+            log.warning("МЭДО package not readable yet", extra={"package": entry.name, "error": type(exc).__name__})
+            return "skipped"
+
+    def _accept(self, pkg: mailbox.Package, target: Path) -> None:
+        root = wire.parse_safely(pkg.xml)
+        wire.validate(root)
+        header = wire.header_of(root)
+        if header.type == wire.TYPE_NOTIFICATION:
+            note = wire.parse_notification(root)
+            self.index.add_notification(note.as_dict())
+        elif header.type in (wire.TYPE_DOCUMENT, wire.TYPE_CONTAINER):
+            self._accept_document(pkg, root, target)
+        else:
+            raise wire.RejectedXml(f"unknown message type {header.type!r}")
+
+    def _accept_document(self, pkg: mailbox.Package, root: Any, target: Path) -> None:
+        doc = wire.parse_document(root)
+        directory = pkg.directory
+        files: list[tuple[str, str, str]] = []
+        text = doc.annotation
+        if doc.container:
+            if directory is None:
+                raise wire.RejectedXml("a document with a container must come as a package directory")
+            mailbox.check_member_name(doc.container)
+            zpath = directory / doc.container
+            if not zpath.is_file():
+                raise wire.RejectedXml("the container named in document.xml is not in the package")
+            limit = self.settings.max_package_mb * 1024 * 1024
+            members = mailbox.check_container(zpath, limit)
+            if wire.PASSPORT_XML not in members:
+                raise wire.RejectedXml("container without passport.xml")
+            passport = wire.parse_safely(mailbox.read_member(zpath, wire.PASSPORT_XML, wire.MAX_XML_BYTES))
+            wire.validate(passport, wire.CONTAINER_XSD)
+            main, attachments = wire.parse_passport(passport)
+            listed = [main, *attachments]
+            for name in listed:
+                if name not in members:
+                    raise wire.RejectedXml("passport names a file that is not in the container")
+            names = mailbox.unique_names(listed)
+            files = [("zip", m, n) for m, n in zip(listed, names, strict=True)]
+            if not text and main.lower().endswith(".txt"):
+                text = mailbox.read_member(zpath, main, limit).decode("utf-8", errors="replace")
+        elif doc.files:
+            if directory is None:
+                raise wire.RejectedXml("a document with files must come as a package directory")
+            for name in doc.files:
+                mailbox.check_member_name(name)
+                if not (directory / name).is_file():
+                    raise wire.RejectedXml("document.xml names a file that is not in the package")
+            files = [("file", m, n) for m, n in zip(doc.files, mailbox.unique_names(list(doc.files)), strict=True)]
+        self.index.put_answer(doc.uid, target, {
+            "text": text, "signer": doc.signer, "date": doc.date or doc.signed, "decision": doc.comment,
+            "container": doc.container, "files": files, "number": doc.number})
+
+    # --- folding -------------------------------------------------------------------------------------
+    def _answer_of(self, doc_uid: str) -> tuple[Path, dict[str, Any]] | None:
+        for note in reversed(self.index.notifications(doc_uid)):
+            if note["kind"] == wire.N_SENT and note["report_uid"]:
+                found = self.index.answer(note["report_uid"])
+                if found is not None:
+                    return found
+        return None
+
+    def _fold(self, ref: CardRef) -> CardState:
+        stage = CardStage.REGISTERED
+        reg_number, reg_date, extended = "", None, None
+        executors: list[Executor] = []
+        resolution = redirect_org = redirect_comment = ""
+
+        def advance(new: CardStage) -> None:
+            nonlocal stage
+            if _RANK[new] >= _RANK[stage]:  # a later terminal notification wins over an earlier one
+                stage = new
+
+        for n in self.index.notifications(ref.external_id):
+            kind = n["kind"]
+            if kind == wire.N_ACCEPTED:
+                reg_number, reg_date = n["number"], wire.parse_date(n["date"])
+            elif kind == wire.N_REFUSED:
+                advance(CardStage.REFUSED)
+                resolution = n["reason"] or n["comment"]
+            elif kind == wire.N_EXECUTOR:
+                advance(CardStage.IN_WORK)
+                ex = n.get("executor") or {}
+                executor = Executor(name=ex.get("person", ""), department=ex.get("department", ""))
+                if executor.name and executor not in executors:
+                    executors.append(executor)
+                resolution = n["comment"] or resolution
+            elif kind == wire.N_PREPARED:
+                advance(CardStage.IN_WORK)
+            elif kind == wire.N_SENT:
+                if n["report_uid"] and self.index.answer(n["report_uid"]) is not None:
+                    advance(CardStage.ANSWER_READY)
+            elif kind == wire.N_COURSE:
+                new_date = wire.parse_date(n["course_text"])
+                if n["course_text"].startswith(wire.EXTENSION_PREFIX) and new_date is not None:
+                    advance(CardStage.EXTENDED)
+                    extended = max(extended or new_date, new_date)
+                else:
+                    advance(CardStage.REDIRECTED)
+                    redirect_org, redirect_comment = n["reference"], n["course_text"]
+        deadline: date | None = extended
+        if deadline is None and reg_date is not None and stage is not CardStage.REGISTERED:
+            deadline = reg_date + timedelta(days=self.answer_days)
+        redirected = stage is CardStage.REDIRECTED
+        return CardState(ref=ref, stage=stage, registration_number=reg_number, registration_date=reg_date,
+                         executors=tuple(executors), deadline=deadline, resolution=resolution,
+                         redirect_org_id=redirect_org if redirected else "",
+                         redirect_comment=redirect_comment if redirected else "")
+
+    # --- writing -------------------------------------------------------------------------------------
+    def _write_package(self, tmp: Path, uid: str, msg: PosMessage) -> None:
+        s = self.settings
+        now = _now()
+        number = msg.epgu_number or msg.pos_id
+        on = msg.created_at.date()
+        subject = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
+        names = mailbox.unique_names([TEXT_FILE_NAME, *(a.name for a in msg.attachments)])
+        container = f"{uid}.zip"
+        passport = wire.build_passport(wire.Passport(
+            uid=uid, kind=s.document_kind, annotation=subject, author_org=s.correspondent_organization,
+            number=number, on=on, signer="", addressee_org=s.addressee_organization, document=names[0],
+            attachments=tuple(names[1:])))
+        members: list[tuple[str, bytes | Path]] = [
+            (wire.PASSPORT_XML, wire.to_bytes(passport, s.encoding)),
+            (names[0], msg.text.encode("utf-8")),
+            *((n, a.path) for n, a in zip(names[1:], msg.attachments, strict=True)),
+        ]
+        mailbox.write_container(tmp / container, members)
+
+        root = wire.communication(wire.TYPE_DOCUMENT, uid, now, s.sender_uid, s.sender_organization)
+        doc = wire.sub(root, "document", uid=uid, id=msg.pos_id)
+        wire.sub(doc, "kind", s.document_kind)
+        wire.add_num(doc, number, on)
+        wire.sub(wire.sub(wire.sub(doc, "addressees"), "addressee"), "organization", s.addressee_organization)
+        wire.sub(doc, "pages", "1")
+        excerpt = msg.text[: s.annotation_limit]
+        wire.sub(doc, "annotation", "\n\n".join(p for p in (subject, excerpt) if p))
+        corr = wire.sub(wire.sub(doc, "correspondents"), "correspondent")
+        wire.sub(corr, "organization", s.correspondent_organization)
+        if msg.applicant.full_name:
+            wire.sub(corr, "person", msg.applicant.full_name)
+        wire.add_num(corr, number, on)
+        wire.sub(doc, "comment", f"ПОС №{msg.pos_id}")
+        wire.sub(wire.sub(root, "container"), "body", container)
+        wire.validate(root)  # never send what our own schema refuses
+        (tmp / wire.DOCUMENT_XML).write_bytes(wire.to_bytes(root, s.encoding))
+        ini = wire.build_ini(f"{s.document_kind} ПОС №{msg.pos_id}", [s.addressee_address],
+                             [container, wire.DOCUMENT_XML])
+        (tmp / wire.ENVELOPE_INI).write_bytes(ini.encode(s.encoding, errors="replace"))
+
+    def _require_dir(self, path: Path, key: str, *, write: bool) -> None:
+        if not path.exists():
+            raise FatalAdapterError(f"МЭДО {key} {path} does not exist")
+        if not path.is_dir():
+            raise FatalAdapterError(f"МЭДО {key} {path} is not a directory")
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise FatalAdapterError(f"МЭДО {key} {path} is not readable")
+        if write:
+            probe = path / f".health-{uuid.uuid4().hex}"
+            try:
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as exc:
+                raise FatalAdapterError(f"МЭДО {key} {path} is not writable: {exc.strerror}") from None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

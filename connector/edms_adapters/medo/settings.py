@@ -1,0 +1,47 @@
+"""Settings of the МЭДО adapter: the ``[edms.<name>]`` table with ``type = "medo"``.
+
+Directories are the site's exchange with its МЭДО gateway/АРМ (edms.md §5.3: delivery mechanics are
+the site's choice); names of organisations, addresses and the document kind differ per installation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from connector.edms_adapters.base import AdapterSettings
+
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class MedoSettings(AdapterSettings):
+    type: Literal["medo"]
+    outbox_dir: Path = Field(description="where we drop packages for the МЭДО gateway")
+    inbox_dir: Path = Field(description="where the gateway drops notifications and answers for us")
+    archive_dir: Path | None = Field(None, description="processed inbox packages (default <inbox>/../archive)")
+    quarantine_dir: Path | None = Field(None, description="rejected inbox packages (default <inbox>/../quarantine)")
+    sender_uid: str = Field(pattern=GUID_PATTERN, description="our МЭДО participant GUID (header/source@uid)")
+    sender_organization: str = Field(min_length=1)
+    addressee_organization: str = Field(min_length=1)
+    addressee_address: str = Field(min_length=1, description="МЭДО address for the INI [АДРЕСАТЫ] section")
+    document_kind: str = "Обращение гражданина"
+    correspondent_organization: str = "Платформа обратной связи (ПОС)"
+    encoding: Literal["utf-8", "windows-1251"] = Field("utf-8", description="encoding of the XML/INI we write")
+    answer_days: int | None = Field(None, ge=1, le=365,
+                                    description="deadline = registration date + this (None: the target's answer_days)")
+    max_package_mb: int = Field(100, ge=1, description="refuse to send bigger packages; also the inflate limit")
+    scan_interval_seconds: float = Field(1.0, ge=0, description="inbox rescans at most this often unless it changed")
+    incomplete_grace_seconds: float = Field(600.0, ge=0,
+                                            description="a package without its envelope waits this long, "
+                                                        "then is quarantined as incomplete")
+    annotation_limit: int = Field(2000, ge=100, description="characters of the appeal text put into annotation")
+
+    @property
+    def archive_path(self) -> Path:
+        return self.archive_dir or self.inbox_dir.parent / "archive"
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.quarantine_dir or self.inbox_dir.parent / "quarantine"

@@ -1,0 +1,65 @@
+"""Conformance harness for medo against the МЭДО simulator (a file exchange through tmp directories).
+
+* ``process()`` makes the simulator pick up the outbox (and complete delayed packages) — nothing else.
+* ``act()`` performs the action, then ``process()``.
+* ``transient_burst(count)``: a file exchange has no 5xx; the transient failure of a mailbox is a package
+  still being copied.  The next ``count`` notifications arrive without their envelope; the adapter must
+  neither fail nor quarantine them, and sees them once the next ``process()`` completes them.
+* ``bad_credentials_settings()``: МЭДО has no credentials; the outbox is a missing directory instead,
+  so ``health()`` must fail naming it.  ``unreachable_settings()``: a nonexistent inbox directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connector.simulators.medo import MedoFaultSpec, MedoSimulator
+
+
+class MedoHarness:
+    adapter_name = "medo"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.outbox, self.inbox = root / "outbox", root / "inbox"
+        self.sim = MedoSimulator(self.outbox, self.inbox)
+
+    def settings(self) -> dict[str, Any]:
+        return {"type": "medo", "outbox_dir": str(self.outbox), "inbox_dir": str(self.inbox),
+                "archive_dir": str(self.root / "archive"), "quarantine_dir": str(self.root / "quarantine"),
+                "sender_uid": "0f3c2b1a-4d5e-4f60-8a7b-9c0d1e2f3a4b", "sender_organization": "Коннектор ПОС",
+                "addressee_organization": "Администрация города", "addressee_address": "МЭДО-АДМ-001",
+                "scan_interval_seconds": 0}
+
+    def bad_credentials_settings(self) -> dict[str, Any]:
+        return {**self.settings(), "outbox_dir": str(self.root / "no-such-outbox")}
+
+    def unreachable_settings(self) -> dict[str, Any]:
+        return {**self.settings(), "inbox_dir": str(self.root / "no-such-inbox")}
+
+    def process(self) -> None:
+        self.sim.process()
+
+    def act(self, action: str, pos_id: str, **kw: Any) -> None:
+        self.sim.act({"action": action, "pos_id": pos_id, **kw})
+        self.process()
+
+    def cards_for(self, pos_id: str) -> int:
+        return int(self.sim.summary()["by_pos_id"].get(pos_id, 0))
+
+    def card_files(self, pos_id: str) -> list[tuple[str, str]]:
+        for doc in self.sim.state()["documents"].values():
+            if doc["pos_id"] == pos_id:
+                return [(f["name"], f["sha256"]) for f in doc["files"]]
+        return []
+
+    def transient_burst(self, count: int) -> None:
+        self.sim.set_faults(MedoFaultSpec(delay_next=count))
+
+    def close(self) -> None:
+        self.sim.close()
+
+
+def make_harness(tmp_path: Path) -> MedoHarness:
+    return MedoHarness(tmp_path / "medo")

@@ -1,0 +1,172 @@
+"""The МЭДО simulator through real directories and its loopback control app: intake, notifications, faults."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from connector.domain import PosMessage
+from connector.edms_adapters.base import AdapterContext
+from connector.edms_adapters.medo import mailbox, wire
+from connector.edms_adapters.medo.adapter import MedoAdapter
+from connector.edms_adapters.medo.settings import MedoSettings
+from connector.simulators.faults import parse_fault_spec
+from connector.simulators.medo import HOSTILE_KINDS, MedoFaultSpec, MedoSimulator
+from connector.simulators.server import SimServer
+
+
+class Rig:
+    def __init__(self, root: Path, encoding: str = "windows-1251") -> None:
+        self.outbox, self.inbox = root / "out", root / "in"
+        self.sim = MedoSimulator(self.outbox, self.inbox, encoding=encoding)
+        settings = MedoSettings(type="medo", outbox_dir=self.outbox, inbox_dir=self.inbox,
+                                sender_uid="0f3c2b1a-4d5e-4f60-8a7b-9c0d1e2f3a4b", sender_organization="Коннектор",
+                                addressee_organization="Администрация", addressee_address="МЭДО-1")
+        self.adapter = MedoAdapter(settings, AdapterContext(target_name="sim", session_factory=requests.Session,
+                                                            data_dir=root / "data"))
+
+    def send(self, pos_id: str) -> str:
+        now = datetime(2026, 11, 1, tzinfo=UTC)
+        msg = PosMessage(account="lko", pos_id=pos_id, text="Текст обращения", created_at=now, updated_at=now)
+        return self.adapter.create_card(msg).external_id
+
+    def notes(self) -> list[wire.Notification]:
+        found = []
+        for package in sorted(self.inbox.iterdir()):
+            root = wire.parse_safely((package / wire.DOCUMENT_XML).read_bytes())
+            wire.validate(root)
+            if wire.header_of(root).type == wire.TYPE_NOTIFICATION:
+                found.append(wire.parse_notification(root))
+        return found
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Rig:
+    return Rig(tmp_path)
+
+
+@pytest.fixture
+def served(rig: Rig) -> Iterator[tuple[Rig, str]]:
+    with SimServer(rig.sim) as server:
+        yield rig, server.url
+    rig.sim.close()
+
+
+def post(url: str, path: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(url + path, json=body, timeout=10)
+
+
+def test_process_accepts_each_package_once_in_windows_1251(rig: Rig) -> None:
+    uid = rig.send("1")
+    assert rig.sim.process() == {"taken": [uid]}
+    assert rig.sim.process() == {"taken": []}
+    notes = rig.notes()
+    assert [(n.kind, n.doc_uid) for n in notes] == [(wire.N_ACCEPTED, uid)]
+    assert notes[0].number == "ВХ-МЭДО-000001"
+    raw = next(rig.inbox.iterdir()) / wire.DOCUMENT_XML
+    assert wire.declared_encoding(raw.read_bytes()) == "windows-1251"
+    ini = wire.parse_ini((raw.parent / wire.ENVELOPE_INI).read_bytes().decode("windows-1251"))
+    assert ini[wire.INI_FILES] == {"0": "document.xml"}
+    assert not [p for p in rig.inbox.iterdir() if p.name.startswith(".")]
+
+
+def test_utf8_mode(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, encoding="utf-8")
+    rig.send("1")
+    rig.sim.process()
+    raw = (next(rig.inbox.iterdir()) / wire.DOCUMENT_XML).read_bytes()
+    assert wire.declared_encoding(raw) == "utf-8" and "Уведомление".encode() in raw
+
+
+def test_invalid_package_is_refused_with_the_reason(rig: Rig) -> None:
+    uid = rig.send("1")
+    doc = rig.outbox / uid / wire.DOCUMENT_XML
+    doc.write_bytes(doc.read_bytes().replace(b"<xdms:kind>", b"<xdms:sort>").replace(b"</xdms:kind>", b"</xdms:sort>"))
+    rig.sim.process()
+    [note] = rig.notes()
+    assert note.kind == wire.N_REFUSED and note.doc_uid == uid and "medo.xsd" in note.reason
+    state = rig.sim.state()
+    assert state["documents"][uid]["status"] == "refused" and state["rejected"][0]["uid"] == uid
+
+
+def test_acts_emit_the_notifications_the_adapter_folds(rig: Rig) -> None:
+    uid = rig.send("1")
+    rig.sim.process()
+    rig.sim.act({"action": "assign", "pos_id": "1", "executor": "Иванова"})
+    rig.sim.act({"action": "extend", "uid": uid, "deadline": "2027-02-01"})
+    rig.sim.act({"action": "redirect", "pos_id": "1", "org_id": "ORG-1"})
+    result = rig.sim.act({"action": "answer", "pos_id": "1"})
+    kinds = [n.kind for n in rig.notes()]
+    assert kinds.count(wire.N_COURSE) == 2 and kinds.count(wire.N_SENT) == 1
+    course = [n for n in rig.notes() if n.kind == wire.N_COURSE]
+    assert {n.course_text for n in course} == {"Продление срока рассмотрения до 2027-02-01", "Направлено по компетенции"}
+    sent = next(n for n in rig.notes() if n.kind == wire.N_SENT)
+    assert sent.report_uid == result["answer_uid"] and (rig.inbox / result["answer_uid"] / f"{sent.report_uid}.zip").is_file()
+    members = mailbox.check_container(rig.inbox / sent.report_uid / f"{sent.report_uid}.zip", 10**8)
+    assert set(members) == {"passport.xml", "Ответ.pdf"}
+
+
+def test_unknown_action_and_target(rig: Rig) -> None:
+    with pytest.raises(ValueError, match="unknown action"):
+        rig.sim.act({"action": "explode"})
+    with pytest.raises(KeyError, match="no document"):
+        rig.sim.act({"action": "assign", "pos_id": "404"})
+
+
+def test_auto_and_summary(rig: Rig) -> None:
+    rig.send("1")
+    rig.send("2")
+    result = rig.sim.act({"action": "auto", "assign": True, "answer": True})
+    assert len(result["taken"]) == len(result["assigned"]) == len(result["answered"]) == 2
+    summary = rig.sim.summary()
+    assert summary["by_pos_id"] == {"1": 1, "2": 1} and summary["by_status"] == {"answered": 2}
+
+
+def test_fault_knobs_and_injection(rig: Rig) -> None:
+    assert parse_fault_spec("duplicate_next=2,traversal_next=1", MedoFaultSpec).duplicate_next == 2
+    rig.sim.set_faults(MedoFaultSpec(duplicate_next=1, bomb_next=1))
+    rig.send("1")
+    rig.sim.process()
+    names = sorted(p.name for p in rig.inbox.iterdir())
+    assert len(names) == 3 and sum(n.endswith("-dup") for n in names) == 1
+    assert rig.sim.summary()["faults"]["injected"] == {"duplicate": 1, "bomb": 1}
+    for kind in HOSTILE_KINDS:
+        rig.sim.inject(kind)
+    assert len(rig.sim.state()["hostile"]) == len(HOSTILE_KINDS) + 1
+    with pytest.raises(ValueError, match="hostile"):
+        rig.sim.inject("nice")
+
+
+def test_control_app_over_http(served: tuple[Rig, str]) -> None:
+    rig, url = served
+    uid = rig.send("1")
+    assert post(url, "/_sim/act", {"action": "process"}).json() == {"taken": [uid]}
+    assert post(url, "/_sim/act", {"action": "assign", "pos_id": "1"}).status_code == 200
+    assert post(url, "/_sim/act", {"action": "assign", "pos_id": "404"}).status_code == 404
+    assert post(url, "/_sim/act", {"action": "nope"}).status_code == 400
+    state = requests.get(url + "/_sim/state", timeout=10).json()
+    assert state["documents"][uid]["reg_number"] == "ВХ-МЭДО-000001"
+    assert [n["kind"] for n in state["documents"][uid]["notifications"]] == [wire.N_ACCEPTED, wire.N_EXECUTOR]
+    summary = requests.get(url + "/_sim/state?summary=1", timeout=10).json()
+    assert summary["by_pos_id"] == {"1": 1}
+    assert post(url, "/_sim/faults", {"delay_next": 2}).json()["remaining"]["delay"] == 2
+    assert post(url, "/_sim/faults", {"no_such_knob": 1}).status_code == 400
+    assert requests.get(url + "/_sim/nothing", timeout=10).status_code == 404
+
+
+def test_polling_mode_processes_in_the_background(rig: Rig) -> None:
+    uid = rig.send("1")
+    rig.sim.start_polling(0.02, assign=True)
+    try:
+        deadline = time.monotonic() + 5
+        while rig.sim.state()["documents"].get(uid, {}).get("status") != "in_work" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        rig.sim.stop_polling()
+    assert rig.sim.state()["documents"][uid]["status"] == "in_work"

@@ -122,6 +122,9 @@ class RetryingSession(requests.Session):
     A 429/5xx answer is retried; after the last attempt the final response is returned
     (not raised) so that callers map it through their own error table.  Timeouts and
     connection errors that outlive the policy propagate as ``requests`` exceptions.
+
+    ``retry=False`` sends a request once: for a create whose id the server assigns, where
+    a lost reply must be answered by looking the object up, never by sending it again.
     """
 
     def __init__(self, policy: RetryPolicy, *, timeout: float = 30.0, verify: bool | str = True,
@@ -134,6 +137,8 @@ class RetryingSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
+        if not kwargs.pop("retry", True):
+            return super().request(method, url, *args, **kwargs)
         last: list[requests.Response] = []
 
         def attempt() -> requests.Response:

@@ -1,0 +1,421 @@
+"""DirectumRxAdapter: registers POS messages as incoming letters in Directum RX (OData) and follows them.
+
+Error policy (one table, applied in :meth:`DirectumRxAdapter._send`):
+
+=================================================  =====================================================
+what came back                                     what we raise
+=================================================  =====================================================
+HTTP 401 / 403                                     AuthError (names URL and login, never the password)
+requests Timeout / ConnectionError (after retries) TransientError (health(): FatalAdapterError "cannot reach")
+HTTP 429 / 5xx after the session's retries         TransientError, server text in ``detail``
+HTTP 400 / 404 / 409 / 422 and other 4xx           RemoteRejected(status=…), server text (either error
+                                                   shape) in ``detail``: it may echo our data
+HTTP 204 / empty body on a collection              empty list
+2xx whose body is not the promised JSON            TransientError (a proxy or a half-sent reply)
+=================================================  =====================================================
+
+Creates are not idempotent in OData (the server assigns ids), and the session retries a 5xx -- so a
+create whose reply was lost would be sent twice.  Every POST that creates therefore goes out
+*once* per attempt (:meth:`_post_once`, with the session's ``retry=False``), and before each
+further attempt the adapter looks the object up again by its key (POS id, version note,
+person's name and contacts).  Lookups and reads keep the session's retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import mimetypes
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import IO, Any, ClassVar
+
+import requests
+
+from connector.domain import (
+    Answer,
+    AnswerFile,
+    Applicant,
+    CardRef,
+    CardStage,
+    CardState,
+    Executor,
+    PosMessage,
+    StoredFile,
+)
+from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.directum_rx import wire
+from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
+from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
+from connector.transport import RetryingSession
+
+log = logging.getLogger(__name__)
+
+_MEMORY_BODY_LIMIT = 256 * 1024  # bodies above this are streamed from a temp file
+Params = Mapping[str, str | int | None]
+
+
+class _Unreachable(TransientError):
+    """Timeout or connection error after the session's retries; health() reports it as fatal."""
+
+
+class DirectumRxAdapter:
+    name: ClassVar[str] = "directum_rx"
+    settings_model: ClassVar[type[AdapterSettings]] = DirectumRxSettings
+
+    def __init__(self, settings: DirectumRxSettings, context: AdapterContext) -> None:
+        self.settings = settings
+        self._context = context
+        session = context.session_factory()
+        session.auth = (settings.login, settings.password.get_secret_value())
+        session.headers["Accept"] = "application/json"
+        self._session = session
+        policy = getattr(session, "policy", None)
+        self._create_attempts = int(getattr(policy, "max_attempts", 3))
+        self._apps: dict[str, int] = {}
+
+    # --- pipeline interface --------------------------------------------------------------------------
+    def create_card(self, msg: PosMessage) -> CardRef:
+        s = self.settings
+        letter = self._find_letter(msg.pos_id)
+        if letter is None:
+            person_id = self._resolve_person(msg.applicant)
+            body = self._letter_body(msg, person_id)
+            letter = self._create(s.incoming_set, body, lambda: self._find_letter(msg.pos_id), "incoming letter")
+            log.info("Directum letter created", extra={"letter_id": letter[wire.P_ID], "pos_id": msg.pos_id})
+        letter_id = int(letter[wire.P_ID])
+        self._reconcile_versions(letter_id, msg.attachments)
+        return CardRef(adapter=self.name, external_id=str(letter_id), url=self._card_url(letter_id))
+
+    def get_card(self, ref: CardRef) -> CardState:
+        s = self.settings
+        letter = self._require_letter(ref)
+        tasks = self._tasks_of(int(letter[wire.P_ID]))
+        open_tasks = [t for t in tasks if t.get(wire.P_STATUS) == wire.TASK_IN_PROCESS]
+        executors: list[str] = []
+        for task in tasks:
+            name = wire.nav_name(task, s.task_executor_property)
+            if name and name not in executors:
+                executors.append(name)
+        dues = [d for d in (wire.parse_date(t.get(wire.P_DEADLINE)) for t in (open_tasks or tasks)) if d]
+        latest = max(tasks, key=lambda t: int(t.get(wire.P_ID) or 0), default=None)
+        result = str(letter.get(s.result_property) or "")
+        stage = CardStage.REGISTERED
+        if self._find_answer(int(letter[wire.P_ID])) is not None:
+            stage = CardStage.ANSWER_READY
+        elif result in s.redirect_results:
+            stage = CardStage.REDIRECTED
+        elif result in s.refused_results:
+            stage = CardStage.REFUSED
+        elif result in s.extended_results:
+            stage = CardStage.EXTENDED
+        elif any(wire.nav_name(t, s.task_executor_property) for t in open_tasks):
+            stage = CardStage.IN_WORK
+        redirected = stage is CardStage.REDIRECTED
+        return CardState(
+            ref=ref,
+            stage=stage,
+            registration_number=str(letter.get(wire.P_REG_NUMBER) or ""),
+            registration_date=wire.parse_date(letter.get(wire.P_REG_DATE)),
+            executors=tuple(Executor(name=n) for n in executors),
+            deadline=max(dues) if dues else None,
+            resolution=str(latest.get(s.task_resolution_property) or "") if latest else "",
+            redirect_org_id=str(letter.get(s.redirect_org_property) or "") if redirected else "",
+            redirect_comment=str(letter.get(s.redirect_comment_property) or "") if redirected else "",
+        )
+
+    def fetch_answer(self, ref: CardRef) -> Answer | None:
+        s = self.settings
+        letter = self._require_letter(ref)
+        answer = self._find_answer(int(letter[wire.P_ID]))
+        if answer is None:
+            return None
+        answer_id = int(answer[wire.P_ID])
+        versions = self._get_list(f"{wire.key(s.outgoing_set, answer_id)}/{wire.P_VERSIONS}",
+                                  {"$expand": wire.P_ASSOCIATED_APP})
+        files: list[AnswerFile] = []
+        last = max(versions, key=lambda v: (int(v.get(wire.P_NUMBER) or 0), int(v.get(wire.P_ID) or 0)), default=None)
+        if last is not None:
+            body = self._get_entity(f"{wire.key(s.outgoing_set, answer_id)}/{wire.P_VERSIONS}({int(last[wire.P_ID])})"
+                                    f"/{wire.P_BODY}", what="answer file")
+            content = _b64decode(body.get(wire.P_VALUE))
+            ext = str((last.get(wire.P_ASSOCIATED_APP) or {}).get(wire.P_EXTENSION) or "")
+            name = str(answer.get(wire.P_NAME) or f"Ответ {answer.get(wire.P_REG_NUMBER) or answer_id}")
+            if ext and not name.lower().endswith("." + ext.lower()):
+                name = f"{name}.{ext}"
+            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            files.append(AnswerFile(name=name, mime_type=mime, content=content))
+        return Answer(
+            text=str(answer.get(wire.P_SUBJECT) or answer.get(wire.P_NOTE) or ""),
+            signer=wire.nav_name(answer, wire.P_OUR_SIGNATORY),
+            date=wire.parse_date(answer.get(wire.P_REG_DATE)) or datetime.now(UTC).date(),
+            decision=str(letter.get(s.result_property) or ""),
+            files=tuple(files),
+        )
+
+    def health(self) -> None:
+        s = self.settings
+        try:
+            resp = self._send("GET", "$metadata", what="$metadata", accept="application/xml")
+            try:
+                sets = wire.entity_sets(resp.content)
+            except (ValueError, SyntaxError) as exc:
+                raise FatalAdapterError(f"{s.url}/$metadata is not an OData CSDL document",
+                                        detail=str(exc)[:200]) from None
+            needed = [s.incoming_set, s.outgoing_set, s.persons_set, s.tasks_set]
+            if s.require_assignments:
+                needed.append(s.assignments_set)
+            missing = [name for name in needed if name not in sets]
+            if missing:
+                raise FatalAdapterError(f"Directum RX at {s.url} has no entity set(s) {', '.join(missing)} "
+                                        "(check the *_set settings against $metadata)")
+            count = self._send("GET", f"{s.incoming_set}/$count", what="$count", accept="text/plain")
+            try:
+                wire.parse_count(count.content)
+            except wire.MalformedReply as exc:
+                raise FatalAdapterError(f"{s.url}/{s.incoming_set}/$count is not a number", detail=str(exc)) from None
+        except _Unreachable as exc:
+            raise FatalAdapterError(f"cannot reach Directum RX at {s.url}", detail=exc.detail) from None
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- create helpers ------------------------------------------------------------------------------
+    def _letter_body(self, msg: PosMessage, person_id: int) -> dict[str, Any]:
+        s = self.settings
+        path = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
+        subject = f"Обращение ПОС №{msg.pos_id}" + (f": {path}" if path else "")
+        body: dict[str, Any] = {
+            wire.P_SUBJECT: subject[: s.subject_limit],
+            s.pos_id_property: msg.pos_id,
+            wire.P_DATED: wire.format_datetime(msg.created_at),
+            wire.P_NOTE: "\n\n".join(p for p in (path, msg.text[: s.note_limit]) if p),
+            **wire.bind(wire.P_CORRESPONDENT, s.persons_set, person_id),
+        }
+        for nav, set_name, ref_id in ((wire.P_DOCUMENT_KIND, wire.S_DOCUMENT_KINDS, s.document_kind_id),
+                                      (wire.P_BUSINESS_UNIT, wire.S_BUSINESS_UNITS, s.business_unit_id),
+                                      (wire.P_DEPARTMENT, wire.S_DEPARTMENTS, s.department_id),
+                                      (wire.P_DELIVERY_METHOD, wire.S_DELIVERY_METHODS, s.delivery_method_id)):
+            if ref_id is not None:
+                body.update(wire.bind(nav, set_name, ref_id))
+        return body
+
+    def _resolve_person(self, applicant: Applicant) -> int:
+        """Find the applicant among IPersons by name and e-mail/phone, else create them.  Personal data
+        goes into the request only, never into a log line or an error text."""
+        s = self.settings
+        names = {wire.P_LAST_NAME: applicant.last_name or s.anonymous_last_name,
+                 wire.P_FIRST_NAME: applicant.first_name, wire.P_MIDDLE_NAME: applicant.middle_name}
+        clauses = [wire.eq(k, v) for k, v in names.items()]
+        if applicant.email:
+            clauses.append(wire.eq(wire.P_EMAIL, applicant.email))
+        elif applicant.phone:
+            clauses.append(wire.eq(wire.P_PHONES, applicant.phone))
+        filter_ = wire.and_(*clauses)
+
+        def find() -> dict[str, Any] | None:
+            found = self._get_list(s.persons_set, {"$filter": filter_, "$top": 1, "$select": wire.P_ID})
+            return found[0] if found else None
+
+        person = find()
+        if person is None:
+            body = {**names, wire.P_EMAIL: applicant.email, wire.P_PHONES: applicant.phone,
+                    wire.P_STATUS: wire.STATUS_ACTIVE}
+            person = self._create(s.persons_set, body, find, "correspondent")
+        return int(person[wire.P_ID])
+
+    def _reconcile_versions(self, letter_id: int, attachments: tuple[StoredFile, ...]) -> None:
+        if not attachments:
+            return
+        s = self.settings
+        versions_path = f"{wire.key(s.incoming_set, letter_id)}/{wire.P_VERSIONS}"
+
+        def present() -> dict[tuple[int, str], dict[str, Any]]:
+            listed = self._get_list(versions_path, {"$expand": f"{wire.P_BODY}($select={wire.P_ID})"})
+            keyed = ((wire.version_key(v.get(wire.P_NOTE)), v) for v in listed)
+            return {k: v for k, v in keyed if k is not None}
+
+        existing = present()
+        for index, att in enumerate(attachments):
+            file_key = (index, att.sha256)
+            version = existing.get(file_key)
+            if version is None:
+                number = max((int(v.get(wire.P_NUMBER) or 0) for v in existing.values()), default=0) + 1
+                body = {wire.P_NUMBER: number, wire.P_NOTE: wire.version_note(att.name, index, att.sha256),
+                        **wire.bind(wire.P_ASSOCIATED_APP, s.applications_set, self._application_for(att.name))}
+                def find(k: tuple[int, str] = file_key) -> dict[str, Any] | None:
+                    return present().get(k)
+
+                version = self._create(versions_path, body, find, "version")
+                existing[file_key] = version
+            if not version.get(wire.P_BODY):  # a body upload can be lost between the two POSTs
+                self._upload_body(f"{versions_path}({int(version[wire.P_ID])})/{wire.P_BODY}", att)
+                log.info("Directum version uploaded", extra={"letter_id": letter_id, "size": att.size})
+
+    def _upload_body(self, path: str, att: StoredFile) -> None:
+        """POST ``{"Value": base64}``; built in a temp file so a 30 MB attachment never sits in memory
+        as a 40 MB string.  Setting a body is idempotent, so this goes through the retrying session."""
+        with tempfile.TemporaryFile() as body, att.path.open("rb") as src:
+            body.write(b'{"' + wire.P_VALUE.encode() + b'":"')
+            for chunk in wire.b64_chunks(src):
+                body.write(chunk)
+            body.write(b'"}')
+            body.seek(0)
+            data: IO[bytes] | bytes = body if att.size > _MEMORY_BODY_LIMIT else body.read()
+            self._send("POST", path, data=data, what="version body")
+
+    def _application_for(self, file_name: str) -> int:
+        s = self.settings
+        if s.associated_application_id is not None:
+            return s.associated_application_id
+        ext = wire.split_extension(file_name)[1] or s.fallback_extension
+        for candidate in dict.fromkeys((ext, s.fallback_extension)):
+            if candidate not in self._apps:
+                found = self._get_list(s.applications_set, {"$filter": wire.eq(wire.P_EXTENSION, candidate),
+                                                            "$top": 1, "$select": wire.P_ID})
+                if found:
+                    self._apps[candidate] = int(found[0][wire.P_ID])
+            if candidate in self._apps:
+                return self._apps[candidate]
+        raise FatalAdapterError(f"Directum RX at {s.url} has no associated application for '.{ext}' nor for "
+                                f"'.{s.fallback_extension}' (set associated_application_id or fallback_extension)")
+
+    def _create(self, path: str, body: dict[str, Any], find: Callable[[], dict[str, Any] | None],
+                what: str) -> dict[str, Any]:
+        """POST once per attempt; after a lost reply look the object up before trying again."""
+        last: TransientError | None = None
+        for attempt in range(self._create_attempts):
+            if attempt:
+                found = find()
+                if found is not None:
+                    log.info("Directum create had succeeded (reply lost)", extra={"what": what})
+                    return found
+            try:
+                return wire.entity(self._post_once(path, body, what).content)
+            except wire.MalformedReply as exc:
+                last = TransientError(f"Directum RX sent a malformed reply creating a {what}", detail=str(exc))
+            except TransientError as exc:
+                last = exc
+        found = find()
+        if found is not None:
+            return found
+        assert last is not None
+        raise last
+
+    def _post_once(self, path: str, body: dict[str, Any], what: str) -> requests.Response:
+        """A create request without the session's transport retries (see the module docstring)."""
+        send: Callable[..., requests.Response] = self._session.request
+        if isinstance(self._session, RetryingSession):
+            session = self._session
+
+            def once(method: str, url: str, **kw: Any) -> requests.Response:
+                return session.request(method, url, retry=False, **kw)
+
+            send = once
+        return self._send("POST", path, json_body=body, what=what, request=send)
+
+    # --- reading -----------------------------------------------------------------------------------
+    def _find_letter(self, pos_id: str) -> dict[str, Any] | None:
+        s = self.settings
+        found = self._get_list(s.incoming_set, {"$filter": wire.eq(s.pos_id_property, pos_id), "$top": 2,
+                                                "$select": f"{wire.P_ID},{wire.P_REG_NUMBER}"})
+        if len(found) > 1:
+            log.warning("several Directum letters carry one POS id; using the first",
+                        extra={"pos_id": pos_id, "letter_ids": [f.get(wire.P_ID) for f in found]})
+        return min(found, key=lambda f: int(f[wire.P_ID])) if found else None
+
+    def _require_letter(self, ref: CardRef) -> dict[str, Any]:
+        try:
+            letter_id = int(ref.external_id)
+        except ValueError:
+            raise RemoteRejected(f"Directum letter id {ref.external_id!r} is not a number", code="not_found") from None
+        try:
+            return self._get_entity(wire.key(self.settings.incoming_set, letter_id), what="incoming letter")
+        except RemoteRejected as exc:
+            if exc.status == 404:
+                raise RemoteRejected(f"Directum letter {letter_id} not found", status=404, code="not_found",
+                                     detail=exc.detail) from None
+            raise
+
+    def _tasks_of(self, letter_id: int) -> list[dict[str, Any]]:
+        s = self.settings
+        return self._get_list(s.tasks_set, {"$filter": s.task_document_filter.replace("{id}", str(letter_id)),
+                                            "$expand": s.task_executor_property})
+
+    def _find_answer(self, letter_id: int) -> dict[str, Any] | None:
+        s = self.settings
+        link = f"{s.answer_link_property}/{wire.P_ID}"
+        answers = self._get_list(s.outgoing_set, {"$filter": wire.eq(link, letter_id),
+                                                  "$expand": f"{wire.P_OUR_SIGNATORY},{s.answer_link_property}"})
+        # Checked again here: an installation that ignores an unknown filter must not hand us others' answers.
+        registered = [a for a in answers if a.get(wire.P_REG_STATE) == wire.REG_STATE_REGISTERED
+                      and a.get(wire.P_REG_NUMBER) and wire.nav_id(a, s.answer_link_property) == letter_id]
+        return max(registered, key=lambda a: (str(a.get(wire.P_REG_DATE) or ""), int(a[wire.P_ID])), default=None)
+
+    def _get_list(self, path: str, params: Params) -> list[dict[str, Any]]:
+        resp = self._send("GET", path, params=params, what=path.split("(")[0])
+        try:
+            return wire.collection(resp.content)
+        except wire.MalformedReply as exc:
+            raise TransientError(f"Directum RX sent a malformed reply to GET {path.split('(')[0]}",
+                                 detail=str(exc)) from None
+
+    def _get_entity(self, path: str, *, what: str) -> dict[str, Any]:
+        resp = self._send("GET", path, what=what)
+        try:
+            return wire.entity(resp.content)
+        except wire.MalformedReply as exc:
+            raise TransientError(f"Directum RX sent a malformed {what}", detail=str(exc)) from None
+
+    def _card_url(self, letter_id: int) -> str:
+        s = self.settings
+        if not s.web_url or not s.incoming_type_guid:
+            return ""
+        return f"{s.web_url.rstrip('/')}/Client/#/card/{s.incoming_type_guid}/{letter_id}"
+
+    # --- transport and error table -------------------------------------------------------------------
+    def _send(self, method: str, path: str, *, what: str, params: Params | None = None,
+              json_body: dict[str, Any] | None = None, data: IO[bytes] | bytes | None = None,
+              accept: str = "application/json",
+              request: Callable[..., requests.Response] | None = None) -> requests.Response:
+        s = self.settings
+        url = f"{s.url}/{path}"
+        if params:
+            url += "?" + wire.query_string(params)
+        headers = {"Accept": accept}
+        if json_body is not None or data is not None:
+            headers["Content-Type"] = wire.JSON_CONTENT_TYPE
+        if json_body is not None:
+            data = _json_bytes(json_body)
+        try:
+            resp = (request or self._session.request)(method, url, data=data, headers=headers)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise _Unreachable(f"Directum RX at {s.url} did not answer {method} {what}",
+                               detail=type(exc).__name__) from None
+        status = resp.status_code
+        if status in (401, 403):
+            raise AuthError(f"Directum RX at {s.url} rejected the credentials of user {s.login!r} (HTTP {status})")
+        if status == 429 or status >= 500:
+            raise TransientError(f"Directum RX at {s.url} answered HTTP {status} to {method} {what}",
+                                 detail=wire.error_text(resp.content) or None)
+        if status >= 400:
+            raise RemoteRejected(f"Directum RX at {s.url} refused {method} {what} (HTTP {status})", status=status,
+                                 code="not_found" if status == 404 else None,
+                                 detail=wire.error_text(resp.content) or None)
+        return resp
+
+
+def _json_bytes(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _b64decode(value: Any) -> bytes:
+    if not isinstance(value, str):
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise TransientError("Directum RX sent a body that is not base64", detail=str(exc)[:200]) from None

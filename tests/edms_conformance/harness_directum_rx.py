@@ -1,0 +1,53 @@
+"""Conformance harness for directum_rx against the Directum RX simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from connector.simulators.directum import DirectumFaultSpec, DirectumSimulator
+from connector.simulators.server import SimServer
+
+
+class DirectumRxHarness:
+    adapter_name = "directum_rx"
+
+    def __init__(self) -> None:
+        self.sim = DirectumSimulator()
+        self.server = SimServer(self.sim).start()
+
+    def settings(self) -> dict[str, Any]:
+        return {"type": "directum_rx", "url": f"{self.server.url}/Integration/odata",
+                "login": "integration", "password": "rx-secret"}
+
+    def bad_credentials_settings(self) -> dict[str, Any]:
+        return {**self.settings(), "password": "wrong-password"}
+
+    def unreachable_settings(self) -> dict[str, Any]:
+        return {**self.settings(), "url": "http://127.0.0.1:9/Integration/odata"}
+
+    def process(self) -> None:
+        return None  # Directum RX answers synchronously
+
+    def act(self, action: str, pos_id: str, **kw: Any) -> None:
+        self.sim.act({"action": action, "pos_id": pos_id, **kw})
+
+    def cards_for(self, pos_id: str) -> int:
+        return int(self.sim.summary()["by_pos_id"].get(pos_id, 0))
+
+    def card_files(self, pos_id: str) -> list[tuple[str, str]]:
+        for letter in self.sim.state()["letters"].values():
+            if letter.get("pos_id") == pos_id:
+                return [(v["name"], v["sha256"]) for v in letter["versions"] if v["sha256"]]
+        return []
+
+    def transient_burst(self, count: int) -> None:
+        self.sim.faults.configure(DirectumFaultSpec(fail_next=count))
+
+    def close(self) -> None:
+        self.server.stop()
+        self.sim.close()
+
+
+def make_harness(tmp_path: Path) -> DirectumRxHarness:
+    return DirectumRxHarness()

@@ -97,6 +97,7 @@ class HttpSettings(StrictModel):
     timeout_seconds: float = Field(30.0, gt=0)
     verify_tls: bool = True
     ca_bundle: Path | None = None
+    allow_insecure: bool = Field(False, description="permit plain http:// POS/EDMS URLs (simulators, tests)")
 
     def verify(self) -> bool | str:
         if self.ca_bundle is not None:
@@ -163,6 +164,13 @@ class Settings(StrictModel):
         for name, target in self.edms.items():
             if not isinstance(target.get("type"), str):
                 problems.append(f"edms.{name}.type: required (the adapter name, e.g. 'onec_dm')")
+        if not self.http.allow_insecure:
+            insecure = [(f"accounts.{i}.pos_base_url", a.pos_base_url) for i, a in enumerate(self.accounts)]
+            insecure += [(f"edms.{n}.url", t.get("url")) for n, t in self.edms.items()]
+            for key, url in insecure:
+                if isinstance(url, str) and url.lower().startswith("http://"):
+                    problems.append(f"{key}: plain http:// is refused (credentials would travel in clear); "
+                                    "use https:// or set [http] allow_insecure = true")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -52,6 +52,7 @@ def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
     return settings_from_mapping({
         "daemon": {"data_dir": str(data_dir), "batch_size": 50, "retry_delay_seconds": 1},
         "retry": {"initial_wait": 0.2, "max_wait": 2},
+        "http": {"allow_insecure": True},  # the simulators listen on plain loopback HTTP
         "logging": {"level": "WARNING", "format": "text"},
         "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": DEMO_POS_LOGIN,
                       "password": DEMO_POS_PASSWORD, "edms": "target"}],

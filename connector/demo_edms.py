@@ -81,4 +81,36 @@ def onec(data_dir: Path) -> _Running:
     return _Running(make, sim.close)
 
 
-DEMO_TARGETS: dict[str, Callable[[Path], _Running]] = {"onec": onec}
+def medo(data_dir: Path) -> _Running:
+    from connector.simulators.medo import MedoSimulator, control_app
+
+    root = data_dir.resolve()
+    sim = MedoSimulator(root / "outbox", root / "inbox")
+
+    def make() -> _HttpSimTarget:
+        server = SimServer(control_app(sim))
+        settings = {"type": "medo", "outbox_dir": str(root / "outbox"), "inbox_dir": str(root / "inbox"),
+                    "sender_uid": "6f1d2c3b-4a59-4e8f-9b7c-0d1e2f3a4b5c",
+                    "sender_organization": "pos-connector (демо)",
+                    "addressee_organization": "Администрация городского округа Демо",
+                    "addressee_address": "МЭДО-ДЕМО-001", "scan_interval_seconds": 0}
+        return _HttpSimTarget("МЭДО (СЭД «Дело»)", server, settings, "by_pos_id")
+
+    return _Running(make, sim.close)
+
+
+def directum(data_dir: Path) -> _Running:
+    from connector.simulators.directum import DirectumSimulator
+
+    sim = DirectumSimulator()
+
+    def make() -> _HttpSimTarget:
+        server = SimServer(sim)
+        settings = {"type": "directum_rx", "url": f"{server.url}/Integration/odata",
+                    "login": "integration", "password": "rx-secret"}
+        return _HttpSimTarget("Directum RX", server, settings, "by_pos_id")
+
+    return _Running(make, sim.close)
+
+
+DEMO_TARGETS: dict[str, Callable[[Path], _Running]] = {"onec": onec, "medo": medo, "directum": directum}

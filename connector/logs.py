@@ -12,13 +12,35 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\d)(?:\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+# Personal data of the applicant whose message is being processed in this context: masked
+# in any record emitted meanwhile, whichever library emits it.
+_CURRENT_PII: ContextVar[tuple[str, ...]] = ContextVar("connector_current_pii", default=())
+
+
+@contextmanager
+def pii_scope(values: Iterable[str]) -> Iterator[None]:
+    """While processing one applicant's message, mask their name, e-mail, phone and address."""
+    parts: set[str] = set()
+    for value in values:
+        value = (value or "").strip()
+        if len(value) >= 3:
+            parts.add(value)
+            parts.update(word for word in re.findall(r"\w{3,}", value) if not word.isdigit())
+    token = _CURRENT_PII.set(tuple(sorted(parts, key=len, reverse=True)))
+    try:
+        yield
+    finally:
+        _CURRENT_PII.reset(token)
 
 
 class Redactor:
@@ -33,6 +55,9 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, "***")
+        for value in _CURRENT_PII.get():
+            if value in text:
+                text = text.replace(value, "<pii>")
         text = _EMAIL.sub("<email>", text)
         return _PHONE.sub("<phone>", text)
 

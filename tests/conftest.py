@@ -24,9 +24,7 @@ from connector.pipeline.runner import build_context  # noqa: E402
 from connector.simulators.server import SimServer  # noqa: E402
 
 import pg_server  # noqa: E402
-
-POS_LOGIN, POS_PASSWORD = "lko-demo", "demo-secret"
-ONEC_LOGIN, ONEC_PASSWORD = "integration", "1c-secret"
+from testconfig import settings_mapping  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -76,20 +74,6 @@ def onec_sim() -> Iterator[SimServer]:
 
     with SimServer(OnecSimulator()) as server:
         yield server
-
-
-def settings_mapping(*, data_dir: Path, db_url: str, pos_url: str, onec_url: str,
-                     **daemon: Any) -> dict[str, Any]:
-    return {
-        "daemon": {"data_dir": str(data_dir), "database_url": db_url, "batch_size": 7,
-                   "retry_delay_seconds": 0, "max_attempts": 3, "lease_seconds": 30, **daemon},
-        "retry": {"max_attempts": 4, "initial_wait": 0, "max_wait": 0},
-        "http": {"timeout_seconds": 5},
-        "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": POS_LOGIN, "password": POS_PASSWORD,
-                      "edms": "onec", "page_size": 10}],
-        "edms": {"onec": {"type": "onec_dm", "url": f"{onec_url}/base/ws/DMService",
-                          "login": ONEC_LOGIN, "password": ONEC_PASSWORD}},
-    }
 
 
 @pytest.fixture

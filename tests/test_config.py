@@ -59,7 +59,7 @@ def test_example_config_documents_a_valid_configuration(tmp_path: Path) -> None:
     secret.write_text("x" * 8)
     os.chmod(secret, 0o600)
     text = example.replace("/etc/pos-connector/lko-main.password", str(secret)) \
-        .replace("/etc/pos-connector/1c.password", str(secret))
+        .replace("/etc/pos-connector/1c.password", str(secret)).replace("/etc/pos-connector/rx.password", str(secret))
     path = tmp_path / "example.toml"
     path.write_text(text)
     settings = load_settings(path, environ={})
@@ -101,3 +101,11 @@ def test_env_override_of_list_item_creates_nested_keys() -> None:
     data = apply_env_overrides({"accounts": [{"name": "a"}]}, {"CONNECTOR_ACCOUNTS__0__PAGE_SIZE": "5",
                                                                "CONNECTOR_EDMS__ONEC__URL": "https://x"})
     assert data == {"accounts": [{"name": "a", "page_size": "5"}], "edms": {"onec": {"url": "https://x"}}}
+
+
+def test_plain_http_is_refused_unless_allowed(tmp_path: Path) -> None:
+    text = GOOD.replace("https://docflow.example", "http://docflow.example")
+    with pytest.raises(ConfigError, match=r"edms\.onec\.url: plain http:// is refused"):
+        load_settings(_write(tmp_path, text), environ={})
+    settings = load_settings(_write(tmp_path, text), environ={"CONNECTOR_HTTP__ALLOW_INSECURE": "true"})
+    assert settings.http.allow_insecure and settings.http.verify_tls

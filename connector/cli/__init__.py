@@ -64,7 +64,7 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
               show_default=True, help="wiped and re-created for each demo run")
-@click.option("--edms", "edms", type=click.Choice(["onec"]), default="onec", show_default=True,
+@click.option("--edms", "edms", type=click.Choice(["onec", "medo", "directum"]), default="onec", show_default=True,
               help="which EDMS simulator the cycle registers cards in")
 def demo(messages: int, as_json: bool, data_dir: Path, edms: str) -> None:
     """One full cycle against the simulators on embedded defaults."""
@@ -156,31 +156,50 @@ def run(config: Path | None, once: bool) -> None:
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--faults", default="", help='e.g. "error_rate=0.1,rate_limit=0.05,latency_ms=20"')
-@click.option("--kind", type=click.Choice(["onec"]), default="onec", show_default=True,
+@click.option("--kind", type=click.Choice(["onec", "medo", "directum"]), default="onec", show_default=True,
               help="which EDMS to simulate")
-def sim(system: str, port: int, host: str, faults: str, kind: str) -> None:
+@click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), default=Path("var/medo/outbox"),
+              show_default=True, help="medo: the directory the connector writes packages to")
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), default=Path("var/medo/inbox"),
+              show_default=True, help="medo: the directory notifications and answers are written to")
+@click.option("--interval", default=2.0, show_default=True, help="medo: seconds between outbox scans")
+def sim(system: str, port: int, host: str, faults: str, kind: str, outbox: Path, inbox: Path,
+        interval: float) -> None:
     """Run a simulator standalone (state in memory, /_sim/state to look inside)."""
-    from connector.simulators.faults import FaultSpec, parse_fault_spec
     from connector.simulators.server import SimServer
 
-    fault_model: type[FaultSpec] = FaultSpec
-    if system == "pos":
-        from connector.simulators.pos import PosSimulator as Sim
-    else:
-        from connector.simulators.onec import OnecFaultSpec
-        from connector.simulators.onec import OnecSimulator as Sim  # type: ignore[assignment]
-
-        fault_model = OnecFaultSpec
     try:
-        spec = parse_fault_spec(faults, fault_model) if faults else None
+        server = SimServer(_simulator(system, kind, faults, outbox, inbox, interval), host=host, port=port)
     except ValueError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
-    server = SimServer(Sim(faults=spec), host=host, port=port)
     click.echo(f"{system} simulator listening on {server.url.replace('127.0.0.1', host)}", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+
+
+def _simulator(system: str, kind: str, faults: str, outbox: Path, inbox: Path, interval: float) -> Any:
+    from connector.simulators.faults import parse_fault_spec
+
+    if system == "pos":
+        from connector.simulators.faults import FaultSpec
+        from connector.simulators.pos import PosSimulator
+
+        return PosSimulator(faults=parse_fault_spec(faults, FaultSpec) if faults else None)
+    if kind == "onec":
+        from connector.simulators.onec import OnecFaultSpec, OnecSimulator
+
+        return OnecSimulator(faults=parse_fault_spec(faults, OnecFaultSpec) if faults else None)
+    if kind == "directum":
+        from connector.simulators.directum import DirectumFaultSpec, DirectumSimulator
+
+        return DirectumSimulator(faults=parse_fault_spec(faults, DirectumFaultSpec) if faults else None)
+    from connector.simulators.medo import MedoFaultSpec, MedoSimulator, control_app
+
+    medo = MedoSimulator(outbox, inbox, faults=parse_fault_spec(faults, MedoFaultSpec) if faults else None)
+    medo.start_polling(interval)
+    return control_app(medo)
 
 
 @main.command()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef, PosStatus
 from connector.errors import AuthError, ConnectorError
+from connector.logs import pii_scope
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pos_client.client import PosClient
@@ -160,7 +161,8 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
     """Fetch the full appeal and its attachments into ``message``; on failure count an attempt."""
     try:
         appeal = client.get_appeal(message.pos_id)
-        _store_attachments(ctx, session, client, message, appeal)
+        with pii_scope(appeal.applicant.model_dump().values()):
+            _store_attachments(ctx, session, client, message, appeal)
     except AuthError:
         raise
     except ConnectorError as exc:

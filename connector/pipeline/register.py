@@ -11,6 +11,7 @@ from pathlib import Path
 
 from connector.domain import CardStage, PosMessage, StoredFile
 from connector.errors import AuthError, ConnectorError, FatalAdapterError
+from connector.logs import pii_scope
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pos_client.wire import WireAppeal, to_pos_message
@@ -63,7 +64,8 @@ def _register_one(ctx: PipelineContext, message_id: int, stats: JobStats) -> Non
         domain = message_to_domain(message)
         target, adapter = ctx.adapter_for_account(message.account)
     try:
-        ref = adapter.create_card(domain)
+        with pii_scope(domain.applicant.model_dump().values()):
+            ref = adapter.create_card(domain)
     except (AuthError, FatalAdapterError):
         raise
     except ConnectorError as exc:

@@ -23,6 +23,9 @@ CONFIG = """
 [daemon]
 data_dir = "{data}"
 
+[http]
+allow_insecure = true
+
 [[accounts]]
 name = "demo"
 pos_base_url = "{pos}"

@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("edms", ["onec"])
+@pytest.mark.parametrize("edms", ["onec", "medo", "directum"])
 def test_demo_json_reports_every_message_through(tmp_path: Path, edms: str) -> None:
     result = subprocess.run([sys.executable, "-m", "connector", "demo", "--messages", "30", "--json",
                              "--edms", edms, "--data-dir", str(tmp_path / "demo")],

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import run_job
+from connector.pos_client import PosClient
 from connector.simulators.server import SimServer
 from connector.store.models import Attachment, Card, Message, MessageState
 
@@ -43,13 +44,25 @@ def test_bursts_cost_retries_not_data(ctx: PipelineContext, pos_sim: SimServer, 
     assert simctl.cards_per_pos_id(onec_sim) == {pid: 1 for pid in ids}
 
 
-def test_token_expiring_during_listing_loses_nothing(ctx: PipelineContext, pos_sim: SimServer) -> None:
+def test_token_expiring_during_listing_loses_nothing(ctx: PipelineContext, pos_sim: SimServer,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     ids = simctl.seed(pos_sim, 35)
-    simctl.faults(pos_sim, token_ttl=0.05, latency_ms=20)
-    run_job(ctx, "pull")
+    real_get = PosClient.get_appeal
+    calls = {"n": 0}
+
+    def get_then_expire(self: PosClient, pos_id: str) -> object:
+        calls["n"] += 1
+        if calls["n"] in (5, 17, 30):  # the server forgets every token mid-listing, three times
+            pos_sim.app.revoke_tokens()
+        return real_get(self, pos_id)
+
+    monkeypatch.setattr(PosClient, "get_appeal", get_then_expire)
+    stats = run_job(ctx, "pull")
+    assert stats.failed == 0 and not stats.notes
     with ctx.store.session() as session:
         stored = set(session.scalars(select(Message.pos_id).where(Message.state == MessageState.STORED)))
     assert stored == set(ids)
+    assert simctl.pos_summary(pos_sim)["requests"]["auth.token"] == 4  # the first token and three refreshes
 
 
 def test_truncated_attachment_is_retried_and_never_registered_broken(

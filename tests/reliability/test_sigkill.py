@@ -16,7 +16,7 @@ import pytest
 from connector.simulators.server import SimServer
 
 import simctl
-from conftest import settings_mapping
+from testconfig import settings_mapping
 
 pytestmark = pytest.mark.slow
 

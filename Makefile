@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 	$(BIN)/connector demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python tests/pg_server.py ensure-installed
+	$(BIN)/python tests/system_deps.py
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(VENV)/.installed-test

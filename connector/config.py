@@ -121,6 +121,10 @@ def _default_status_map() -> dict[CardStage, PosStatus | None]:
     }
 
 
+class MappingSettings(StrictModel):
+    require_full: bool = Field(False, description="an unmapped POS category is an error, not a warning")
+
+
 class AccountSettings(StrictModel):
     """One POS organisation account (ЛКО)."""
 
@@ -139,6 +143,7 @@ class Settings(StrictModel):
     http: HttpSettings = Field(default_factory=HttpSettings)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, dict[str, Any]] = Field(min_length=1)
@@ -165,7 +170,8 @@ class Settings(StrictModel):
             if not isinstance(target.get("type"), str):
                 problems.append(f"edms.{name}.type: required (the adapter name, e.g. 'onec_dm')")
         if not self.http.allow_insecure:
-            insecure = [(f"accounts.{i}.pos_base_url", a.pos_base_url) for i, a in enumerate(self.accounts)]
+            insecure: list[tuple[str, object]] = [
+                (f"accounts.{i}.pos_base_url", a.pos_base_url) for i, a in enumerate(self.accounts)]
             insecure += [(f"edms.{n}.url", t.get("url")) for n, t in self.edms.items()]
             for key, url in insecure:
                 if isinstance(url, str) and url.lower().startswith("http://"):

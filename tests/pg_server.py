@@ -1,7 +1,7 @@
 """A throw-away PostgreSQL server on loopback for the test suite.
 
-``python tests/pg_server.py ensure-installed`` installs Debian's ``postgresql`` package when
-no server binaries are present (``make test`` runs it); :func:`start_server` then creates a
+``tests/system_deps.py`` installs Debian's ``postgresql`` package when no server binaries
+are present (``make test`` runs it); :func:`start_server` then creates a
 cluster in a temporary directory and starts it on a free port.  Nothing is skipped: if the
 server cannot start, the PostgreSQL tests fail with the reason.
 """
@@ -14,7 +14,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,19 +26,6 @@ def server_bin_dir() -> Path | None:
         return Path(candidates[0]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def ensure_installed() -> None:
-    if server_bin_dir() is not None:
-        return
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print("installing PostgreSQL server (Debian package postgresql) for the test suite", flush=True)
-    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
-                   check=True, env=env)
-    if server_bin_dir() is None:
-        raise SystemExit("postgresql installed but initdb not found")
 
 
 def _free_port() -> int:
@@ -72,7 +58,7 @@ class PgServer:
 def start_server() -> PgServer:
     bin_dir = server_bin_dir()
     if bin_dir is None:
-        raise RuntimeError("no PostgreSQL server binaries: run `python tests/pg_server.py ensure-installed`")
+        raise RuntimeError("no PostgreSQL server binaries: run `python tests/system_deps.py`")
     base = Path(tempfile.mkdtemp(prefix="pos-connector-pg-"))
     data_dir = base / "data"
     run_as: list[str] = []
@@ -108,10 +94,3 @@ def create_database(server: PgServer, name: str) -> str:
     with psycopg.connect(server.url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return server.url.rsplit("/", 1)[0] + f"/{name}"
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["ensure-installed"]:
-        ensure_installed()
-    else:
-        raise SystemExit("usage: pg_server.py ensure-installed")

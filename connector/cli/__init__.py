@@ -304,3 +304,13 @@ def db_upgrade(config: Path | None) -> None:
 
     store = Store(_load(config).daemon.resolved_database_url())
     click.echo(f"database at revision {current_revision(store.engine)}")
+
+
+def _register_groups() -> None:
+    from connector.cli.mapping import classifier, mapping
+
+    main.add_command(classifier)
+    main.add_command(mapping)
+
+
+_register_groups()

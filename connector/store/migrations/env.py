@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import connector.rubric_mapping.models  # noqa: F401  (their tables belong to the same metadata)
 from connector.store.models import Base
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,246 @@
+"""``connector classifier …`` and ``connector mapping …``: thin verbs over rubric_mapping.service.
+
+Exit codes: 0 success (validation warnings allowed); 1 the work was refused or failed
+(``classifier use`` that would break mapping rows without --force); 2 bad input (unreadable
+or invalid file, unknown edition/version).  ``--json`` prints one JSON document on stdout.
+Tests may pass a ready ``Store`` as ``obj={"store": store}`` instead of ``--config``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from connector.errors import ConnectorError, DataError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                             help="TOML configuration (as for the other commands)")
+json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
+existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+out_file = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+def _store(config: Path | None) -> Any:
+    ctx = click.get_current_context()
+    if isinstance(ctx.obj, dict) and ctx.obj.get("store") is not None:
+        return ctx.obj["store"]
+    from connector.cli import _load
+    from connector.store.db import Store
+
+    return Store(_load(config).daemon.resolved_database_url())
+
+
+def _require_full(flag: bool, config: Path | None) -> bool:
+    """--require-full, or ``[mapping] require_full = true`` in the configuration."""
+    ctx = click.get_current_context()
+    if flag or (isinstance(ctx.obj, dict) and ctx.obj.get("store") is not None):
+        return flag
+    from connector.cli import _load
+
+    return _load(config).mapping.require_full
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(work: Callable[[], Any]) -> Any:
+    try:
+        return work()
+    except DataError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT)
+    except ConnectorError as exc:
+        _fail(exc.operator_message, EXIT_FAILED)
+
+
+def _emit(doc: Any) -> None:
+    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group("classifier")
+def classifier() -> None:
+    """SSTU thematic classifier editions."""
+
+
+@classifier.command("import")
+@click.argument("file", type=existing_file)
+@click.option("--edition", "label", help="edition label (default: the date in the file name)")
+@click.option("--current/--no-current", default=True, show_default=True, help="make it the current edition")
+@config_option
+@json_option
+def classifier_import(file: Path, label: str | None, current: bool, config: Path | None, as_json: bool) -> None:
+    """Import an edition from the official .docx, the JSON tree form or an .xlsx."""
+    from connector.rubric_mapping.service import import_classifier
+
+    store = _store(config)
+    report = _run(lambda: import_classifier(store, file, label, make_current=current))
+    if as_json:
+        _emit(report)
+        return
+    click.echo(f"edition {report['edition']}: {report['node_count']} codes ({report['question_count']} "
+               f"question-level), sections {report['sections']}" + (" — current" if report["current"] else ""))
+    for item in report["cleaned"]:
+        click.echo(f"  cleaned {item['code']}: {item['reason']} → «{item['after']}»")
+    for item in report["recovered"]:
+        click.echo(f"  recovered {item['raw']} → {item['code']} (footnote {item['footnote']}, {item['where']})")
+    for item in report["rejected"]:
+        click.echo(f"  rejected {item['raw']!r} ({item['where']}): {item['reason']}")
+    for item in report["duplicates"]:
+        click.echo(f"  duplicate {item['code']}: kept «{item['kept']}», ignored «{item['ignored']}»")
+    for line in report["warnings"]:
+        click.echo(f"  warning: {line}")
+
+
+@classifier.command("list")
+@config_option
+@json_option
+def classifier_list(config: Path | None, as_json: bool) -> None:
+    """Editions in the database; * marks the current one."""
+    from connector.rubric_mapping.service import list_editions
+
+    rows = _run(lambda: list_editions(_store(config)))
+    if as_json:
+        _emit(rows)
+        return
+    for row in rows:
+        click.echo(f"{'*' if row['current'] else ' '} {row['edition']:<20} {row['nodes']:>6} codes  "
+                   f"{row['source']}  {row['imported_at']}")
+
+
+@classifier.command("use")
+@click.argument("label")
+@click.option("--force", is_flag=True, help="switch even if mapped codes vanish or move")
+@config_option
+@json_option
+def classifier_use(label: str, force: bool, config: Path | None, as_json: bool) -> None:
+    """Make LABEL the current edition, after listing the mapping rows it would break."""
+    from connector.rubric_mapping.service import use_edition
+
+    outcome = _run(lambda: use_edition(_store(config), label, force=force))
+    impact = outcome.impact
+    if as_json:
+        _emit({"switched": outcome.switched, **impact.to_dict()})
+    else:
+        for row in impact.vanished:
+            click.echo(f"  vanished {row['code']} ({row['path'] or row['category']})")
+        for row in impact.moved:
+            click.echo(f"  moved    {row['code']} → {row['new_codes']} ({row['path'] or row['category']})")
+        for row in impact.renamed:
+            click.echo(f"  renamed  {row['code']}: «{row['name']}» → «{row['new_name']}»")
+        click.echo(f"current edition: {label}" if outcome.switched else
+                   f"not switched: {len(impact.vanished)} vanished and {len(impact.moved)} moved codes are "
+                   "mapped; fix the mapping first or pass --force")
+    sys.exit(EXIT_OK if outcome.switched else EXIT_FAILED)
+
+
+@click.group("mapping")
+def mapping() -> None:
+    """POS categories → SSTU codes: workbook, validation, versions."""
+
+
+@mapping.command("template")
+@click.argument("out", type=out_file)
+@click.option("--categories", "categories", type=existing_file,
+              help="POS categories (.xls/.xlsx «Категории_ПОС» or JSON list); default: the stored list")
+@config_option
+@json_option
+def mapping_template(out: Path, categories: Path | None, config: Path | None, as_json: bool) -> None:
+    """Write an empty mapping workbook for the current edition."""
+    from connector.rubric_mapping.service import make_template
+
+    doc = _run(lambda: make_template(_store(config), out, categories))
+    _emit(doc) if as_json else click.echo(f"{out}: {doc['rows']} POS categories, edition {doc['edition']}")
+
+
+@mapping.command("export")
+@click.argument("out", type=out_file)
+@config_option
+@json_option
+def mapping_export(out: Path, config: Path | None, as_json: bool) -> None:
+    """Write the current mapping in the template's form."""
+    from connector.rubric_mapping.service import export_mapping
+
+    doc = _run(lambda: export_mapping(_store(config), out))
+    _emit(doc) if as_json else click.echo(f"{out}: {doc['rows']} rows, mapping version {doc['version']}, "
+                                          f"edition {doc['edition']}")
+
+
+def _print_problems(doc: dict[str, Any]) -> None:
+    for p in doc["problems"]:
+        where = p["sheet"] + (f"!{p['column'] or ''}{p['row']}" if p["row"] is not None else "")
+        click.echo(f"{p['severity']}: {where}: {p['message']}")
+    click.echo(f"{doc['file']}: {doc['data_rows']} rows, {doc['mapped']} mapped, {doc['unmapped']} unmapped, "
+               f"{doc['errors']} errors, {doc['warnings']} warnings — " + ("VALID" if doc["valid"] else "INVALID"))
+
+
+@mapping.command("validate")
+@click.argument("file", type=existing_file)
+@click.option("--require-full", is_flag=True, help="unmapped POS categories are errors, not warnings")
+@click.option("--report", "report", type=out_file, help="write a workbook with the offending cells highlighted")
+@config_option
+@json_option
+def mapping_validate(file: Path, require_full: bool, report: Path | None, config: Path | None,
+                     as_json: bool) -> None:
+    """Check a filled workbook against the current edition and POS categories."""
+    from connector.rubric_mapping.service import validate_file
+
+    full = _require_full(require_full, config)
+    result = _run(lambda: validate_file(_store(config), file, require_full=full, report=report))
+    doc = result.to_dict()
+    _emit(doc) if as_json else _print_problems(doc)
+    sys.exit(EXIT_OK if result.ok else EXIT_BAD_INPUT)
+
+
+@mapping.command("import")
+@click.argument("file", type=existing_file)
+@click.option("--require-full", is_flag=True, help="unmapped POS categories are errors, not warnings")
+@config_option
+@json_option
+def mapping_import(file: Path, require_full: bool, config: Path | None, as_json: bool) -> None:
+    """Store a new mapping version if FILE is valid and differs from the latest one."""
+    from connector.rubric_mapping.service import import_mapping
+
+    full = _require_full(require_full, config)
+    doc = _run(lambda: import_mapping(_store(config), file, require_full=full))
+    if as_json:
+        _emit(doc)
+    else:
+        if not doc["validation"]["valid"]:
+            _print_problems(doc["validation"])
+            click.echo("nothing stored")
+        elif doc["stored"]:
+            click.echo(f"stored mapping version {doc['version']}")
+        else:
+            click.echo(f"unchanged: same content as version {doc['version']}, nothing stored")
+    sys.exit(EXIT_OK if doc["validation"]["valid"] else EXIT_BAD_INPUT)
+
+
+@mapping.command("diff")
+@click.argument("a")
+@click.argument("b")
+@config_option
+@json_option
+def mapping_diff(a: str, b: str, config: Path | None, as_json: bool) -> None:
+    """What changed between two versions (numbers) or workbooks (paths)."""
+    from connector.rubric_mapping.service import diff
+
+    doc = _run(lambda: diff(_store(config), a, b))
+    if as_json:
+        _emit(doc)
+        return
+    for row in doc["added"]:
+        click.echo(f"+ {row['category']} {row['path']}: {row['code']}")
+    for row in doc["removed"]:
+        click.echo(f"- {row['category']} {row['path']}: {row['code']}")
+    for row in doc["changed"]:
+        click.echo(f"~ {row['category']} {row['path']}: {row['old_code']} → {row['new_code']}")
+    if not (doc["added"] or doc["removed"] or doc["changed"]):
+        click.echo("no differences")

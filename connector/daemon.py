@@ -92,7 +92,8 @@ def _serve(ctx: PipelineContext) -> None:
         timezone="UTC",
     )
     for name in JOB_ORDER:
-        scheduler.add_job(run_job, "interval", args=(ctx, name), id=f"connector.{name}", name=name,
+        scheduler.add_job(run_job, "interval", args=(ctx, name, settings.daemon.batches_per_run),
+                          id=f"connector.{name}", name=name,
                           seconds=_interval(settings, name), next_run_time=ctx.clock(), replace_existing=True)
     stopping = threading.Event()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,6 +28,12 @@ class JobStats:
         self.skipped += other.skipped
         self.notes += other.notes
         return self
+
+
+def batch_budget(max_batches: int | None) -> Iterator[int]:
+    """Batches a job may claim in one run: all there are (None), or at most ``max_batches`` so
+    that the daemon's single worker moves on to the next job instead of draining one queue."""
+    return itertools.count() if max_batches is None else iter(range(max_batches))
 
 
 def record_item_error(session: Session, ctx: PipelineContext, item: Message | Card | OutboxItem,

@@ -21,11 +21,12 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
 
 from connector.config import AccountSettings
-from connector.domain import PosAttachmentRef, PosStatus
+from connector.domain import PosAttachmentRef
 from connector.errors import AuthError, ConnectorError
 from connector.logs import pii_scope
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, record_item_error
+from connector.pipeline.lifecycle import close_if_final
+from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
 from connector.pos_client.client import PosClient
 from connector.pos_client.wire import WireAppeal, WireListItem
 from connector.store.leases import claim, release
@@ -35,21 +36,16 @@ log = logging.getLogger(__name__)
 
 JOB = "pull"
 
-# POS states after which nothing more will happen to a message on our side.
-_FINAL_POS = {PosStatus.ANSWERED, PosStatus.REDIRECTED_SUBORDINATE, PosStatus.REDIRECTED_HIGHER,
-              PosStatus.MODERATION_REJECTED}
-_CLOSABLE = {MessageState.ANSWERED, MessageState.REDIRECTED, MessageState.STORED}
-
 
 def payload_hash(payload: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def run(ctx: PipelineContext) -> JobStats:
+def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     stats = JobStats()
     for account in ctx.settings.accounts:
         try:
-            stats += _pull_account(ctx, account)
+            stats += _pull_account(ctx, account, max_batches)
         except AuthError as exc:
             stats.failed += 1
             stats.notes.append(f"{account.name}: {exc.operator_message}")
@@ -57,7 +53,7 @@ def run(ctx: PipelineContext) -> JobStats:
     return stats
 
 
-def _pull_account(ctx: PipelineContext, account: AccountSettings) -> JobStats:
+def _pull_account(ctx: PipelineContext, account: AccountSettings, max_batches: int | None) -> JobStats:
     stats = JobStats()
     client = ctx.pos(account.name)
     with _account_lock(ctx, account.name) as watermark_row:
@@ -65,12 +61,15 @@ def _pull_account(ctx: PipelineContext, account: AccountSettings) -> JobStats:
             log.info("account is being pulled by another worker", extra={"account": account.name})
             return stats
         stats += _refetch_pending(ctx, account, client)
+        budget = batch_budget(max_batches)
         batch: list[WireListItem] = []
         for item in client.list_changes(watermark_row.updated_since):
             batch.append(item)
             if len(batch) >= ctx.settings.daemon.batch_size:
                 stats += _ingest(ctx, account, client, batch)
                 batch = []
+                if next(budget, None) is None:
+                    return stats  # the rest waits for the next run; the watermark is committed
         if batch:
             stats += _ingest(ctx, account, client, batch)
     return stats
@@ -183,8 +182,7 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
         message.attempts = 0
         message.next_attempt_at = None
         message.last_error = None
-    if appeal.status in _FINAL_POS and message.state in _CLOSABLE:
-        message.state = MessageState.CLOSED
+    close_if_final(message)
     release(message)
     if changed:
         stats.processed += 1

@@ -17,7 +17,8 @@ from sqlalchemy.orm import aliased
 from connector.domain import PosStatus
 from connector.errors import AuthError, ConnectorError, RemoteRejected
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, record_item_error
+from connector.pipeline.lifecycle import close_if_final
+from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
 from connector.pipeline.status_translation import is_past
 from connector.pos_client.client import PosClient
 from connector.store.leases import claim, release, release_ids
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 JOB = "push"
 
 
-def run(ctx: PipelineContext) -> JobStats:
+def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     stats = JobStats()
     stopped: set[str] = set()
     earlier = aliased(OutboxItem)
@@ -36,7 +37,7 @@ def run(ctx: PipelineContext) -> JobStats:
     blocked = exists(select(earlier.id).where(
         earlier.message_id == OutboxItem.message_id, earlier.id < OutboxItem.id,
         earlier.state.in_([OutboxState.PENDING, OutboxState.FAILED])))
-    while True:
+    for _ in batch_budget(max_batches):
         stopped_messages = select(Message.id).where(Message.account.in_(stopped))
         ids = claim(ctx.store.sessions, OutboxItem,
                     [OutboxItem.state == OutboxState.PENDING, ~blocked,
@@ -59,6 +60,7 @@ def run(ctx: PipelineContext) -> JobStats:
                 stats.notes.append(f"{account}: {exc.operator_message}")
                 log.error("push stopped for account", extra={"account": account, "reason": exc.operator_message})
                 break
+    return stats
 
 
 def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:
@@ -109,6 +111,7 @@ def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:
             message.state = MessageState.ANSWERED
         elif kind == OutboxKind.REDIRECT and message.state in (MessageState.REGISTERED, MessageState.IN_WORK):
             message.state = MessageState.REDIRECTED
+        close_if_final(message)
     stats.processed += 1
     log.info("pushed to POS", extra={"pos_id": pos_id, "kind": kind, "target": target, "outcome": outcome})
 

@@ -13,7 +13,7 @@ from connector.domain import CardStage, PosMessage, StoredFile
 from connector.errors import AuthError, ConnectorError, FatalAdapterError
 from connector.logs import pii_scope
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, record_item_error
+from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
 from connector.pos_client.wire import WireAppeal, to_pos_message
 from connector.store.leases import claim, release, release_ids
 from connector.store.models import Card, Message, MessageState
@@ -32,10 +32,10 @@ def message_to_domain(message: Message) -> PosMessage:
     return to_pos_message(message.account, WireAppeal.model_validate(message.payload), files)
 
 
-def run(ctx: PipelineContext) -> JobStats:
+def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     stats = JobStats()
     stopped_accounts: set[str] = set()
-    while True:
+    for _ in batch_budget(max_batches):
         ids = claim(ctx.store.sessions, Message,
                     [Message.state == MessageState.STORED, Message.account.not_in(stopped_accounts)],
                     worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
@@ -55,6 +55,7 @@ def run(ctx: PipelineContext) -> JobStats:
                 stats.notes.append(f"{account}: {exc.operator_message}")
                 log.error("register stopped for account", extra={"account": account, "reason": exc.operator_message})
                 break
+    return stats
 
 
 def _register_one(ctx: PipelineContext, message_id: int, stats: JobStats) -> None:

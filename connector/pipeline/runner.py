@@ -16,7 +16,7 @@ from connector.store.models import Card, JobRun, Message, OutboxItem
 
 log = logging.getLogger(__name__)
 
-JOBS: dict[str, Callable[[PipelineContext], JobStats]] = {
+JOBS: dict[str, Callable[[PipelineContext, int | None], JobStats]] = {
     "pull": pull.run,
     "register": register.run,
     "track": track.run,
@@ -39,9 +39,10 @@ def build_context(settings: Settings, **overrides: Any) -> PipelineContext:
     return ctx
 
 
-def run_job(ctx: PipelineContext, name: str) -> JobStats:
+def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> JobStats:
     """Run one job and record it in ``job_runs``; an unexpected exception is a bug and
-    is recorded as such, never swallowed silently."""
+    is recorded as such, never swallowed silently.  ``max_batches`` bounds the work of one
+    run (the daemon's ticks); None drains the queue (``--once``, the demo)."""
     job = JOBS[name]
     with ctx.store.sessions.begin() as session:
         run = JobRun(job=name, worker=ctx.worker, started_at=ctx.clock())
@@ -51,7 +52,7 @@ def run_job(ctx: PipelineContext, name: str) -> JobStats:
     stats = JobStats()
     error: str | None = None
     try:
-        stats = job(ctx)
+        stats = job(ctx, max_batches)
     except Exception as exc:  # noqa: BLE001 - the outermost runner: anything here is a bug
         error = f"internal error ({type(exc).__name__}); see the log"
         log.exception("job crashed (bug)", extra={"job": name})

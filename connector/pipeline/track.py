@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector.domain import Answer, CardRef, CardStage, CardState
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
+from connector.pipeline.outcomes import JobStats, batch_budget, dead_letter, record_item_error
 from connector.pipeline.status_translation import OutboxIntent, plan_outbox
 from connector.store.leases import claim, release, release_ids
 from connector.store.models import (
@@ -37,12 +37,12 @@ log = logging.getLogger(__name__)
 JOB = "track"
 
 
-def run(ctx: PipelineContext) -> JobStats:
+def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     stats = JobStats()
     stopped: set[str] = set()
     open_messages = select(Message.id).where(Message.state.in_(OPEN_CARD_STATES))
     started = ctx.clock()
-    while True:
+    for _ in batch_budget(max_batches):
         # Each card is looked at once per run: checked_at moves past the run's start.
         ids = claim(ctx.store.sessions, Card,
                     [Card.message_id.in_(open_messages), Card.edms_target.not_in(stopped),
@@ -63,6 +63,7 @@ def run(ctx: PipelineContext) -> JobStats:
                 stats.notes.append(f"edms {target}: {exc.operator_message}")
                 log.error("track stopped for EDMS target", extra={"edms": target, "reason": exc.operator_message})
                 break
+    return stats
 
 
 def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:
@@ -200,5 +201,3 @@ def _enqueue(session: Session, message_id: int, intents: list[OutboxIntent]) -> 
         existing.add((intent.kind, intent.target))
         added += 1
     return added
-
-

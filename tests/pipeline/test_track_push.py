@@ -75,3 +75,26 @@ def test_status_pos_is_already_past_counts_as_done_not_failure(
     with ctx.store.session() as session:
         [item] = session.scalars(select(OutboxItem)).all()
         assert (item.target, item.state) == ("EXECUTOR_ASSIGNED", OutboxState.SUPERSEDED)
+
+
+def test_answer_replayed_after_a_crash_still_closes_the_message(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    """Crash between POS accepting the answer and our commit; the next pull already sees
+    ANSWERED, and the replayed push gets ALREADY_ANSWERED: the message must still close."""
+    [pos_id] = _registered(ctx, pos_sim, 1)
+    simctl.onec_act(onec_sim, action="auto", assign=True, answer=True)
+    run_job(ctx, "track")
+    run_job(ctx, "push", max_batches=None)
+    with ctx.store.sessions.begin() as session:  # roll our side back to "answer not sent yet"
+        answer = session.scalar(select(OutboxItem).where(OutboxItem.kind == "answer"))
+        assert answer is not None and answer.state == OutboxState.SENT
+        answer.state = OutboxState.PENDING
+        message = session.scalar(select(Message))
+        assert message is not None
+        message.state = MessageState.ANSWER_READY
+    run_job(ctx, "pull")
+    run_job(ctx, "push")
+    with ctx.store.session() as session:
+        message = session.scalar(select(Message))
+        assert message is not None and message.state == MessageState.CLOSED
+    assert len(simctl.pos_appeals(pos_sim)[pos_id]["answers"]) == 1

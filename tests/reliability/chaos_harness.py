@@ -1,0 +1,189 @@
+"""The crash harness: the real daemon as a subprocess, SIGKILLed at random moments while the
+simulators misbehave; then a clean run, and the invariants.
+
+Used by tests/reliability/test_crash_harness.py (CI size) and bench/chaos.py (long run).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+
+from connector.simulators.onec import OnecSimulator
+from connector.simulators.pos import PosSimulator
+from connector.simulators.server import SimServer
+from connector.store.db import Store
+from connector.store.models import Card, Failure, Message, MessageState, OutboxItem
+
+POS_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
+ONEC_FAULTS = {"error_rate": 0.03, "latency_ms": 2}
+
+
+@dataclass
+class ChaosReport:
+    messages: int
+    kills: int
+    cards_per_message: dict[str, int] = field(default_factory=dict)
+    answers_per_message: dict[str, int] = field(default_factory=dict)
+    leases_held: int = 0
+    failures: list[str] = field(default_factory=list)
+    states: dict[str, int] = field(default_factory=dict)
+    clean_runs: int = 0
+    cards_during_kills: int = 0
+    answers_during_kills: int = 0
+
+    @property
+    def lost(self) -> int:
+        """Seeded messages without a card or without an answer in POS."""
+        return sum(1 for pid in self.answers_per_message
+                   if self.cards_per_message.get(pid, 0) == 0 or self.answers_per_message[pid] == 0)
+
+    @property
+    def duplicated(self) -> int:
+        return (sum(1 for n in self.cards_per_message.values() if n > 1)
+                + sum(1 for n in self.answers_per_message.values() if n > 1))
+
+    def summary(self) -> str:
+        return (f"messages={self.messages} kills={self.kills} "
+                f"(cards {self.cards_during_kills}, answers {self.answers_during_kills} while killing) "
+                f"lost={self.lost} duplicated={self.duplicated} "
+                f"leases_held={self.leases_held} failures={len(self.failures)} clean_runs={self.clean_runs} "
+                f"states={self.states}")
+
+
+def _config(path: Path, data: Path, pos: str, onec: str, batch: int) -> None:
+    path.write_text(f"""
+[daemon]
+data_dir = "{data}"
+batch_size = {batch}
+max_attempts = 50
+retry_delay_seconds = 0
+lease_seconds = 600
+
+[schedule]
+pull_seconds = 1
+register_seconds = 1
+track_seconds = 1
+push_seconds = 1
+
+[retry]
+max_attempts = 6
+initial_wait = 0
+max_wait = 0
+
+[http]
+timeout_seconds = 10
+allow_insecure = true
+
+[logging]
+level = "WARNING"
+
+[[accounts]]
+name = "chaos"
+pos_base_url = "{pos}"
+login = "lko-demo"
+password = "demo-secret"
+edms = "onec"
+page_size = 50
+
+[edms.onec]
+type = "onec_dm"
+url = "{onec}/base/ws/DMService"
+login = "integration"
+password = "1c-secret"
+""", encoding="utf-8")
+
+
+class _Executors(threading.Thread):
+    """Simulated executors: keep assigning and answering whatever cards exist."""
+
+    def __init__(self, onec: OnecSimulator) -> None:
+        super().__init__(daemon=True)
+        self.onec = onec
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.onec.act({"action": "auto", "assign": True, "answer": True})
+
+
+def _wait_until_working(proc: subprocess.Popen[bytes], lock: Path, timeout: float = 60) -> None:
+    """Kill times count from the moment the daemon holds its lock (start-up is not the point)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if lock.read_text().strip() == str(proc.pid):
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
+
+
+def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch: int = 10,
+              min_alive: float = 0.3, max_alive: float = 1.5, log: Any = print) -> ChaosReport:
+    rng = random.Random(seed)
+    pos_sim, onec_sim = PosSimulator(), OnecSimulator()
+    with SimServer(pos_sim) as pos, SimServer(onec_sim) as onec:
+        ids = pos_sim.seed(messages, seed=seed, max_attachment_kb=16)
+        config = workdir / "connector.toml"
+        data = workdir / "data"
+        _config(config, data, pos.url, onec.url, batch)
+        requests.post(f"{pos.url}/_sim/faults", json=POS_FAULTS, timeout=10).raise_for_status()
+        requests.post(f"{onec.url}/_sim/faults", json=ONEC_FAULTS, timeout=10).raise_for_status()
+        executors = _Executors(onec_sim)
+        executors.start()
+        command = [sys.executable, "-m", "connector", "run", "--config", str(config)]
+        done = 0
+        try:
+            for kill in range(kills):
+                proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        env={**os.environ})
+                _wait_until_working(proc, data / "connector.lock")
+                time.sleep(rng.uniform(min_alive, max_alive))
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(30)
+                done = kill + 1
+                if done % 50 == 0:
+                    log(f"{done} kills; answers so far {pos_sim.summary().get('answers')}")
+        finally:
+            executors.stop.set()
+            executors.join()
+        requests.post(f"{pos.url}/_sim/faults", json={}, timeout=10).raise_for_status()
+        requests.post(f"{onec.url}/_sim/faults", json={}, timeout=10).raise_for_status()
+        report = ChaosReport(messages=messages, kills=done,
+                             cards_during_kills=len(onec_sim.summary()["by_external_id"]),
+                             answers_during_kills=int(pos_sim.summary().get("answers", 0)))
+        store = Store(f"sqlite:///{data / 'connector.db'}", migrate=False)
+        for _ in range(12):  # clean runs until nothing moves
+            onec_sim.act({"action": "auto", "assign": True, "answer": True})
+            subprocess.run([*command[:-2], "--once", *command[-2:]], check=False, timeout=600,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+            report.clean_runs += 1
+            with store.session() as session:
+                open_count = session.scalar(select(func.count()).select_from(Message).where(
+                    Message.state.not_in([MessageState.CLOSED, MessageState.FAILED]))) or 0
+            if open_count == 0:
+                break
+        by_external = onec_sim.summary()["by_external_id"]
+        appeals = {a["id"]: a for a in pos_sim.state()["appeals"]}
+        report.cards_per_message = {pid: int(by_external.get(pid, 0)) for pid in ids}
+        report.answers_per_message = {pid: len(appeals[pid]["answers"]) for pid in ids}
+        with store.session() as session:
+            report.leases_held = sum(session.scalar(select(func.count()).select_from(model).where(
+                model.claimed_by.is_not(None))) or 0 for model in (Message, Card, OutboxItem))
+            report.failures = [f.reason for f in session.scalars(select(Failure).where(Failure.resolved_at.is_(None)))]
+            report.states = dict(session.execute(select(Message.state, func.count()).group_by(Message.state)).all())
+        store.dispose()
+        onec_sim.close()
+    return report

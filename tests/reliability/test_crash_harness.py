@@ -1,0 +1,28 @@
+"""≥ 30 SIGKILLs at random moments across all jobs, with faults on: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from chaos_harness import run_chaos  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def test_thirty_kills_over_two_hundred_messages_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    report = run_chaos(tmp_path, messages=200, kills=30, seed=7, min_alive=0.2, max_alive=3.0)
+    print(report.summary())
+    assert report.kills == 30
+    # The kills must land while every job has work: registering cards and pushing answers.
+    assert report.cards_during_kills > 0 and report.answers_during_kills > 0, report.summary()
+    assert report.lost == 0 and report.duplicated == 0, report.summary()
+    assert set(report.cards_per_message.values()) == {1}
+    assert set(report.answers_per_message.values()) == {1}
+    assert report.leases_held == 0
+    assert report.failures == []
+    assert report.states == {"closed": 200}

@@ -8,16 +8,13 @@ third-party adapter's keys are checked exactly like ours.
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -27,49 +24,11 @@ from pydantic import (
 
 from connector.domain import CardStage, PosStatus
 from connector.errors import ConfigError
+from connector.ops.settings import AlertSettings, MonitoringSettings
+from connector.settings_base import StrictModel
 from connector.transport import RetryPolicy
 
 ENV_PREFIX = "CONNECTOR_"
-SECRET_FILE_SUFFIX = "_file"
-
-
-class StrictModel(BaseModel):
-    """Base of every settings model: unknown keys are errors; ``x_file`` fills secret ``x``."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_secret_files(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for key in list(data):
-            if not key.endswith(SECRET_FILE_SUFFIX):
-                continue
-            target = key[: -len(SECRET_FILE_SUFFIX)]
-            field = cls.model_fields.get(target)
-            if field is None or SecretStr not in _annotation_types(field.annotation):
-                continue
-            path = Path(str(data.pop(key))).expanduser()
-            try:
-                content = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
-            _warn_if_world_readable(path, key)
-            data[target] = content.rstrip("\r\n")
-        return data
-
-
-def _annotation_types(annotation: Any) -> tuple[Any, ...]:
-    args = getattr(annotation, "__args__", None)
-    return tuple(args) if args else (annotation,)
-
-
-def _warn_if_world_readable(path: Path, key: str) -> None:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.warn(f"{key}: secret file {path} is readable by other users (chmod 600 it)", stacklevel=2)
 
 
 class DaemonSettings(StrictModel):
@@ -145,6 +104,8 @@ class Settings(StrictModel):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, dict[str, Any]] = Field(min_length=1)

@@ -13,15 +13,21 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from connector.config import Settings
 from connector.errors import ConnectorError
+from connector.ops import systemd
+from connector.ops.alerts import Alerter
+from connector.ops.health_server import HealthServer
+from connector.ops.metrics import Metrics
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import JOB_ORDER, build_context, run_all_once, run_job
 
@@ -83,28 +89,65 @@ def run_daemon(settings: Settings, *, once: bool = False) -> int:
         lock.release()
 
 
+def _timed_job(ctx: PipelineContext, name: str, max_batches: int, metrics: Metrics) -> None:
+    started = time.monotonic()
+    stats = run_job(ctx, name, max_batches)
+    metrics.observe_job(name, time.monotonic() - started, ok=not stats.notes, processed=stats.processed,
+                        failed=stats.failed, deferred=stats.skipped)
+
+
 def _serve(ctx: PipelineContext) -> None:
     settings = ctx.settings
+    started_at = ctx.clock()
+    metrics = Metrics(ctx.store, jobs=JOB_ORDER)
+    retry_handler = metrics.retry_log_handler()  # counts the transport's "retrying request" records
+    logging.getLogger("connector.transport").addHandler(retry_handler)
+    health: HealthServer | None = None
+    if settings.monitoring.enabled:
+        health = HealthServer(settings.monitoring, ctx.store, metrics, JOB_ORDER, started_at=started_at,
+                              clock=ctx.clock)
+        health.start()
+    alerter = Alerter(settings.alerts, ctx.store, data_dir=settings.daemon.data_dir, jobs=JOB_ORDER,
+                      stall_after_seconds=settings.monitoring.stall_after_seconds, started_at=started_at,
+                      session=ctx.new_session())
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        executors={"default": ThreadPoolExecutor(max_workers=1),
+                   # watchdog pings and alerts never wait behind a long job
+                   "ops": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": settings.schedule.misfire_grace_seconds},
         timezone="UTC",
     )
     for name in JOB_ORDER:
-        scheduler.add_job(run_job, "interval", args=(ctx, name, settings.daemon.batches_per_run),
+        scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
                           id=f"connector.{name}", name=name,
                           seconds=_interval(settings, name), next_run_time=ctx.clock(), replace_existing=True)
+    interval = systemd.watchdog_interval()
+    if interval:
+        scheduler.add_job(systemd.watchdog_ping, "interval", seconds=interval, id="connector.watchdog",
+                          executor="ops", next_run_time=ctx.clock())
+    if alerter.enabled:
+        scheduler.add_job(lambda: alerter.check(ctx.clock()), "interval", seconds=60, id="connector.alerts",
+                          executor="ops")
+    scheduler.add_listener(lambda _event: systemd.ready(), EVENT_SCHEDULER_STARTED)
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
             log.info("stopping after the running job", extra={"signal": signal.Signals(signum).name})
+            systemd.stopping("finishing the running job")
             threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("daemon started", extra={"worker": ctx.worker, "jobs": ",".join(JOB_ORDER)})
-    scheduler.start()
+    log.info("daemon started", extra={"worker": ctx.worker, "jobs": ",".join(JOB_ORDER),
+                                      "health": health.url if health else ""})
+    try:
+        scheduler.start()
+    finally:
+        if health is not None:
+            health.stop()
+        alerter.close()
+        logging.getLogger("connector.transport").removeHandler(retry_handler)
     log.info("daemon stopped")

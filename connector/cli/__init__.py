@@ -25,7 +25,7 @@ def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     sys.exit(code)
 
 
-def _load(config: Path | None) -> Settings:
+def _load(config: Path | None, *, log_to_stdout: bool = False) -> Settings:
     path = config or default_config_path()
     if path is None:
         _fail("no configuration: pass --config FILE or set CONNECTOR_CONFIG "
@@ -39,7 +39,9 @@ def _load(config: Path | None) -> Settings:
         sys.exit(EXIT_BAD_INPUT)
     from connector.logs import configure_logging
 
-    configure_logging(settings.logging.level, settings.logging.format, settings.secret_values())
+    # The daemon logs to stdout (the journal collects it); other commands keep stdout for results.
+    configure_logging(settings.logging.level, settings.logging.format, settings.secret_values(),
+                      stream=sys.stdout if log_to_stdout else sys.stderr)
     return settings
 
 
@@ -143,7 +145,7 @@ def run(config: Path | None, once: bool) -> None:
     """The daemon (or one pass of every job with --once)."""
     from connector.daemon import run_daemon
 
-    settings = _load(config)
+    settings = _load(config, log_to_stdout=True)
     try:
         code = run_daemon(settings, once=once)
     except ConnectorError as exc:

@@ -9,8 +9,8 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import requests
 
-from connector.config import StrictModel
 from connector.domain import Answer, CardRef, CardState, PosMessage
+from connector.settings_base import StrictModel
 
 
 class AdapterSettings(StrictModel):

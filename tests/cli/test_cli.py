@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import requests
 from click.testing import CliRunner
 
 from connector.cli import main
@@ -103,6 +105,10 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
     path = _config(tmp_path, pos_sim.url, onec_sim.url, extra="")
     text = path.read_text().replace("[daemon]\n", "[daemon]\nretry_delay_seconds = 0\n")
     text += "\n[schedule]\npull_seconds = 1\nregister_seconds = 1\ntrack_seconds = 1\npush_seconds = 1\n"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    text += f'\n[monitoring]\nlisten = "127.0.0.1:{port}"\n'
     path.write_text(text)
     proc = subprocess.Popen([sys.executable, "-m", "connector", "run", "--config", str(path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
@@ -112,6 +118,10 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
             assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "the daemon did not register the seeded messages"
             time.sleep(0.1)
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'connector_messages{state="registered"}' in metrics or 'connector_messages{state="in_work"}' in metrics
         second = subprocess.run([sys.executable, "-m", "connector", "run", "--once", "--config", str(path)],
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another daemon already uses" in second.stderr

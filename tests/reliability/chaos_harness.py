@@ -89,6 +89,9 @@ allow_insecure = true
 [logging]
 level = "WARNING"
 
+[monitoring]
+listen = "127.0.0.1:0"
+
 [[accounts]]
 name = "chaos"
 pos_base_url = "{pos}"

@@ -1,0 +1,158 @@
+"""Prometheus metrics of the daemon, in a registry of their own (no module-level state).
+
+Two kinds:
+
+* **store gauges** (items per lifecycle state, outbox depth, oldest pending age, open
+  failures, last success per job) are read from the store on every scrape by a custom
+  collector, so they are right even for work another worker did;
+* **process counters** (job durations, job runs and failed runs per job, items per job,
+  request retries) are fed by the daemon through :meth:`Metrics.observe_job` and
+  :meth:`Metrics.count_retry`.
+
+Label values are bounded by construction: job names, states, and retry *reasons* that are
+categories ("HTTP 503", "ReadTimeout"), never item-specific text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.ops.status import StatusReport, status_report
+from connector.store.db import Store
+from connector.store.models import JobRun, MessageState, OutboxState
+
+log = logging.getLogger(__name__)
+
+PREFIX = "connector"
+# Jobs take from a fraction of a second (nothing to do) to many minutes (a big pull).
+JOB_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+_MAX_REASON = 64
+
+
+def last_successes(store: Store) -> dict[str, datetime]:
+    """When each job last finished successfully (any worker), by job name."""
+    with store.session() as session:
+        rows = session.execute(select(JobRun.job, func.max(JobRun.finished_at))
+                               .where(JobRun.ok.is_(True)).group_by(JobRun.job)).all()
+    return {job: finished for job, finished in rows if finished is not None}
+
+
+class StoreCollector(Collector):
+    """Reads the store on each scrape; a store that cannot be read gives ``connector_store_up 0``."""
+
+    def __init__(self, store: Store, jobs: Sequence[str] = (),
+                 report: Callable[[Store], StatusReport] = status_report) -> None:
+        self.store = store
+        self.jobs = tuple(jobs)
+        self._report = report
+
+    def describe(self) -> list[Metric]:
+        return []  # no store access when registering; the families appear on collect()
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(f"{PREFIX}_store_up", "1 when the state store answered this scrape")
+        try:
+            report = self._report(self.store)
+            successes = last_successes(self.store)
+        except SQLAlchemyError as exc:
+            # The exception text may carry the database URL: log the type only.
+            log.warning("metrics: state store unavailable", extra={"error": type(exc).__name__})
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+
+        messages = GaugeMetricFamily(f"{PREFIX}_messages", "Messages per lifecycle state", labels=["state"])
+        for state in _all_states(MessageState, report.messages_by_state):
+            messages.add_metric([state], report.messages_by_state.get(state, 0))
+        yield messages
+
+        outbox = GaugeMetricFamily(f"{PREFIX}_outbox_items", "Outbox items per state", labels=["state"])
+        for state in _all_states(OutboxState, report.outbox_by_state):
+            outbox.add_metric([state], report.outbox_by_state.get(state, 0))
+        yield outbox
+
+        yield GaugeMetricFamily(f"{PREFIX}_outbox_depth", "Outbox items waiting to be sent",
+                                value=report.outbox_depth)
+        yield GaugeMetricFamily(f"{PREFIX}_oldest_pending_seconds",
+                                "Age of the oldest pending outbox item (0 when none)",
+                                value=report.oldest_pending_seconds or 0.0)
+        yield GaugeMetricFamily(f"{PREFIX}_open_failures", "Items in failures (dead-letter queue), unresolved",
+                                value=report.open_failures)
+
+        last_ok = GaugeMetricFamily(f"{PREFIX}_job_last_success_timestamp_seconds",
+                                    "Unix time of the job's last successful run", labels=["job"])
+        for job in sorted(set(self.jobs) | set(successes)):
+            if job in successes:
+                last_ok.add_metric([job], successes[job].timestamp())
+        yield last_ok
+
+
+def _all_states(enum_type: type[MessageState] | type[OutboxState], seen: dict[str, int]) -> list[str]:
+    # Every known state, even at 0, so a series does not vanish when its last item moves on.
+    return [s.value for s in enum_type] + sorted(set(seen) - {s.value for s in enum_type})
+
+
+class Metrics:
+    """The daemon's metrics.  ``render()`` gives the Prometheus text exposition."""
+
+    def __init__(self, store: Store | None = None, *, jobs: Sequence[str] = ()) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.job_duration = Histogram(f"{PREFIX}_job_duration_seconds", "Duration of job runs", ["job"],
+                                      buckets=JOB_BUCKETS, registry=self.registry)
+        self.job_runs = Counter(f"{PREFIX}_job_runs", "Job runs", ["job"], registry=self.registry)
+        self.job_failures = Counter(f"{PREFIX}_job_failures", "Job runs that ended with an error or notes",
+                                    ["job"], registry=self.registry)
+        self.items = Counter(f"{PREFIX}_job_items", "Items handled by jobs, by outcome",
+                             ["job", "outcome"], registry=self.registry)
+        self.retries = Counter(f"{PREFIX}_retries", "Retried requests and items, by reason",
+                               ["job", "reason"], registry=self.registry)
+        for job in jobs:  # series exist from the first scrape on, at 0
+            self.job_runs.labels(job=job)
+            self.job_failures.labels(job=job)
+        if store is not None:
+            self.registry.register(StoreCollector(store, jobs))
+
+    def observe_job(self, name: str, seconds: float, ok: bool, *, processed: int = 0, failed: int = 0,
+                    deferred: int = 0) -> None:
+        """One finished run of job ``name``; ``failed`` items went to failures, ``deferred`` back off."""
+        self.job_duration.labels(job=name).observe(max(seconds, 0.0))
+        self.job_runs.labels(job=name).inc()
+        if not ok:
+            self.job_failures.labels(job=name).inc()
+        for outcome, count in (("processed", processed), ("failed", failed), ("deferred", deferred)):
+            if count:
+                self.items.labels(job=name, outcome=outcome).inc(count)
+
+    def count_retry(self, reason: str, job: str = "") -> None:
+        """One retry; ``reason`` is a category such as ``"HTTP 503"`` or an exception class name."""
+        self.retries.labels(job=job, reason=(reason or "unknown")[:_MAX_REASON]).inc()
+
+    def retry_log_handler(self) -> logging.Handler:
+        """A handler for the ``connector.transport`` logger that counts its "retrying request"
+        records, so request retries are counted without changing the transport."""
+        return _RetryCountingHandler(self)
+
+    def render(self) -> tuple[bytes, str]:
+        """(body, content type) of the text exposition format."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _RetryCountingHandler(logging.Handler):
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(logging.NOTSET)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "retrying request":
+            self.metrics.count_retry(str(getattr(record, "reason", "unknown")), job=str(getattr(record, "job", "")))

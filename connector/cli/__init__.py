@@ -154,7 +154,7 @@ def run(config: Path | None, once: bool) -> None:
 
 
 @main.command()
-@click.argument("system", type=click.Choice(["pos", "edms"]))
+@click.argument("system", type=click.Choice(["pos", "edms", "sstu"]))
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--faults", default="", help='e.g. "error_rate=0.1,rate_limit=0.05,latency_ms=20"')
@@ -182,13 +182,16 @@ def sim(system: str, port: int, host: str, faults: str, kind: str, outbox: Path,
 
 
 def _simulator(system: str, kind: str, faults: str, outbox: Path, inbox: Path, interval: float) -> Any:
-    from connector.simulators.faults import parse_fault_spec
+    from connector.simulators.faults import FaultSpec, parse_fault_spec
 
     if system == "pos":
-        from connector.simulators.faults import FaultSpec
         from connector.simulators.pos import PosSimulator
 
         return PosSimulator(faults=parse_fault_spec(faults, FaultSpec) if faults else None)
+    if system == "sstu":
+        from connector.simulators.sstu import SstuSimulator
+
+        return SstuSimulator(faults=parse_fault_spec(faults, FaultSpec) if faults else None)
     if kind == "onec":
         from connector.simulators.onec import OnecFaultSpec, OnecSimulator
 
@@ -310,9 +313,11 @@ def db_upgrade(config: Path | None) -> None:
 
 def _register_groups() -> None:
     from connector.cli.mapping import classifier, mapping
+    from connector.cli.sstu import sstu
 
     main.add_command(classifier)
     main.add_command(mapping)
+    main.add_command(sstu)
 
 
 _register_groups()

@@ -1,0 +1,319 @@
+"""SSTU archives: a streaming zip writer in size-bounded parts, and a guarded reader.
+
+Writer: appeals come from an *iterator*; each is compressed once, its exact size is known
+before it is written, so a part never exceeds ``max_part_bytes`` (local header + data +
+central directory + this part's ``manifest.csv`` + end record all counted).  Only the
+current part's directory and manifest rows are held in memory.  Parts are named
+``<prefix>001.zip``, ``<prefix>002.zip``, …; members are ``<uuid>.json`` and ``manifest.csv``
+(file, number, masked name, statuses).  Written as ``.tmp`` and renamed when complete.
+
+Reader: :func:`read_members` yields the members of any tool's archive, refusing unsafe
+names, non-JSON members, encrypted members and anything that looks like a zip bomb.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connector.errors import DataError
+from connector.sstu_export import wire
+from connector.sstu_export.canonical import appeal_uuid_of, canonical_bytes
+
+DEFAULT_PART_BYTES = 50 * 1024 * 1024
+MANIFEST = "manifest.csv"
+MANIFEST_HEADER = ("file", "number", "name", "statuses")
+_MAX_ENTRIES = 65_000              # no zip64: a part stays a plain zip every tool reads
+_DOS_DATE = (1 << 5) | 1           # 1980-01-01: fixed, so identical input gives identical parts
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END = struct.Struct("<IHHHHIIH")
+_UTF8_FLAG = 0x0800
+
+
+def mask_name(name: str) -> str:
+    """«Иванов Иван Иванович» / «Иванов И. И.» → «И*** И. И.» (manifest and logs)."""
+    words = name.split()
+    if not words:
+        return ""
+    head = words[0][0] + "***"
+    rest = [w[0] + "." for w in words[1:] if w[0].isalpha()]
+    return " ".join([head, *rest])
+
+
+def safe_member_name(name: str) -> str:
+    """A member name that is one plain file name: no directories, no traversal, no controls."""
+    cleaned = re.sub(r"[^0-9A-Za-z_.-]", "_", name.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
+    if not cleaned or cleaned in {".", ".."}:
+        raise DataError(f"cannot make a safe archive member name of {name!r}")
+    return cleaned[:200]
+
+
+def _csv_cell(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveItem:
+    uuid: str
+    number: str
+    name: str                    # the author's name in clear; only its mask is written
+    statuses: tuple[str, ...]
+    content: bytes               # canonical JSON bytes
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> ArchiveItem:
+        questions = doc.get(wire.F_QUESTIONS) or []
+        return cls(uuid=str(appeal_uuid_of(doc)), number=str(doc.get(wire.F_NUMBER, "")),
+                   name=str(doc.get(wire.F_NAME, "")),
+                   statuses=tuple(str(q.get(wire.F_STATUS, "")) for q in questions if isinstance(q, Mapping)),
+                   content=canonical_bytes(doc))
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    path: Path
+    size: int
+    appeals: int
+
+
+@dataclass
+class ArchiveResult:
+    parts: list[PartInfo] = field(default_factory=list)
+    appeals: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return sum(p.size for p in self.parts)
+
+
+class _Part:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        self.fh = open(self.tmp, "wb")  # noqa: SIM115 -- closed in finish()/abort()
+        self.offset = 0
+        self.central: list[bytes] = []
+        self.central_size = 0
+        self.names: set[str] = set()
+        self.rows = io.StringIO()
+        self.manifest = csv.writer(self.rows, lineterminator="\r\n")
+        self.manifest.writerow(MANIFEST_HEADER)
+        self.appeals = 0
+
+    def manifest_reserve(self, extra_row: int) -> int:
+        # worst case: manifest stored uncompressed (utf-8 is at most 4 bytes per char) + its headers
+        raw = 3 + 4 * (self.rows.tell() + extra_row)
+        name = len(MANIFEST)
+        return _LOCAL.size + name + raw + _CENTRAL.size + name + _END.size
+
+    def write(self, name: str, data: bytes, level: int) -> None:
+        raw_name = name.encode("utf-8")
+        crc = zlib.crc32(data)
+        method, payload = 0, data
+        if level:
+            comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+            packed = comp.compress(data) + comp.flush()
+            if len(packed) < len(data):
+                method, payload = 8, packed
+        self._emit(raw_name, crc, method, payload, len(data))
+
+    def _emit(self, raw_name: bytes, crc: int, method: int, payload: bytes, size: int) -> None:
+        head = _LOCAL.pack(0x04034B50, 20, _UTF8_FLAG, method, 0, _DOS_DATE, crc, len(payload), size,
+                           len(raw_name), 0)
+        self.fh.write(head)
+        self.fh.write(raw_name)
+        self.fh.write(payload)
+        entry = _CENTRAL.pack(0x02014B50, 20 | (3 << 8), 20, _UTF8_FLAG, method, 0, _DOS_DATE, crc,
+                              len(payload), size, len(raw_name), 0, 0, 0, 0, 0o100644 << 16, self.offset) + raw_name
+        self.central.append(entry)
+        self.central_size += len(entry)
+        self.offset += len(head) + len(raw_name) + len(payload)
+
+    def finish(self, level: int) -> PartInfo:
+        self.write(MANIFEST, b"\xef\xbb\xbf" + self.rows.getvalue().encode("utf-8"), level)
+        cd_offset = self.offset
+        for entry in self.central:
+            self.fh.write(entry)
+        n = len(self.central)
+        self.fh.write(_END.pack(0x06054B50, 0, 0, n, n, self.central_size, cd_offset, 0))
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+        return PartInfo(path=self.path, size=self.path.stat().st_size, appeals=self.appeals)
+
+    def abort(self) -> None:
+        self.fh.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class ArchiveWriter:
+    """``with ArchiveWriter(out, "sstu-2025-10-") as w: w.add(item)…``; ``w.result`` after."""
+
+    def __init__(self, out_dir: Path, prefix: str, *, max_part_bytes: int = DEFAULT_PART_BYTES,
+                 compresslevel: int = 6) -> None:
+        if not 64 * 1024 <= max_part_bytes < 2**31:
+            raise ValueError("max_part_bytes must be between 64 KiB and 2 GiB")
+        self.out_dir = Path(out_dir)
+        self.prefix = re.sub(r"[^0-9A-Za-z_.-]", "_", prefix).lstrip(".")
+        self.max_part_bytes = max_part_bytes
+        self.level = compresslevel
+        self.result = ArchiveResult()
+        self._part: _Part | None = None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def _new_part(self) -> _Part:
+        return _Part(self.out_dir / f"{self.prefix}{len(self.result.parts) + 1:03d}.zip")
+
+    def add(self, item: ArchiveItem) -> None:
+        member = safe_member_name(f"{item.uuid}.json")
+        raw_name = member.encode("utf-8")
+        crc = zlib.crc32(item.content)
+        method, payload = 0, item.content
+        if self.level:
+            comp = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+            packed = comp.compress(item.content) + comp.flush()
+            if len(packed) < len(item.content):
+                method, payload = 8, packed
+        row = io.StringIO()
+        csv.writer(row, lineterminator="\r\n").writerow(
+            (member, _csv_cell(item.number), _csv_cell(mask_name(item.name)), ";".join(item.statuses)))
+        need = _LOCAL.size + _CENTRAL.size + 2 * len(raw_name) + len(payload)
+        for attempt in (1, 2):
+            part = self._part or self._new_part()
+            self._part = part
+            total = part.offset + part.central_size + part.manifest_reserve(row.tell()) + need
+            if total <= self.max_part_bytes and len(part.central) < _MAX_ENTRIES:
+                break
+            if part.appeals == 0 or attempt == 2:
+                raise DataError(f"appeal {item.number!r}: {len(payload):,} bytes compressed do not fit in an "
+                                f"archive part of {self.max_part_bytes:,} bytes")
+            self._close_part()
+        if member in part.names:
+            raise DataError(f"appeal {item.number!r}: {member} is already in this archive part (appeal twice)")
+        part.names.add(member)
+        part._emit(raw_name, crc, method, payload, len(item.content))
+        part.rows.write(row.getvalue())
+        part.appeals += 1
+        self.result.appeals += 1
+
+    def _close_part(self) -> None:
+        if self._part is not None:
+            self.result.parts.append(self._part.finish(self.level))
+            self._part = None
+
+    def close(self) -> ArchiveResult:
+        self._close_part()
+        return self.result
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        elif self._part is not None:
+            self._part.abort()
+            self._part = None
+
+
+def write_archives(items: Iterable[ArchiveItem], out_dir: Path, prefix: str, **options: Any) -> ArchiveResult:
+    """Stream ``items`` into parts; memory stays bounded by one part's directory/manifest."""
+    with ArchiveWriter(out_dir, prefix, **options) as writer:
+        for item in items:
+            writer.add(item)
+    return writer.result
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_members: int = 200_000
+    max_member_bytes: int = 64 * 1024 * 1024      # one appeal is < 10 MB of base64 + a little JSON
+    max_total_bytes: int = 8 * 1024 * 1024 * 1024
+    max_ratio: float = 100.0                      # uncompressed / compressed, for members over 1 MiB
+
+
+DEFAULT_LIMITS = ZipLimits()
+
+
+class ArchiveError(DataError):
+    """The archive itself is unacceptable (bomb, traversal, not a zip); nothing more is read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    name: str
+    data: bytes | None            # None: the member was refused, see ``problem``
+    problem: str | None = None
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    if "\x00" in name or any(ord(ch) < 32 for ch in name):
+        return "control characters in the member name"
+    norm = name.replace("\\", "/")
+    if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
+        return "an absolute member name"
+    if any(part == ".." for part in norm.split("/")):
+        return "a member name that climbs out of the archive (path traversal)"
+    return None
+
+
+def read_members(path: Path, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Member]:
+    """Members of the zip at ``path``: ``*.json`` with their bytes, ``manifest.csv`` skipped,
+    anything else refused per member.  Raises :class:`ArchiveError` for the archive as a whole."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ArchiveError(f"{path.name}: not a readable zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_members:
+            raise ArchiveError(f"{path.name}: {len(infos):,} members, more than the limit {limits.max_members:,}")
+        declared = sum(i.file_size for i in infos)
+        if declared > limits.max_total_bytes:
+            raise ArchiveError(f"{path.name}: would unpack to {declared:,} bytes (limit {limits.max_total_bytes:,}): "
+                               f"zip bomb suspected")
+        for info in infos:
+            name = info.filename
+            reason = unsafe_name_reason(name)
+            if reason:
+                raise ArchiveError(f"{path.name}: member {name!r}: {reason}")
+            if info.is_dir() or name.rsplit("/", 1)[-1].lower() == MANIFEST:
+                continue
+            if not name.lower().endswith(".json"):
+                yield Member(name, None, "not a JSON file (an SSTU archive holds <uuid>.json and manifest.csv only)")
+                continue
+            if info.flag_bits & 0x1:
+                yield Member(name, None, "encrypted member")
+                continue
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > limits.max_member_bytes or (info.file_size > 1 << 20 and ratio > limits.max_ratio):
+                raise ArchiveError(f"{path.name}: member {name!r} unpacks to {info.file_size:,} bytes from "
+                                   f"{info.compress_size:,} (ratio {ratio:.0f}): zip bomb suspected")
+            yield _read_member(zf, info, limits)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits) -> Member:
+    chunks, size = [], 0
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                if size > limits.max_member_bytes:
+                    raise ArchiveError(f"member {info.filename!r} unpacks beyond {limits.max_member_bytes:,} "
+                                       f"bytes: zip bomb suspected")
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        return Member(info.filename, None, f"cannot be unpacked ({exc})")
+    return Member(info.filename, b"".join(chunks))

@@ -1,0 +1,252 @@
+"""Every rule of ``docs/sstu-format.md`` as pure functions over a plain JSON value.
+
+Independent of our models, so it checks documents written by any tool (ЛАРМ archives,
+another EDMS's export).  Each problem is a :class:`Issue` naming the appeal number, the
+question index (0-based, as in the JSON path) and the field.  Values of personal fields
+(name, address, e-mail) never appear in a message.
+
+Rules (numbers as in the format document):
+1. ``number``/``name`` non-empty, ``questions`` non-empty, GUIDs lower case, known fields only;
+2. forwarded (``isDirect`` false): ``createDate`` present, every ``incomingDate ≥ createDate``;
+3. ``registrationDate ≥ incomingDate``, ``responseDate ≥ registrationDate``, no future date;
+4. per status exactly the fields of the table (``wire.STATUS_FIELDS``);
+5. ``code`` at question level or deeper (and in the given edition, when codes are given);
+6. byte-identical output is a property of the writer (:mod:`.canonical`), not of a document.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Container, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from connector.sstu_export import wire
+from connector.sstu_export.wire import Format, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    number: str | None
+    question: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"appeal {self.number!r}" if self.number else "appeal without a number"
+        if self.question is not None:
+            where += f", question {self.question}"
+        return f"{where}, field {self.field}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "question": self.question, "field": self.field, "message": self.message}
+
+
+class _Checker:
+    def __init__(self, number: str | None, today: date, codes: Container[str] | None) -> None:
+        self.number, self.today, self.codes = number, today, codes
+        self.issues: list[Issue] = []
+
+    def add(self, field: str, message: str, question: int | None = None) -> None:
+        self.issues.append(Issue(self.number, question, field, message))
+
+    def text(self, obj: dict[str, Any], key: str, path: str, q: int | None = None, *, required: bool = True) -> None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.add(path, "required", q)
+        elif not isinstance(value, str):
+            self.add(path, "must be a string", q)
+        elif required and not value.strip():
+            self.add(path, "must not be empty", q)
+
+    def guid(self, obj: dict[str, Any], key: str, path: str, q: int | None = None) -> None:
+        value = obj.get(key)
+        if value is None:
+            self.add(path, "required (a GUID)", q)
+        elif not isinstance(value, str) or not wire.GUID_RE.match(value):
+            hint = " in lower case" if isinstance(value, str) and wire.GUID_RE.match(value.lower()) else ""
+            self.add(path, f"must be a GUID{hint} (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", q)
+
+    def day(self, obj: dict[str, Any], key: str, path: str, q: int | None = None) -> date | None:
+        value = obj.get(key)
+        if value is None:
+            return None
+        parsed = None
+        if isinstance(value, str) and wire.DATE_RE.match(value):
+            try:
+                parsed = date.fromisoformat(value)
+            except ValueError:
+                parsed = None
+        if parsed is None:
+            self.add(path, "must be a date YYYY-MM-DD", q)
+        elif parsed > self.today:
+            self.add(path, f"{value} is in the future", q)
+        return parsed
+
+    def order(self, later: date | None, earlier: date | None, path: str, rule: str, q: int) -> None:
+        if later is not None and earlier is not None and later < earlier:
+            self.add(path, rule, q)
+
+
+def check_code(code: str, codes: Container[str] | None = None) -> str | None:
+    """Why ``code`` cannot stand on a question, or None when it can (rule 5)."""
+    if len(code) > wire.MAX_CODE_LENGTH or not wire.CODE_RE.match(code):
+        return "must be a classifier code NNNN.NNNN.NNNN.NNNN[.NNNN]"
+    blocks = code.split(".")
+    if blocks[0] not in wire.SECTIONS:
+        return f"section {blocks[0]} does not exist (sections are 0001–0005)"
+    zero = [b == "0000" for b in blocks]
+    if any(zero[i] and not zero[i + 1] for i in range(len(blocks) - 1)):
+        return "a lower block is set under a zero block: not a code of the classifier"
+    if zero[3]:
+        return "a section/topic header, not a question: use a code at question level or deeper"
+    if codes is not None and code not in codes:
+        return "not a question of the classifier edition in force"
+    return None
+
+
+def question_codes(tree: Any) -> frozenset[str]:
+    """Question-level codes (4 blocks with the 4th not 0000, and 5-block codes) of a
+    classifier tree ``[{code, name, children}]`` -- or of a flat list of codes/objects."""
+    found: set[str] = set()
+    stack = list(tree) if isinstance(tree, list) else [tree]
+    while stack:
+        node = stack.pop()
+        code = node.get("code") if isinstance(node, dict) else node
+        if isinstance(code, str) and check_code(code.strip()) is None:
+            found.add(code.strip())
+        if isinstance(node, dict) and isinstance(node.get("children"), list):
+            stack.extend(node["children"])
+    return frozenset(found)
+
+
+def _attachment(c: _Checker, value: Any, q: int, check_base64: bool) -> None:
+    path = f"questions[{q}].{wire.F_ATTACHMENT}"
+    if not isinstance(value, dict):
+        c.add(path, "must be an object {name, content}", q)
+        return
+    for extra in sorted(set(value) - wire.ATTACHMENT_FIELDS):
+        c.add(f"{path}.{extra}", "field not allowed in an attachment", q)
+    c.text(value, wire.F_ATTACHMENT_NAME, f"{path}.{wire.F_ATTACHMENT_NAME}", q)
+    name = value.get(wire.F_ATTACHMENT_NAME)
+    if isinstance(name, str) and name.strip() and "." not in name.strip(". "):
+        c.add(f"{path}.{wire.F_ATTACHMENT_NAME}", "the file name needs an extension", q)
+    content = value.get(wire.F_ATTACHMENT_CONTENT)
+    cpath = f"{path}.{wire.F_ATTACHMENT_CONTENT}"
+    if not isinstance(content, str) or not content:
+        c.add(cpath, "required: the answer file in base64", q)
+    elif len(content) >= wire.MAX_ATTACHMENT_BASE64:
+        c.add(cpath, f"answer file too large: base64 is {len(content):,} characters, must stay under "
+                     f"{wire.MAX_ATTACHMENT_BASE64:,} (not truncated)", q)
+    elif check_base64:
+        try:
+            binascii.a2b_base64(content, strict_mode=True)
+        except (binascii.Error, ValueError):
+            c.add(cpath, "is not valid base64", q)
+
+
+def _transfer(c: _Checker, value: Any, q: int) -> None:
+    path = f"questions[{q}].{wire.F_TRANSFER}"
+    if not isinstance(value, dict):
+        c.add(path, "must be an object {departmentId, transferDate, transferNumber}", q)
+        return
+    for extra in sorted(set(value) - wire.TRANSFER_FIELDS):
+        c.add(f"{path}.{extra}", "field not allowed in a transfer", q)
+    c.guid(value, wire.F_TRANSFER_DEPARTMENT_ID, f"{path}.{wire.F_TRANSFER_DEPARTMENT_ID}", q)
+    if value.get(wire.F_TRANSFER_DATE) is None:
+        c.add(f"{path}.{wire.F_TRANSFER_DATE}", "required", q)
+    c.day(value, wire.F_TRANSFER_DATE, f"{path}.{wire.F_TRANSFER_DATE}", q)
+    c.text(value, wire.F_TRANSFER_NUMBER, f"{path}.{wire.F_TRANSFER_NUMBER}", q)
+
+
+def _question(c: _Checker, question: Any, q: int, create: date | None, forwarded: bool,
+              check_base64: bool) -> None:
+    base = f"questions[{q}]"
+    if not isinstance(question, dict):
+        c.add(base, "must be an object", q)
+        return
+    raw_status = question.get(wire.F_STATUS)
+    try:
+        if not isinstance(raw_status, str):
+            raise ValueError
+        status = Status(str(raw_status))
+    except ValueError:
+        allowed = ", ".join(s.value for s in Status)
+        c.add(f"{base}.{wire.F_STATUS}", "required" if raw_status is None else f"unknown status (one of {allowed})", q)
+        return
+    required, optional = wire.STATUS_FIELDS[status]
+    for name in sorted(required - set(question)):
+        c.add(f"{base}.{name}", f"required for status {status.value}", q)
+    for name in sorted(set(question) - required - optional):
+        c.add(f"{base}.{name}", f"not allowed for status {status.value}", q)
+    code = question.get(wire.F_CODE)
+    if code is not None:
+        problem = check_code(code, c.codes) if isinstance(code, str) else "must be a string"
+        if problem:
+            c.add(f"{base}.{wire.F_CODE}", problem, q)
+    incoming = c.day(question, wire.F_INCOMING_DATE, f"{base}.{wire.F_INCOMING_DATE}", q)
+    registered = c.day(question, wire.F_REGISTRATION_DATE, f"{base}.{wire.F_REGISTRATION_DATE}", q)
+    response = c.day(question, wire.F_RESPONSE_DATE, f"{base}.{wire.F_RESPONSE_DATE}", q)
+    if forwarded:
+        c.order(incoming, create, f"{base}.{wire.F_INCOMING_DATE}",
+                "Дата поступления должна быть не ранее даты обращения (incomingDate ≥ createDate)", q)
+    c.order(registered, incoming, f"{base}.{wire.F_REGISTRATION_DATE}", "must not be before incomingDate", q)
+    c.order(response, registered, f"{base}.{wire.F_RESPONSE_DATE}", "must not be before registrationDate", q)
+    if wire.F_IS_EXTEND in question and question[wire.F_IS_EXTEND] is not True:
+        c.add(f"{base}.{wire.F_IS_EXTEND}", "only true is allowed (omit it when the term was not extended)", q)
+    if wire.F_ACTIONS_TAKEN in question and not isinstance(question[wire.F_ACTIONS_TAKEN], bool):
+        c.add(f"{base}.{wire.F_ACTIONS_TAKEN}", "must be true or false", q)
+    if wire.F_ATTACHMENT in question:
+        _attachment(c, question[wire.F_ATTACHMENT], q, check_base64)
+    if wire.F_TRANSFER in question:
+        _transfer(c, question[wire.F_TRANSFER], q)
+
+
+def validate_appeal(doc: Any, *, today: date | None = None, codes: Container[str] | None = None,
+                    check_base64: bool = True) -> list[Issue]:
+    """All problems of one appeal document (empty list: it may leave the building).
+    ``check_base64=False`` skips decoding attachments (for content we encoded ourselves)."""
+    if not isinstance(doc, dict):
+        return [Issue(None, None, "<appeal>", "must be a JSON object")]
+    raw_number = doc.get(wire.F_NUMBER)
+    number = raw_number.strip() if isinstance(raw_number, str) and raw_number.strip() else None
+    c = _Checker(number, today or wire.today_latest(), codes)
+    for name in sorted(set(doc) - wire.APPEAL_FIELDS):
+        c.add(name, "field not allowed in an appeal")
+    c.guid(doc, wire.F_DEPARTMENT_ID, wire.F_DEPARTMENT_ID)
+    is_direct = doc.get(wire.F_IS_DIRECT)
+    if not isinstance(is_direct, bool):
+        c.add(wire.F_IS_DIRECT, "required: true or false")
+    fmt = doc.get(wire.F_FORMAT)
+    if fmt not in {f.value for f in Format}:
+        c.add(wire.F_FORMAT, "required: Electronic or Other")
+    elif is_direct is True and fmt == Format.ELECTRONIC:
+        c.add(wire.F_FORMAT, "Electronic means forwarded over МЭДО: a direct appeal is Other")
+    c.text(doc, wire.F_NUMBER, wire.F_NUMBER)
+    c.text(doc, wire.F_NAME, wire.F_NAME)
+    c.text(doc, wire.F_ADDRESS, wire.F_ADDRESS, required=False)
+    c.text(doc, wire.F_EMAIL, wire.F_EMAIL, required=False)
+    create = c.day(doc, wire.F_CREATE_DATE, wire.F_CREATE_DATE)
+    forwarded = is_direct is False
+    if forwarded and doc.get(wire.F_CREATE_DATE) is None:
+        c.add(wire.F_CREATE_DATE, "required when isDirect is false (the covering letter's date)")
+    questions = doc.get(wire.F_QUESTIONS)
+    if not isinstance(questions, list) or not questions:
+        c.add(wire.F_QUESTIONS, "at least one question is required")
+    else:
+        for index, question in enumerate(questions):
+            _question(c, question, index, create, forwarded, check_base64)
+    return c.issues
+
+
+def validate_document(doc: Any, *, today: date | None = None,
+                      codes: Container[str] | None = None) -> Iterator[Issue]:
+    """A JSON file holds one appeal object or an array of them."""
+    items: Iterable[Any] = doc if isinstance(doc, list) else [doc]
+    if isinstance(doc, list) and not doc:
+        yield Issue(None, None, "<file>", "an empty array: no appeal in the file")
+    for item in items:
+        yield from validate_appeal(item, today=today, codes=codes)
+

@@ -135,6 +135,10 @@ class OnecState:
         self.docs: dict[str, Doc] = {}
         self.files: dict[str, FileRec] = {}
         self.tasks: dict[str, Task] = {}
+        # Indexes, so 10 000 cards cost what a real infobase's indexes cost, not a full scan each.
+        self._files_by_owner: dict[str, list[FileRec]] = {}
+        self._tasks_by_target: dict[str, list[Task]] = {}
+        self._docs_by_key: dict[tuple[str, str, str], list[Doc]] = {}
         self._counters = {"in": 0, "out": 0, "task": 0}
         self._dir = Path(tempfile.mkdtemp(prefix="onec-sim-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
@@ -154,7 +158,15 @@ class OnecState:
             if not doc.reg_number:
                 self._register(doc)
             self.docs[doc.id] = doc
+            for prop in self._indexed_properties():
+                value = _doc_value(doc, prop)
+                if value:
+                    self._docs_by_key.setdefault((doc.type, prop, value), []).append(doc)
             return doc
+
+    def _indexed_properties(self) -> tuple[str, ...]:
+        """Properties fixed at creation (so an index on them never goes stale)."""
+        return ("externalObject", self.names.answer_link_property)
 
     def _register(self, doc: Doc) -> None:
         kind, prefix = ("out", "ИСХ") if doc.type == self.names.answer_type else ("in", "ВХ")
@@ -180,6 +192,7 @@ class OnecState:
             else:
                 rec.data = content
             self.files[rec.id] = rec
+            self._files_by_owner.setdefault(rec.owner_id, []).append(rec)
             return rec
 
     def lookup(self, object_id: str) -> Doc | FileRec | Task:
@@ -191,15 +204,21 @@ class OnecState:
 
     def files_of(self, owner_id: str) -> list[FileRec]:
         with self.lock:
-            return [f for f in self.files.values() if f.owner_id == owner_id]
+            return list(self._files_by_owner.get(owner_id, ()))
 
     def tasks_of(self, target_id: str) -> list[Task]:
         with self.lock:
-            return [t for t in self.tasks.values() if t.target_id == target_id]
+            return list(self._tasks_by_target.get(target_id, ()))
 
     def docs_where(self, doc_type: str, conditions: list[tuple[str, str, str]]) -> list[Doc]:
         with self.lock:
-            return [d for d in self.docs.values() if d.type == doc_type
+            candidates: list[Doc] | None = None
+            for prop, value, op in conditions:
+                if op.upper() != "LIKE" and prop in self._indexed_properties():
+                    candidates = self._docs_by_key.get((doc_type, prop, value), [])
+                    break
+            pool = self.docs.values() if candidates is None else candidates
+            return [d for d in pool if d.type == doc_type
                     and all(_match(_doc_value(d, p), v, op) for p, v, op in conditions)]
 
     # --- executor acts ---------------------------------------------------------------------------
@@ -246,6 +265,7 @@ class OnecState:
                     description=resolution or "Рассмотреть обращение и подготовить ответ заявителю",
                     begin_date=today, due_date=date.fromisoformat(due) if due else today + timedelta(days=30))
         self.tasks[task.id] = task
+        self._tasks_by_target.setdefault(task.target_id, []).append(task)
         return task
 
     def _extend(self, doc: Doc, days: int) -> date:

@@ -146,6 +146,40 @@ def mapping() -> None:
     """POS categories → SSTU codes: workbook, validation, versions."""
 
 
+@mapping.command("categories")
+@click.option("--from-pos", "account", metavar="ACCOUNT",
+              help="fetch the category classifier from this account's POS API (/v1/categories)")
+@click.option("--file", "file", type=existing_file, help="or read it from «Категории_ПОС» (.xls/.xlsx) or JSON")
+@config_option
+@json_option
+def mapping_categories(account: str | None, file: Path | None, config: Path | None, as_json: bool) -> None:
+    """Refresh the stored POS category list the workbook and the validator use."""
+    if (account is None) == (file is None):
+        _fail("give --from-pos ACCOUNT or --file FILE (one of them)", EXIT_BAD_INPUT)
+    from connector.rubric_mapping import service
+
+    store = _store(config)
+    if file is not None:
+        tree = _run(lambda: service.store_categories_file(store, file))
+    else:
+        from connector.cli import _load
+        from connector.pos_client import PosClient
+        from connector.transport import RetryingSession
+
+        settings = _load(config)
+        if account not in {a.name for a in settings.accounts}:
+            _fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+        http = settings.http
+        client = PosClient(settings.account(str(account)),
+                           RetryingSession(settings.retry, timeout=http.timeout_seconds, verify=http.verify()))
+        try:
+            tree = _run(lambda: service.refresh_categories_from_api(store, client))
+        finally:
+            client.close()
+    doc = {"categories": len(tree.by_id), "leaves": sum(1 for c in tree.by_id.values() if c.level == 3)}
+    _emit(doc) if as_json else click.echo(f"stored {doc['categories']} POS categories ({doc['leaves']} facts)")
+
+
 @mapping.command("template")
 @click.argument("out", type=out_file)
 @click.option("--categories", "categories", type=existing_file,

@@ -84,6 +84,14 @@ def resolve_categories(store: Store, categories_file: Path | None) -> tuple[PosC
     return tree_or_none, "store"
 
 
+def store_categories_file(store: Store, path: Path) -> PosCategoryTree:
+    """«Категории_ПОС» (.xls/.xlsx) or a JSON list → the stored category list."""
+    tree = load_categories(path)
+    with store.session() as session, session.begin():
+        v.store_categories(session, tree, path.name)
+    return tree
+
+
 def refresh_categories_from_api(store: Store, client: Any) -> PosCategoryTree:
     """``PosClient.categories()`` → the stored category list."""
     tree = from_wire(client.categories())

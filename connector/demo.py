@@ -25,6 +25,7 @@ from connector.simulators.server import SimServer
 
 DEMO_POS_LOGIN, DEMO_POS_PASSWORD = "lko-demo", "demo-secret"
 DEMO_1C_LOGIN, DEMO_1C_PASSWORD = "integration", "1c-secret"
+DEMO_SECRETS = (DEMO_POS_PASSWORD, DEMO_1C_PASSWORD, "rx-secret")
 
 
 class DemoReport(BaseModel):

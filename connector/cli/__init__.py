@@ -68,12 +68,14 @@ def main() -> None:
               show_default=True, help="wiped and re-created for each demo run")
 @click.option("--edms", "edms", type=click.Choice(["onec", "medo", "directum"]), default="onec", show_default=True,
               help="which EDMS simulator the cycle registers cards in")
-def demo(messages: int, as_json: bool, data_dir: Path, edms: str) -> None:
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
+              show_default=True, help="log records (JSON, masked) go to stderr")
+def demo(messages: int, as_json: bool, data_dir: Path, edms: str, log_level: str) -> None:
     """One full cycle against the simulators on embedded defaults."""
-    from connector.demo import run_demo
+    from connector.demo import DEMO_SECRETS, run_demo
     from connector.logs import configure_logging
 
-    configure_logging("WARNING", "text")
+    configure_logging(log_level, "json" if log_level != "WARNING" else "text", DEMO_SECRETS)
     with _progress(quiet=as_json) as step:
         report = run_demo(messages, data_dir, step, edms=edms)
     if as_json:

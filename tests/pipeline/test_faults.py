@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from connector.ops.failures import list_failures, retry_failures
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import run_job
 from connector.pos_client import PosClient
@@ -31,6 +32,8 @@ def _cycle(ctx: PipelineContext, onec: SimServer) -> None:
     ("onec", {"fail_next": 3}),
     ("onec", {"soap_fault_next": 1}),
     ("pos", {"malformed_next": 1}),
+    ("pos", {"duplicate_pages": 1.0}),
+    ("onec", {"lost_reply_next": 2, "only_request": "DMCreateRequest"}),
 ])
 def test_bursts_cost_retries_not_data(ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer,
                                       system: str, spec: dict[str, int]) -> None:
@@ -93,3 +96,20 @@ def test_truncated_attachment_is_retried_and_never_registered_broken(
     card_files = [f for d in simctl.onec_state(onec_sim)["documents"].values()
                   if (d.get("externalObject") or {}).get("id") == broken_id for f in d["files"]]
     assert sorted(f["size"] for f in card_files) == sorted(a["size"] for a in appeals[broken_id]["attachments"])
+
+
+def test_edms_refusal_lands_in_failures_with_its_reason_and_retry_completes_it(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    [pos_id] = simctl.seed(pos_sim, 1)
+    simctl.faults(onec_sim, dmerror_next=1, only_request="DMCreateRequest")
+    run_job(ctx, "pull")
+    run_job(ctx, "register")
+    [failure] = list_failures(ctx.store)
+    assert failure.pos_id == pos_id and failure.job == "register" and failure.reason
+    assert simctl.cards_per_pos_id(onec_sim) == {}
+
+    assert retry_failures(ctx.store, [failure.id]).requeued == [failure.id]
+    _cycle(ctx, onec_sim)
+    assert list_failures(ctx.store) == []
+    assert simctl.cards_per_pos_id(onec_sim) == {pos_id: 1}
+    assert len(simctl.pos_appeals(pos_sim)[pos_id]["answers"]) == 1

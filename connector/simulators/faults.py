@@ -60,12 +60,9 @@ class FaultInjector:
     def configure(self, spec: FaultSpec) -> None:
         with self._lock:
             self.spec = spec
-            self._counters = {
-                "fail": spec.fail_next,
-                "throttle": spec.throttle_next,
-                "malformed": spec.malformed_next,
-                "truncate": spec.truncate_next,
-            }
+            # Every ``<name>_next`` field of the spec (a simulator's own included) is a burst counter.
+            self._counters = {field[: -len("_next")]: int(getattr(spec, field))
+                              for field in type(spec).model_fields if field.endswith("_next")}
             self._random = random.Random(spec.seed)
             self.injected: dict[str, int] = {}
 
@@ -79,6 +76,10 @@ class FaultInjector:
             if hit:
                 self.injected[counter] = self.injected.get(counter, 0) + 1
             return hit
+
+    def take(self, counter: str) -> bool:
+        """Consume one of a ``<counter>_next`` burst (a simulator-specific fault)."""
+        return self._take(counter, 0.0)
 
     def server_error(self) -> bool:
         return self._take("fail", self.spec.error_rate)

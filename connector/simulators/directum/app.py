@@ -52,22 +52,11 @@ class DirectumFaultSpec(FaultSpec):
     only_path: str = Field("", description="lost_reply hits only POSTs whose path contains this, e.g. 'Versions'")
 
 
-class DirectumFaultInjector(FaultInjector):
-    def configure(self, spec: FaultSpec) -> None:
-        super().configure(spec)
-        with self._lock:
-            self._counters["unauthorized"] = int(getattr(spec, "unauthorized_next", 0))
-            self._counters["lost_reply"] = int(getattr(spec, "lost_reply_next", 0))
-
-    def take(self, counter: str) -> bool:
-        return self._take(counter, 0.0)
-
-
 class DirectumSimulator:
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
                  max_unfiltered: int = 50, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
-        self.faults = DirectumFaultInjector(faults or DirectumFaultSpec())
+        self.faults = FaultInjector(faults or DirectumFaultSpec())
         self.store = DirectumState(seed=seed, names=names, memory_limit=memory_limit)
         self.max_unfiltered = max_unfiltered
         self.requests: dict[str, int] = {}

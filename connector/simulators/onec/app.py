@@ -42,26 +42,11 @@ class OnecFaultSpec(FaultSpec):
                                               "e.g. DMCreateRequest (empty: every request)")
 
 
-_EXTRA_COUNTERS = {"soap_fault": "soap_fault_next", "dmerror": "dmerror_next", "unauthorized": "unauthorized_next",
-                   "lost_reply": "lost_reply_next", "doctype": "doctype_next"}
-
-
-class OnecFaultInjector(FaultInjector):
-    def configure(self, spec: FaultSpec) -> None:
-        super().configure(spec)
-        with self._lock:
-            for counter, fld in _EXTRA_COUNTERS.items():
-                self._counters[counter] = int(getattr(spec, fld, 0))
-
-    def take(self, counter: str) -> bool:
-        return self._take(counter, 0.0)
-
-
 class OnecSimulator:
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
                  names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
-        self.faults = OnecFaultInjector(faults or OnecFaultSpec())
+        self.faults = FaultInjector(faults or OnecFaultSpec())
         self.store = OnecState(seed=seed, names=names, memory_limit=memory_limit)
         self.requests: dict[str, int] = {}
 

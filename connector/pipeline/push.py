@@ -16,12 +16,13 @@ from sqlalchemy.orm import aliased
 
 from connector.domain import PosStatus
 from connector.errors import AuthError, ConnectorError, RemoteRejected
+from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.lifecycle import close_if_final
-from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
+from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pipeline.status_translation import is_past
 from connector.pos_client.client import PosClient
-from connector.store.leases import claim, release, release_ids
+from connector.store.leases import release
 from connector.store.models import Message, MessageState, OutboxItem, OutboxKind, OutboxState
 
 log = logging.getLogger(__name__)
@@ -30,37 +31,22 @@ JOB = "push"
 
 
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
-    stats = JobStats()
-    stopped: set[str] = set()
     earlier = aliased(OutboxItem)
     # Entries of one message go out in order: an answer waits for the status POS requires before it.
     blocked = exists(select(earlier.id).where(
         earlier.message_id == OutboxItem.message_id, earlier.id < OutboxItem.id,
         earlier.state.in_([OutboxState.PENDING, OutboxState.FAILED])))
-    for _ in batch_budget(max_batches):
-        stopped_messages = select(Message.id).where(Message.account.in_(stopped))
-        ids = claim(ctx.store.sessions, OutboxItem,
-                    [OutboxItem.state == OutboxState.PENDING, ~blocked,
-                     OutboxItem.message_id.not_in(stopped_messages)],
-                    worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
-                    limit=ctx.settings.daemon.batch_size, now=ctx.clock())
-        if not ids:
-            return stats
-        for position, item_id in enumerate(ids):
-            try:
-                _push_one(ctx, item_id, stats)
-            except AuthError as exc:
-                with ctx.store.session() as session:
-                    item = session.get(OutboxItem, item_id)
-                    assert item is not None
-                    account = session.get(Message, item.message_id).account  # type: ignore[union-attr]
-                stopped.add(account)
-                release_ids(ctx.store.sessions, OutboxItem, ids[position:], ctx.worker)
-                stats.failed += 1
-                stats.notes.append(f"{account}: {exc.operator_message}")
-                log.error("push stopped for account", extra={"account": account, "reason": exc.operator_message})
-                break
-    return stats
+
+    def account_of(item_id: int) -> str:
+        with ctx.store.session() as session:
+            item = session.get(OutboxItem, item_id)
+            message = session.get(Message, item.message_id) if item else None
+            return message.account if message else "?"
+
+    return drain(ctx, OutboxItem, job=JOB, max_batches=max_batches, handle=_push_one, group_of=account_of,
+                 conditions=lambda stopped: [
+                     OutboxItem.state == OutboxState.PENDING, ~blocked,
+                     OutboxItem.message_id.not_in(select(Message.id).where(Message.account.in_(stopped)))])
 
 
 def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:

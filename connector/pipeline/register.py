@@ -12,10 +12,11 @@ from pathlib import Path
 from connector.domain import CardStage, PosMessage, StoredFile
 from connector.errors import AuthError, ConnectorError, FatalAdapterError
 from connector.logs import pii_scope
+from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
+from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pos_client.wire import WireAppeal, to_pos_message
-from connector.store.leases import claim, release, release_ids
+from connector.store.leases import release
 from connector.store.models import Card, Message, MessageState
 
 log = logging.getLogger(__name__)
@@ -33,29 +34,13 @@ def message_to_domain(message: Message) -> PosMessage:
 
 
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
-    stats = JobStats()
-    stopped_accounts: set[str] = set()
-    for _ in batch_budget(max_batches):
-        ids = claim(ctx.store.sessions, Message,
-                    [Message.state == MessageState.STORED, Message.account.not_in(stopped_accounts)],
-                    worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
-                    limit=ctx.settings.daemon.batch_size, now=ctx.clock())
-        if not ids:
-            return stats
-        for position, message_id in enumerate(ids):
-            try:
-                _register_one(ctx, message_id, stats)
-            except (AuthError, FatalAdapterError) as exc:
-                # The EDMS refuses us as a whole: give the batch back and stop for this account.
-                with ctx.store.session() as session:
-                    account = session.get(Message, message_id).account  # type: ignore[union-attr]
-                stopped_accounts.add(account)
-                release_ids(ctx.store.sessions, Message, ids[position:], ctx.worker)
-                stats.failed += 1
-                stats.notes.append(f"{account}: {exc.operator_message}")
-                log.error("register stopped for account", extra={"account": account, "reason": exc.operator_message})
-                break
-    return stats
+    def account_of(message_id: int) -> str:
+        with ctx.store.session() as session:
+            message = session.get(Message, message_id)
+            return message.account if message else "?"
+
+    return drain(ctx, Message, job=JOB, max_batches=max_batches, handle=_register_one, group_of=account_of,
+                 conditions=lambda stopped: [Message.state == MessageState.STORED, Message.account.not_in(stopped)])
 
 
 def _register_one(ctx: PipelineContext, message_id: int, stats: JobStats) -> None:

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from connector.domain import Answer, CardRef, CardStage, CardState
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
+from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, batch_budget, dead_letter, record_item_error
+from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
 from connector.pipeline.status_translation import OutboxIntent, plan_outbox
-from connector.store.leases import claim, release, release_ids
+from connector.store.leases import release
 from connector.store.models import (
     OPEN_CARD_STATES,
     Card,
@@ -38,32 +39,20 @@ JOB = "track"
 
 
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
-    stats = JobStats()
-    stopped: set[str] = set()
     open_messages = select(Message.id).where(Message.state.in_(OPEN_CARD_STATES))
     started = ctx.clock()
-    for _ in batch_budget(max_batches):
-        # Each card is looked at once per run: checked_at moves past the run's start.
-        ids = claim(ctx.store.sessions, Card,
-                    [Card.message_id.in_(open_messages), Card.edms_target.not_in(stopped),
-                     (Card.checked_at.is_(None)) | (Card.checked_at < started)],
-                    worker=ctx.worker, lease_seconds=ctx.settings.daemon.lease_seconds,
-                    limit=ctx.settings.daemon.batch_size, now=ctx.clock())
-        if not ids:
-            return stats
-        for position, card_id in enumerate(ids):
-            try:
-                _track_one(ctx, card_id, stats)
-            except (AuthError, FatalAdapterError) as exc:
-                with ctx.store.session() as session:
-                    target = session.get(Card, card_id).edms_target  # type: ignore[union-attr]
-                stopped.add(target)
-                release_ids(ctx.store.sessions, Card, ids[position:], ctx.worker)
-                stats.failed += 1
-                stats.notes.append(f"edms {target}: {exc.operator_message}")
-                log.error("track stopped for EDMS target", extra={"edms": target, "reason": exc.operator_message})
-                break
-    return stats
+
+    def target_of(card_id: int) -> str:
+        with ctx.store.session() as session:
+            card = session.get(Card, card_id)
+            return card.edms_target if card else "?"
+
+    # Each card is looked at once per run: checked_at moves past the run's start.
+    return drain(ctx, Card, job=JOB, max_batches=max_batches, handle=_track_one, group_of=target_of,
+                 conditions=lambda stopped: [
+                     Card.message_id.in_(open_messages),
+                     Card.edms_target.not_in(stopped),
+                     (Card.checked_at.is_(None)) | (Card.checked_at < started)])
 
 
 def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:

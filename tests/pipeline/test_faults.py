@@ -113,3 +113,22 @@ def test_edms_refusal_lands_in_failures_with_its_reason_and_retry_completes_it(
     assert list_failures(ctx.store) == []
     assert simctl.cards_per_pos_id(onec_sim) == {pos_id: 1}
     assert len(simctl.pos_appeals(pos_sim)[pos_id]["answers"]) == 1
+
+
+def test_rejected_credentials_stop_the_account_without_burning_its_messages(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    simctl.seed(pos_sim, 4)
+    run_job(ctx, "pull")
+    onec_sim.app.users.clear()  # the EDMS administrator revoked our account
+    stats = run_job(ctx, "register")
+    assert stats.failed == 1
+    [note] = stats.notes
+    assert note.startswith("demo: ") and "integration" in note and "1c-secret" not in note
+    with ctx.store.session() as session:
+        states = set(session.scalars(select(Message.state)))
+        leased = session.scalar(select(Message).where(Message.claimed_by.is_not(None)))
+    assert states == {MessageState.STORED} and leased is None
+    assert list_failures(ctx.store) == []
+    onec_sim.app.users["integration"] = "1c-secret"
+    run_job(ctx, "register")
+    assert len(simctl.cards_per_pos_id(onec_sim)) == 4

@@ -64,10 +64,13 @@ def run_child(mode: str, messages: int) -> dict[str, Any]:
     with simulators() as urls:
         requests.post(f"{urls['pos']}/_sim/seed", json={"count": messages, **SEED}, timeout=600).raise_for_status()
         out = subprocess.run([sys.executable, __file__, "--child", mode, "--pos", urls["pos"], "--onec", urls["edms"]],
-                             check=True, capture_output=True, text=True)
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"{mode} run failed:\n{out.stderr[-4000:]}")
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         summary = requests.get(f"{urls['pos']}/_sim/state", params={"summary": 1}, timeout=60).json()["summary"]
         result["answers_in_pos"] = summary.get("answers")
+        print(f"{mode} at {messages}: {json.dumps(result)}", file=sys.stderr, flush=True)
         return result
 
 
@@ -112,7 +115,8 @@ def child_raw(pos: str, onec: str) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="bench-raw-"))
     settings = demo_settings(data, pos, onec)
     client = PosClient(settings.accounts[0], RetryingSession(settings.retry))
-    adapter = create_adapter(settings.edms["onec"], AdapterContext("onec", lambda: RetryingSession(settings.retry),
+    target = settings.accounts[0].edms
+    adapter = create_adapter(settings.edms[target], AdapterContext(target, lambda: RetryingSession(settings.retry),
                                                                    data / "edms"))
     timings: dict[str, float] = {}
     started = time.perf_counter()

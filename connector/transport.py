@@ -136,6 +136,8 @@ class RetryingSession(requests.Session):
         self._sleep = sleep
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        method = method.decode() if isinstance(method, bytes) else method
+        url = url.decode() if isinstance(url, bytes) else url
         kwargs.setdefault("timeout", self.default_timeout)
         if not kwargs.pop("retry", True):
             return super().request(method, url, *args, **kwargs)

@@ -273,6 +273,51 @@ def failures_retry(config: Path | None, ids: tuple[int, ...], retry_all: bool) -
 
 
 @main.group()
+def pos() -> None:
+    """The POS side: reconciliation with the ЛКО's own export."""
+
+
+@pos.command("reconcile")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
+@click.option("--account", help="the account the export belongs to (needed when there are several)")
+@click.option("--fix", is_flag=True, help="queue the messages we never pulled for the next pull")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="write the differences as XLSX")
+@click.option("--json", "as_json", is_flag=True)
+def pos_reconcile(export: Path, config: Path | None, account: str | None, fix: bool, report: Path | None,
+                  as_json: bool) -> None:
+    """Compare the ЛКО export (XLSX, sheet Sheet0) with what the connector holds."""
+    from datetime import UTC, datetime
+
+    from connector.errors import DataError
+    from connector.ops.lko_reconcile import reconcile, write_report
+    from connector.store.db import Store
+
+    settings = _load(config)
+    names = [a.name for a in settings.accounts]
+    if account is None and len(names) > 1:
+        _fail(f"several accounts ({', '.join(names)}): say which with --account", EXIT_BAD_INPUT)
+    account = account or names[0]
+    if account not in names:
+        _fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+    try:
+        result = reconcile(Store(settings.daemon.resolved_database_url()), account, export,
+                           datetime.now(UTC).date(), fix=fix)
+    except DataError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT)
+    if report is not None:
+        write_report(result, report)
+    if as_json:
+        _emit_json(result.model_dump())
+        return
+    click.echo(f"{account}: {result.rows} rows in the export, {len(result.differences)} difference(s)")
+    for d in result.differences:
+        click.echo(f"  {d.kind:<20} №{d.number} (row {d.row}) POS: {d.pos or '—'}  here: {d.ours or '—'}")
+    if result.queued:
+        click.echo(f"queued for the next pull: {len(result.queued)}")
+
+
+@main.group()
 def edms() -> None:
     """The EDMS targets of the configuration."""
 

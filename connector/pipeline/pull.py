@@ -143,9 +143,6 @@ def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient,
                                   attempts=0)
                 session.add(message)
                 session.flush()
-            elif message.claimed_by not in (None, ctx.worker) and message.lease_until and \
-                    message.lease_until > ctx.clock():
-                continue  # another job holds it; the next pull sees the change again
             _fetch_into(ctx, session, client, message, stats)
         if newest is not None:
             mark = session.get(PullWatermark, account.name)
@@ -183,7 +180,10 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
         message.next_attempt_at = None
         message.last_error = None
     close_if_final(message)
-    release(message)
+    if message.claimed_by == ctx.worker:
+        # Only our own lease (a re-fetch). Another worker busy with this message keeps its lease:
+        # skipping the change instead would let the watermark pass it and lose it for good.
+        release(message)
     if changed:
         stats.processed += 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +36,11 @@ def adapter_context(tmp_path: Path) -> AdapterContext:
 
 @pytest.fixture
 def make_file(tmp_path: Path) -> Callable[[str, bytes], StoredFile]:
+    made = itertools.count()
+
     def make(name: str, content: bytes) -> StoredFile:
-        path = tmp_path / "files" / hashlib.sha256(name.encode()).hexdigest()
+        # One file per call, as the pull stores them: two attachments may share a name.
+        path = tmp_path / "files" / f"{next(made):04d}"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(content)
         return StoredFile(name=name, size=len(content), sha256=hashlib.sha256(content).hexdigest(), path=path)

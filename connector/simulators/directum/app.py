@@ -17,15 +17,16 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
 from connector.edms_adapters.directum_rx import wire
+from connector.simulators.base import StatefulSimulator
 from connector.simulators.directum.state import (
     DOCUMENT_SETS,
     VERSIONS,
@@ -52,7 +53,7 @@ class DirectumFaultSpec(FaultSpec):
     only_path: str = Field("", description="lost_reply hits only POSTs whose path contains this, e.g. 'Versions'")
 
 
-class DirectumSimulator:
+class DirectumSimulator(StatefulSimulator):
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
                  max_unfiltered: int = 50, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
@@ -60,35 +61,6 @@ class DirectumSimulator:
         self.store = DirectumState(seed=seed, names=names, memory_limit=memory_limit)
         self.max_unfiltered = max_unfiltered
         self.requests: dict[str, int] = {}
-
-    # --- Python API ------------------------------------------------------------------------------------
-    def act(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.store.act(body)
-
-    def state(self) -> dict[str, Any]:
-        return self.store.state()
-
-    def summary(self) -> dict[str, Any]:
-        result = self.store.summary()
-        with self.store.lock:
-            result["requests"] = dict(self.requests)
-        result["faults"] = self.faults.state()
-        return result
-
-    def set_faults(self, spec: FaultSpec) -> None:
-        self.faults.configure(spec)
-
-    def close(self) -> None:
-        self.store.close()
-
-    # --- WSGI --------------------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            response = self._dispatch(request)
-        except HTTPException as exc:
-            response = exc.get_response()  # type: ignore[assignment]
-        return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
         path = request.path.rstrip("/")

@@ -11,15 +11,15 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
 from pydantic import Field, ValidationError
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
 from connector.edms_adapters.onec_dm import wire
+from connector.simulators.base import StatefulSimulator
 from connector.simulators.faults import FaultInjector, FaultSpec
 from connector.simulators.onec import soap
 from connector.simulators.onec.state import OnecState, SimError, SimNames, UnknownTarget
@@ -42,42 +42,13 @@ class OnecFaultSpec(FaultSpec):
                                               "e.g. DMCreateRequest (empty: every request)")
 
 
-class OnecSimulator:
+class OnecSimulator(StatefulSimulator):
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
                  names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
         self.faults = FaultInjector(faults or OnecFaultSpec())
         self.store = OnecState(seed=seed, names=names, memory_limit=memory_limit)
         self.requests: dict[str, int] = {}
-
-    # --- Python API --------------------------------------------------------------------------------
-    def act(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self.store.act(body)
-
-    def state(self) -> dict[str, Any]:
-        return self.store.state()
-
-    def summary(self) -> dict[str, Any]:
-        result = self.store.summary()
-        with self.store.lock:
-            result["requests"] = dict(self.requests)
-        result["faults"] = self.faults.state()
-        return result
-
-    def set_faults(self, spec: FaultSpec) -> None:
-        self.faults.configure(spec)
-
-    def close(self) -> None:
-        self.store.close()
-
-    # --- WSGI --------------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            response = self._dispatch(request)
-        except HTTPException as exc:
-            response = exc.get_response()  # type: ignore[assignment]
-        return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
         path = request.path.rstrip("/")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
-from werkzeug.exceptions import HTTPException
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from connector.simulators.faults import FaultInjector, FaultSpec
@@ -16,6 +18,7 @@ class StatefulSimulator(abc.ABC):
     """A simulator whose state lives in ``store`` (with ``act``, ``state``, ``summary``,
     ``close`` and a ``lock``) and whose faults come from ``faults``."""
 
+    fault_model: ClassVar[type[FaultSpec]] = FaultSpec
     store: Any
     faults: FaultInjector
     requests: dict[str, int]
@@ -52,3 +55,28 @@ class StatefulSimulator(abc.ABC):
     @abc.abstractmethod
     def _dispatch(self, request: Request) -> Response:
         """Route one request to the protocol or the /_sim endpoints."""
+
+    def _sim(self, request: Request, path: str) -> Response:
+        """``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``GET|POST /_sim/faults``."""
+        if path == "/_sim/state" and request.method == "GET":
+            return _json(self.summary() if request.args.get("summary") in ("1", "true") else self.state())
+        if path == "/_sim/act" and request.method == "POST":
+            try:
+                return _json(self.act(request.get_json(force=True)))
+            except KeyError as exc:  # the simulators' UnknownTarget
+                return _json({"error": str(exc.args[0])}, 404)
+            except (ValueError, TypeError) as exc:
+                return _json({"error": str(exc)}, 400)
+        if path == "/_sim/faults":
+            if request.method == "POST":
+                try:
+                    self.set_faults(self.fault_model.model_validate(request.get_json(force=True)))
+                except ValidationError as exc:
+                    return _json({"error": exc.errors(include_url=False, include_context=False)}, 400)
+            return _json(self.faults.state())
+        raise NotFound()
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status,
+                    content_type="application/json; charset=utf-8")

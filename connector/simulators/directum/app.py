@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
@@ -34,7 +34,6 @@ from connector.simulators.directum.state import (
     DirectumState,
     ODataError,
     SimNames,
-    UnknownTarget,
 )
 from connector.simulators.faults import FaultInjector, FaultSpec
 
@@ -54,6 +53,8 @@ class DirectumFaultSpec(FaultSpec):
 
 
 class DirectumSimulator(StatefulSimulator):
+    fault_model = DirectumFaultSpec
+
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
                  max_unfiltered: int = 50, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
@@ -210,25 +211,6 @@ class DirectumSimulator(StatefulSimulator):
             return Response(status=204)
         return _json({"@odata.context": context or f"{base}/$metadata#{set_name}", "value": values})
 
-    # --- /_sim -----------------------------------------------------------------------------------------------
-    def _sim(self, request: Request, path: str) -> Response:
-        if path == "/_sim/state" and request.method == "GET":
-            return _json(self.summary() if request.args.get("summary") in ("1", "true") else self.state())
-        if path == "/_sim/act" and request.method == "POST":
-            try:
-                return _json(self.act(request.get_json(force=True)))
-            except UnknownTarget as exc:
-                return _json({"error": str(exc.args[0])}, 404)
-            except (ValueError, TypeError) as exc:
-                return _json({"error": str(exc)}, 400)
-        if path == "/_sim/faults":
-            if request.method == "POST":
-                try:
-                    self.set_faults(DirectumFaultSpec.model_validate(request.get_json(force=True)))
-                except ValidationError as exc:
-                    return _json({"error": exc.errors(include_url=False, include_context=False)}, 400)
-            return _json(self.faults.state())
-        raise NotFound()
 
 
 def _parse_expand(text: str) -> dict[str, list[str] | None]:

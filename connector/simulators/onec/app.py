@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from lxml import etree
-from pydantic import Field, ValidationError
+from pydantic import Field
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
@@ -22,7 +22,7 @@ from connector.edms_adapters.onec_dm import wire
 from connector.simulators.base import StatefulSimulator
 from connector.simulators.faults import FaultInjector, FaultSpec
 from connector.simulators.onec import soap
-from connector.simulators.onec.state import OnecState, SimError, SimNames, UnknownTarget
+from connector.simulators.onec.state import OnecState, SimError, SimNames
 
 SOAP_PATH_SUFFIXES = ("DMService", "DM.1cws", "dm.1cws", "dmservice")
 DEFAULT_USERS = {"integration": "1c-secret"}
@@ -43,6 +43,8 @@ class OnecFaultSpec(FaultSpec):
 
 
 class OnecSimulator(StatefulSimulator):
+    fault_model = OnecFaultSpec
+
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
                  names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
@@ -112,25 +114,6 @@ class OnecSimulator(StatefulSimulator):
             return None
         return auth.username
 
-    # --- /_sim ---------------------------------------------------------------------------------------
-    def _sim(self, request: Request, path: str) -> Response:
-        if path == "/_sim/state" and request.method == "GET":
-            return _json(self.summary() if request.args.get("summary") in ("1", "true") else self.state())
-        if path == "/_sim/act" and request.method == "POST":
-            try:
-                return _json(self.act(request.get_json(force=True)))
-            except UnknownTarget as exc:
-                return _json({"error": str(exc.args[0])}, 404)
-            except (ValueError, TypeError) as exc:
-                return _json({"error": str(exc)}, 400)
-        if path == "/_sim/faults":
-            if request.method == "POST":
-                try:
-                    self.set_faults(OnecFaultSpec.model_validate(request.get_json(force=True)))
-                except ValidationError as exc:
-                    return _json({"error": exc.errors(include_url=False, include_context=False)}, 400)
-            return _json(self.faults.state())
-        raise NotFound()
 
 
 def _parse(data: bytes) -> etree._Element | Response:

@@ -26,6 +26,8 @@ from connector.domain import CardStage, PosStatus
 from connector.errors import ConfigError
 from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.settings_base import StrictModel
+from connector.sstu_export import wire
+from connector.sstu_export.settings import SstuSettings
 from connector.transport import RetryPolicy
 
 ENV_PREFIX = "CONNECTOR_"
@@ -95,6 +97,16 @@ class AccountSettings(StrictModel):
     edms: str = Field(description="name of an [edms.<name>] target")
     page_size: int = Field(100, ge=1, le=100)
     answer_days: int = Field(30, ge=1, description="term of consideration when neither POS nor EDMS gives one")
+    sstu_department_id: str = Field("", description="ССТУ GUID of the body this account reports as; "
+                                                    "empty means [sstu] department_id")
+
+    @field_validator("sstu_department_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value and not wire.GUID_RE.match(value):
+            raise ValueError("must be a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+        return value
 
 
 class Settings(StrictModel):
@@ -106,6 +118,7 @@ class Settings(StrictModel):
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    sstu: SstuSettings = Field(default_factory=SstuSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, dict[str, Any]] = Field(min_length=1)
@@ -131,9 +144,15 @@ class Settings(StrictModel):
         for name, target in self.edms.items():
             if not isinstance(target.get("type"), str):
                 problems.append(f"edms.{name}.type: required (the adapter name, e.g. 'onec_dm')")
+        if self.sstu.enabled:
+            for i, account in enumerate(self.accounts):
+                if not (account.sstu_department_id or self.sstu.department_id):
+                    problems.append(f"accounts.{i}.sstu_department_id: required for the SSTU report "
+                                    "(or set [sstu] department_id for every account)")
         if not self.http.allow_insecure:
             insecure: list[tuple[str, object]] = [
                 (f"accounts.{i}.pos_base_url", a.pos_base_url) for i, a in enumerate(self.accounts)]
+            insecure.append(("sstu.base_url", self.sstu.base_url))
             insecure += [(f"edms.{n}.url", t.get("url")) for n, t in self.edms.items()]
             for key, url in insecure:
                 if isinstance(url, str) and url.lower().startswith("http://"):
@@ -148,6 +167,10 @@ class Settings(StrictModel):
             if account.name == name:
                 return account
         raise KeyError(name)
+
+    def sstu_department(self, account_name: str) -> str:
+        """The ССТУ GUID an account's appeals are reported under."""
+        return self.account(account_name).sstu_department_id or self.sstu.department_id
 
     def secret_values(self) -> Iterator[str]:
         """Every secret value in the tree, for the log redaction filter."""

@@ -21,15 +21,16 @@ from typing import IO
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from connector.config import Settings
 from connector.errors import ConnectorError
 from connector.ops import systemd
 from connector.ops.alerts import Alerter
 from connector.ops.health_server import HealthServer
-from connector.ops.metrics import Metrics
+from connector.ops.metrics import Metrics, last_successes
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.runner import JOB_ORDER, build_context, run_all_once, run_job
+from connector.pipeline.runner import JOB_ORDER, build_context, jobs_for, run_all_once, run_job
 
 log = logging.getLogger(__name__)
 
@@ -96,18 +97,26 @@ def _timed_job(ctx: PipelineContext, name: str, max_batches: int, metrics: Metri
                         failed=stats.failed, deferred=stats.skipped)
 
 
+def _sstu_overdue(ctx: PipelineContext) -> bool:
+    """Run the daily job at start too when its last success is more than a day old (the daemon
+    was down at send_time): "by the next working day" must hold across restarts."""
+    last = last_successes(ctx.store).get("sstu")
+    return last is None or (ctx.clock() - last).total_seconds() > 24 * 3600
+
+
 def _serve(ctx: PipelineContext) -> None:
     settings = ctx.settings
     started_at = ctx.clock()
-    metrics = Metrics(ctx.store, jobs=JOB_ORDER)
+    jobs = jobs_for(settings)
+    metrics = Metrics(ctx.store, jobs=jobs)
     retry_handler = metrics.retry_log_handler()  # counts the transport's "retrying request" records
     logging.getLogger("connector.transport").addHandler(retry_handler)
     health: HealthServer | None = None
     if settings.monitoring.enabled:
-        health = HealthServer(settings.monitoring, ctx.store, metrics, JOB_ORDER, started_at=started_at,
+        health = HealthServer(settings.monitoring, ctx.store, metrics, jobs, started_at=started_at,
                               clock=ctx.clock)
         health.start()
-    alerter = Alerter(settings.alerts, ctx.store, data_dir=settings.daemon.data_dir, jobs=JOB_ORDER,
+    alerter = Alerter(settings.alerts, ctx.store, data_dir=settings.daemon.data_dir, jobs=jobs,
                       stall_after_seconds=settings.monitoring.stall_after_seconds, started_at=started_at,
                       session=ctx.new_session())
     scheduler = BlockingScheduler(
@@ -122,6 +131,15 @@ def _serve(ctx: PipelineContext) -> None:
         scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
                           id=f"connector.{name}", name=name,
                           seconds=_interval(settings, name), next_run_time=ctx.clock(), replace_existing=True)
+    if settings.sstu.enabled:
+        sstu = settings.sstu
+        scheduler.add_job(_timed_job, CronTrigger(hour=sstu.send_at.hour, minute=sstu.send_at.minute,
+                                                  day_of_week="mon-fri" if sstu.working_days_only else "*",
+                                                  timezone=sstu.zone),
+                          args=(ctx, "sstu", None, metrics), id="connector.sstu", name="sstu",
+                          replace_existing=True, misfire_grace_time=None,
+                          # APScheduler: next_run_time=None would pause the job, so leave it out
+                          **({"next_run_time": ctx.clock()} if _sstu_overdue(ctx) else {}))
     interval = systemd.watchdog_interval()
     if interval:
         scheduler.add_job(systemd.watchdog_ping, "interval", seconds=interval, id="connector.watchdog",
@@ -141,7 +159,7 @@ def _serve(ctx: PipelineContext) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("daemon started", extra={"worker": ctx.worker, "jobs": ",".join(JOB_ORDER),
+    log.info("daemon started", extra={"worker": ctx.worker, "jobs": ",".join(jobs),
                                       "health": health.url if health else ""})
     try:
         scheduler.start()

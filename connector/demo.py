@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from connector.config import Settings, settings_from_mapping
 from connector.demo_edms import DemoEdms
+from connector.demo_sstu import DEMO_DEPARTMENT_ID, SstuDemoReport, prepare_mapping
 from connector.ops.failures import list_failures
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -44,10 +45,11 @@ class DemoReport(BaseModel):
     stages: dict[str, int]
     data_dir: str
     database: str
+    sstu: SstuDemoReport | None = None
 
 
 def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
-                  edms: dict[str, Any] | None = None) -> Settings:
+                  edms: dict[str, Any] | None = None, sstu_url: str = "") -> Settings:
     edms = edms or {"type": "onec_dm", "url": f"{onec_url}/demo/ws/DMService",
                     "login": DEMO_1C_LOGIN, "password": DEMO_1C_PASSWORD}
     return settings_from_mapping({
@@ -58,6 +60,7 @@ def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
         "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": DEMO_POS_LOGIN,
                       "password": DEMO_POS_PASSWORD, "edms": "target"}],
         "edms": {"target": edms},
+        "sstu": {"department_id": DEMO_DEPARTMENT_ID, "base_url": sstu_url} if sstu_url else {},
     }, source="demo defaults")
 
 
@@ -65,18 +68,24 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
              edms: str = "onec") -> DemoReport:
     from connector.demo_edms import DEMO_TARGETS
     from connector.simulators.pos import PosSimulator
+    from connector.simulators.sstu import SstuSimulator
 
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    with SimServer(PosSimulator()) as pos, DEMO_TARGETS[edms](data_dir / "edms-sim") as target:
-        settings = demo_settings(data_dir, pos.url, edms=target.settings())
+    with SimServer(PosSimulator()) as pos, DEMO_TARGETS[edms](data_dir / "edms-sim") as target, \
+            SimServer(SstuSimulator()) as sstu:
+        settings = demo_settings(data_dir, pos.url, edms=target.settings(), sstu_url=sstu.url)
         http = requests.Session()
         step(f"seeding {messages} messages in the POS simulator")
         http.post(f"{pos.url}/_sim/seed", json={"count": messages, "seed": 2026}, timeout=60).raise_for_status()
         ctx = build_context(settings)
         try:
+            step("mapping: SAMPLE classifier, categories and mapping workbook imported")
+            prepare_mapping(ctx.store, data_dir / "mapping")
             stages = _drive(ctx, target, step)
             report = _verdict(ctx, http, pos.url, target, messages, stages)
+            report.sstu = _sstu_step(ctx, http, sstu.url, step)
+            report.ok = report.ok and _sstu_ok(report.sstu, messages)
         finally:
             ctx.close()
             ctx.store.dispose()
@@ -138,3 +147,33 @@ def _verdict(ctx: PipelineContext, http: requests.Session, pos_url: str, target:
                  and report.answered_in_pos == messages and report.duplicate_answers == 0
                  and report.closed == messages and report.failures == 0)
     return report
+
+
+def _sstu_step(ctx: PipelineContext, http: requests.Session, sstu_url: str,
+               step: Callable[[str], None]) -> SstuDemoReport:
+    """Send every appeal to the SSTU simulator, then write the archive of all of them and check it
+    with the same validator ``connector sstu validate`` uses."""
+    from connector.sstu_export.checkpath import check_path
+    from connector.sstu_export.refresh import build_config
+    from connector.sstu_export.service import export_archive, period_of
+
+    step("sstu: appeals to ССТУ")
+    stats = run_job(ctx, "sstu")
+    period = period_of(ctx.clock().astimezone(ctx.settings.sstu.zone).date())
+    step(f"sstu: archive up to {period}")
+    archive_dir = ctx.data_dir / "sstu-archive" / period
+    result = export_archive(ctx.store, build_config(ctx.settings, ctx.store), archive_dir, period, through=True,
+                            changed_only=False, clock=ctx.clock)
+    checked = check_path(archive_dir)
+    summary = http.get(f"{sstu_url}/_sim/state", params={"summary": 1}, timeout=60).json()
+    summary = summary.get("summary", summary)
+    return SstuDemoReport(
+        sent=stats.processed, accepted_by_sstu=int(summary["appeals"]), rejected_by_sstu=int(summary["rejected"]),
+        failures=len(list_failures(ctx.store)), archive_dir=str(archive_dir), archive_parts=result.parts,
+        archive_appeals=result.appeals, archive_valid=checked.ok and checked.appeals == result.appeals,
+        archive_errors=[str(f) for f in checked.findings[:20]] + stats.notes)
+
+
+def _sstu_ok(report: SstuDemoReport, messages: int) -> bool:
+    return (report.accepted_by_sstu == messages and report.rejected_by_sstu == 0 and report.failures == 0
+            and report.archive_appeals == messages and report.archive_valid)

@@ -97,14 +97,26 @@ def _print_demo(report: Any) -> None:
         ("closed (POS confirmed)", report.closed),
         ("failures", report.failures),
     ]
+    if report.sstu is not None:
+        rows += [
+            ("ССТУ: appeals sent", report.sstu.sent),
+            ("ССТУ: appeals held by ССТУ", report.sstu.accepted_by_sstu),
+            ("ССТУ: rejected", report.sstu.rejected_by_sstu),
+            ("ССТУ: appeals in the archive", report.sstu.archive_appeals),
+            ("ССТУ: archive valid", "yes" if report.sstu.archive_valid else "NO"),
+        ]
     click.echo("\npos-connector demo summary")
     for label, value in rows:
         click.echo(f"  {label:<32} {value}")
     for reason in report.failure_reasons:
         click.echo(f"  failure: {reason}")
+    if report.sstu is not None:
+        for error in report.sstu.archive_errors:
+            click.echo(f"  ССТУ archive: {error}")
+        click.echo(f"  ССТУ archive: {report.sstu.archive_dir}")
     click.echo(f"  database: {report.database}")
-    click.echo("RESULT: " + ("every message registered once, answered once, closed" if report.ok
-                             else "NOT every message reached the end (see above)"))
+    click.echo("RESULT: " + ("every message registered once, answered once, closed and reported to ССТУ once"
+                             if report.ok else "NOT every message reached the end (see above)"))
 
 
 class _progress:

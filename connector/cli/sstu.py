@@ -1,6 +1,8 @@
 """``connector sstu …``: SSTU exports.  Registered by ``main.add_command(sstu)``.
 
-Exit codes: 0 valid, 2 errors in the input (or bad usage); ``--json`` prints one document.
+Exit codes: 0 success; 1 something was not done (an appeal could not be built or sent, the
+portal differs from what we sent); 2 errors in the input or the configuration (or bad
+usage).  ``--json`` prints one document.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -49,3 +52,192 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
                    + (f", {report.skipped} other file(s) skipped" if report.skipped else "")
                    + (": valid" if report.ok else f": {len(report.findings)} error(s)"))
     sys.exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
+
+
+config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                             help="TOML configuration (as for the other commands)")
+json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
+
+
+def _context(config: Path | None) -> Any:
+    from connector.cli import _load
+    from connector.pipeline.runner import build_context
+
+    settings = _load(config)
+    if not settings.sstu.enabled and not settings.sstu.department_id:
+        _fail("no [sstu] section: set department_id and base_url and/or archive_dir "
+              "(config/connector.example.toml)", EXIT_BAD_INPUT)
+    return build_context(settings)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _build_config(ctx: Any) -> Any:
+    from connector.sstu_export.refresh import build_config
+
+    try:
+        return build_config(ctx.settings, ctx.store)
+    except DataError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT)
+
+
+@sstu.command("export")
+@click.option("--period", required=True, help="the month, YYYY-MM: appeals received in it")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="directory for the zip parts (default: <archive_dir>/<period>, else <data_dir>/sstu/<period>)")
+@click.option("--through", is_flag=True, help="every appeal received up to the month's end, not only in it "
+                                             "(what the monthly route writes)")
+@click.option("--all", "everything", is_flag=True, help="every appeal, not only those changed since the last archive")
+@click.option("--upload", is_flag=True, help="also send the changed appeals over HTTP now")
+@config_option
+@json_option
+def export_cmd(period: str, out: Path | None, through: bool, everything: bool, upload: bool, config: Path | None,
+               as_json: bool) -> None:
+    """Write the month's appeals as zip parts (<prefix>001.zip…, each with manifest.csv)."""
+    from connector.sstu_export.service import export_archive, month_bounds
+
+    ctx = _context(config)
+    try:
+        month_bounds(period)
+        built = _build_config(ctx)
+        sstu_settings = ctx.settings.sstu
+        directory = out or (sstu_settings.archive_dir or ctx.data_dir / "sstu") / period
+        result = export_archive(ctx.store, built, directory, period, changed_only=not everything,
+                                through=through, clock=ctx.clock)
+        doc: dict[str, Any] = {"export": result.as_dict()}
+        if upload:
+            doc["upload"] = _send(ctx, built)
+    except DataError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT)
+    except OSError as exc:
+        _fail(f"cannot write the archive: {exc}", EXIT_FAILED)
+    finally:
+        ctx.close()
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        r = doc["export"]
+        click.echo(f"{r['appeals']} appeal(s) in {len(r['parts'])} part(s) under {r['directory']}"
+                   f" ({r['unchanged_skipped']} unchanged since the last archive skipped)")
+        for part in r["parts"]:
+            click.echo(f"  {part}")
+        if r["invalid"]:
+            click.echo(f"{r['invalid']} appeal(s) of the period cannot be built (see connector failures list):",
+                       err=True)
+            for reason in r["invalid_reasons"][:20]:
+                click.echo(f"  {reason}", err=True)
+        if upload:
+            u = doc["upload"]
+            click.echo(f"upload: {u['sent']} sent, {u['failed']} failed, {u['deferred']} to retry")
+    invalid_or_failed = doc["export"]["invalid"] or (upload and doc["upload"]["failed"])
+    sys.exit(EXIT_FAILED if invalid_or_failed else EXIT_OK)
+
+
+def _send(ctx: Any, built: Any) -> dict[str, Any]:
+    from connector.pipeline.sstu import send_pending
+    from connector.sstu_export.refresh import refresh
+
+    if not ctx.settings.sstu.base_url:
+        raise DataError("[sstu] base_url is not set: nowhere to upload")
+    refresh(ctx.store, built, clock=ctx.clock)
+    stats = send_pending(ctx, built)
+    if stats.notes:
+        raise DataError("; ".join(stats.notes))
+    return {"sent": stats.processed, "failed": stats.failed, "deferred": stats.skipped}
+
+
+@sstu.command("send")
+@config_option
+@json_option
+def send_cmd(config: Path | None, as_json: bool) -> None:
+    """Run the daily job now: refresh every appeal, send the changed ones, write a due archive."""
+    from connector.pipeline.runner import run_job
+
+    ctx = _context(config)
+    try:
+        stats = run_job(ctx, "sstu")
+    finally:
+        ctx.close()
+    doc = {"sent": stats.processed, "failed": stats.failed, "deferred": stats.skipped, "errors": stats.notes}
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{stats.processed} appeal(s) accepted by ССТУ, {stats.failed} failed, {stats.skipped} to retry")
+        for note in stats.notes:
+            click.echo(f"error: {note}", err=True)
+    sys.exit(EXIT_FAILED if stats.notes or stats.failed else EXIT_OK)
+
+
+@sstu.command("resend")
+@click.option("--period", help="the month, YYYY-MM: appeals received in it")
+@click.option("--number", "numbers", multiple=True, help="an appeal's registration number (repeatable)")
+@click.option("--now", "now", is_flag=True, help="send at once instead of at the next daily run")
+@config_option
+@json_option
+def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: Path | None, as_json: bool) -> None:
+    """Re-queue appeals (a month, or numbers from sstu reconcile) to be sent again."""
+    from connector.sstu_export.service import requeue
+
+    if not period and not numbers:
+        _fail("give --period YYYY-MM and/or --number N", EXIT_BAD_INPUT)
+    ctx = _context(config)
+    try:
+        queued = requeue(ctx.store, ctx.settings, period=period, numbers=list(numbers) or None)
+        doc: dict[str, Any] = {"queued": queued}
+        if now:
+            doc["upload"] = _send(ctx, _build_config(ctx))
+    except DataError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT)
+    finally:
+        ctx.close()
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{queued} appeal(s) queued to be sent again"
+                   + (f"; sent {doc['upload']['sent']}, failed {doc['upload']['failed']}" if now else
+                      " by the next sstu run (connector sstu send to send now)"))
+    sys.exit(EXIT_FAILED if now and doc["upload"]["failed"] else EXIT_OK)
+
+
+@sstu.command("reconcile")
+@click.option("--resend", "resend", is_flag=True, help="re-queue the missing, stale and rejected appeals")
+@config_option
+@json_option
+def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
+    """Compare what ССТУ holds (read-back API) with what we sent: missing, stale, rejected."""
+    from connector.errors import ConnectorError
+    from connector.sstu_export.client import SstuClient
+    from connector.sstu_export.service import reconcile_portal, requeue
+
+    ctx = _context(config)
+    try:
+        if not ctx.settings.sstu.base_url:
+            _fail("[sstu] base_url is not set: there is no read-back API to compare with", EXIT_BAD_INPUT)
+        client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session())
+        results = reconcile_portal(ctx.store, ctx.settings, client)
+        to_resend = sorted({n for r in results for n in r.report.to_resend})
+        queued = requeue(ctx.store, ctx.settings, numbers=to_resend) if resend and to_resend else 0
+    except DataError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT)
+    except ConnectorError as exc:
+        _fail(exc.operator_message, EXIT_FAILED)
+    finally:
+        ctx.close()
+    doc = {"departments": [r.as_dict() for r in results], "to_resend": to_resend, "queued": queued}
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        for r in results:
+            rep = r.report
+            click.echo(f"{r.department_id}: {rep.matched} match, {len(rep.missing)} missing, {len(rep.stale)} stale, "
+                       f"{len(rep.rejected)} rejected, {len(rep.unknown)} unknown to us")
+            for d in (*rep.missing, *rep.stale, *rep.rejected):
+                click.echo(f"  {d.kind:8} {d.number}: {d.reason}")
+        if resend:
+            click.echo(f"{queued} appeal(s) queued to be sent again")
+        elif to_resend:
+            click.echo("run with --resend to queue them again")
+    sys.exit(EXIT_OK if not to_resend or resend else EXIT_FAILED)

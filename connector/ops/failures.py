@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
 from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState, utcnow
 
@@ -62,6 +63,14 @@ def _requeue(session: Session, failure: Failure) -> None:
             item.state = OutboxState.PENDING
             _reset(item)
         return
+    if failure.item_kind == "sstu":
+        record = session.get(SstuAppealRecord, failure.item_id)
+        if record is not None:
+            _reset(record)
+            record.inputs_hash = ""  # rebuilt on the next sstu run, with today's mapping and settings
+            if record.send_state in (SendState.FAILED, SendState.INVALID):
+                record.send_state = SendState.PENDING if record.content_hash else SendState.IDLE
+        return
     if failure.item_kind == "card":
         card = session.get(Card, failure.item_id)
         if card is not None:
@@ -74,7 +83,7 @@ def _requeue(session: Session, failure: Failure) -> None:
         _reset(message)
 
 
-def _reset(item: Message | Card | OutboxItem) -> None:
+def _reset(item: Message | Card | OutboxItem | SstuAppealRecord) -> None:
     item.attempts = 0
     item.next_attempt_at = None
     item.last_error = None

@@ -43,6 +43,10 @@ class JobHealth:
                 "seconds_since_success": round(self.seconds_since, 1), "stalled": self.stalled}
 
 
+# Jobs that run once a day: a day between two successes is normal, not a stall.
+RUN_GAP_SECONDS = {"sstu": 24 * 3600}
+
+
 def job_health(store: Store, jobs: Sequence[str], *, now: datetime, started_at: datetime,
                stall_after_seconds: float) -> list[JobHealth]:
     """Health of each expected job (raises SQLAlchemyError when the store cannot be read)."""
@@ -53,7 +57,7 @@ def job_health(store: Store, jobs: Sequence[str], *, now: datetime, started_at: 
         reference = max(last, started_at) if last is not None else started_at
         since = (now - reference).total_seconds()
         result.append(JobHealth(job=job, last_success=last, seconds_since=since,
-                                stalled=since > stall_after_seconds))
+                                stalled=since > stall_after_seconds + RUN_GAP_SECONDS.get(job, 0)))
     return result
 
 

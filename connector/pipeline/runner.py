@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from connector.config import Settings
-from connector.pipeline import pull, push, register, track
+from connector.pipeline import pull, push, register, sstu, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
+from connector.sstu_export.records import SstuAppealRecord
 from connector.store.db import Store, default_worker_id
 from connector.store.leases import release_all
 from connector.store.models import Card, JobRun, Message, OutboxItem
@@ -21,8 +22,14 @@ JOBS: dict[str, Callable[[PipelineContext, int | None], JobStats]] = {
     "register": register.run,
     "track": track.run,
     "push": push.run,
+    "sstu": sstu.run,
 }
-JOB_ORDER = ("pull", "register", "track", "push")
+JOB_ORDER = ("pull", "register", "track", "push")  # the interval jobs; "sstu" runs daily at a set time
+
+
+def jobs_for(settings: Settings) -> tuple[str, ...]:
+    """Every job this configuration runs, in pipeline order."""
+    return (*JOB_ORDER, "sstu") if settings.sstu.enabled else JOB_ORDER
 
 
 def build_context(settings: Settings, **overrides: Any) -> PipelineContext:
@@ -33,7 +40,7 @@ def build_context(settings: Settings, **overrides: Any) -> PipelineContext:
     if store.is_sqlite:
         # One daemon per SQLite database (the lockfile guards it): leases left by a killed
         # predecessor are free at once instead of after lease_seconds.
-        freed = release_all(store.sessions, (Message, Card, OutboxItem))
+        freed = release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord))
         if freed:
             log.info("released leases of a previous run", extra={"count": freed})
     return ctx
@@ -71,4 +78,4 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
 
 
 def run_all_once(ctx: PipelineContext) -> dict[str, JobStats]:
-    return {name: run_job(ctx, name) for name in JOB_ORDER}
+    return {name: run_job(ctx, name) for name in jobs_for(ctx.settings)}

@@ -6,12 +6,16 @@ import abc
 import json
 from collections.abc import Iterable
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Request, Response
 
 from connector.simulators.faults import FaultInjector, FaultSpec
+
+# The zone the simulated Russian systems keep their calendar in.
+LOCAL_ZONE = ZoneInfo("Europe/Moscow")
 
 
 class StatefulSimulator(abc.ABC):

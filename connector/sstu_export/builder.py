@@ -59,6 +59,7 @@ class QuestionFacts(_Input):
     """One question (one POS message) and the state of its card."""
 
     category_path: tuple[str, ...] = ()  # POS category → subcategory → fact, for the mapping lookup
+    category_label: str = ""             # how errors name the category (default: the path joined)
     code: str | None = None              # the card's own rubric, when the EDMS supplies one
     outcome: str                         # key of the outcome table: in_work, extended, answered, …
     result: str = ""                     # the answer's result: «Разъяснено», «Поддержано», …
@@ -188,7 +189,7 @@ class SstuBuilder:
     def _code(self, number: str, q: QuestionFacts) -> str:
         code = (q.code or "").strip() or self.code_for(tuple(q.category_path))
         if not code:
-            path = " / ".join(q.category_path) or "(none)"
+            path = q.category_label or " / ".join(q.category_path) or "(none)"
             raise DataError(f"appeal {number!r}: no SSTU classifier code for POS category «{path}»")
         return code
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.edms_adapters.directum_rx import wire
+from connector.simulators.base import LOCAL_ZONE
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна",
              "Попов Дмитрий Андреевич", "Лебедева Анна Игоревна")
@@ -114,7 +115,8 @@ CREATABLE = (wire.S_INCOMING, wire.S_OUTGOING, wire.S_PERSONS)
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    # Russian EDMS installations date their cards in local time, not UTC
+    return datetime.now(LOCAL_ZONE).date()
 
 
 def _dto(day: date, clock: str = "00:00:00") -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.edms_adapters.medo import mailbox, wire
+from connector.simulators.base import LOCAL_ZONE
 from connector.simulators.medo.writer import PackageWriter
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна")
@@ -150,7 +151,8 @@ class MedoState:
 
     # --- notifications -----------------------------------------------------------------------------------
     def today(self) -> date:
-        return self.clock().date()
+        # Russian EDMS installations date their documents in local time, not UTC
+        return self.clock().astimezone(LOCAL_ZONE).date()
 
     def notify(self, doc: SimDoc, kind: str, **kw: Any) -> str:
         for hostile in self.before_notification():

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.edms_adapters.onec_dm import wire
+from connector.simulators.base import LOCAL_ZONE
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна",
              "Попов Дмитрий Андреевич", "Лебедева Анна Игоревна")
@@ -123,7 +124,8 @@ def _is_uuid(value: str) -> bool:
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    # Russian EDMS installations date their cards in local time, not UTC
+    return datetime.now(LOCAL_ZONE).date()
 
 
 class OnecState:

@@ -1,0 +1,150 @@
+"""Job ``sstu``: refresh the SSTU appeals, send the changed ones, write the month's archive.
+
+Runs once a day (``[sstu] send_time``).  Sending is idempotent by design: ССТУ keys an appeal
+by body and number, so a crash after the portal accepted and before our commit costs one
+identical re-send that replaces the same appeal.  An appeal whose hash did not change since
+ССТУ accepted it is never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from connector.errors import AuthError, ConnectorError, DataError, RemoteRejected
+from connector.pipeline.batches import drain
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.outcomes import JobStats
+from connector.sstu_export.client import SstuClient
+from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchiveRecord
+from connector.sstu_export.refresh import BuildConfig, build_config, rebuild, refresh
+from connector.sstu_export.service import MONTHLY, export_archive, month_bounds, period_of
+from connector.store.leases import release
+from connector.store.models import Failure
+
+log = logging.getLogger(__name__)
+
+JOB = "sstu"
+SEND_JOB = "sstu.send"
+MAX_RECEIPT = 4000
+
+
+def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
+    stats = JobStats()
+    sstu = ctx.settings.sstu
+    if not sstu.enabled:
+        return stats
+    try:
+        config = build_config(ctx.settings, ctx.store)
+    except DataError as exc:
+        stats.notes.append(exc.operator_message)
+        return stats
+    refreshed = refresh(ctx.store, config, clock=ctx.clock)
+    stats.failed += refreshed.invalid
+    if sstu.base_url:
+        stats += send_pending(ctx, config, max_batches)
+    if sstu.archive_dir is not None:
+        try:
+            _monthly_archive(ctx, config)
+        except (DataError, OSError) as exc:
+            reason = exc.operator_message if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+            stats.notes.append(f"monthly SSTU archive not written: {reason}")
+    return stats
+
+
+def send_pending(ctx: PipelineContext, config: BuildConfig, max_batches: int | None = None) -> JobStats:
+    client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session())
+
+    def handle(ctx: PipelineContext, record_id: int, stats: JobStats) -> None:
+        _send_one(ctx, config, client, record_id, stats)
+
+    return drain(ctx, SstuAppealRecord, job=JOB, max_batches=max_batches, handle=handle,
+                 group_of=lambda _id: "ССТУ",
+                 conditions=lambda stopped: [SstuAppealRecord.send_state == SendState.PENDING]
+                 if not stopped else [SstuAppealRecord.id < 0])
+
+
+def _send_one(ctx: PipelineContext, config: BuildConfig, client: SstuClient, record_id: int,
+              stats: JobStats) -> None:
+    with ctx.store.sessions.begin() as session:
+        record = session.get(SstuAppealRecord, record_id)
+        assert record is not None
+        built = rebuild(session, config, record)
+        if built is None or record.send_state != SendState.PENDING:
+            release(record)
+            if record.send_state == SendState.INVALID:
+                stats.failed += 1
+            return
+        number = record.number
+    try:
+        receipt = client.import_appeal(built.content)
+    except AuthError:
+        raise
+    except ConnectorError as exc:
+        _failed_send(ctx, record_id, exc, stats)
+        return
+    with ctx.store.sessions.begin() as session:
+        record = session.get(SstuAppealRecord, record_id)
+        assert record is not None
+        record.sent_hash = built.content_hash
+        record.sent_statuses = list(built.statuses)
+        record.sent_at = ctx.clock()
+        record.sends += 1
+        record.receipt = {"status": receipt.status, "body": receipt.body[:MAX_RECEIPT],
+                          "content_type": receipt.content_type, "received_at": receipt.received_at.isoformat()}
+        record.send_state = SendState.PENDING if record.content_hash != built.content_hash else SendState.IDLE
+        record.attempts, record.next_attempt_at, record.last_error = 0, None, None
+        release(record)
+        for failure in session.scalars(select(Failure).where(
+                Failure.item_kind == "sstu", Failure.item_id == record_id, Failure.job == SEND_JOB,
+                Failure.resolved_at.is_(None))):
+            failure.resolved_at = ctx.clock()
+    stats.processed += 1
+    log.info("SSTU appeal accepted", extra={"number": number, "statuses": ",".join(built.statuses)})
+
+
+def _failed_send(ctx: PipelineContext, record_id: int, exc: ConnectorError, stats: JobStats) -> None:
+    now = ctx.clock()
+    with ctx.store.sessions.begin() as session:
+        record = session.get(SstuAppealRecord, record_id)
+        assert record is not None
+        record.attempts = (record.attempts or 0) + 1
+        record.last_error = exc.operator_message
+        release(record)
+        if not isinstance(exc, RemoteRejected) and record.attempts < ctx.settings.daemon.max_attempts:
+            record.next_attempt_at = now + timedelta(
+                seconds=ctx.settings.daemon.retry_delay_seconds * 2 ** (record.attempts - 1))
+            stats.skipped += 1
+            return
+        record.send_state = SendState.FAILED
+        record.next_attempt_at = None
+        session.add(Failure(item_kind="sstu", item_id=record.id, message_id=record.message_id, job=SEND_JOB,
+                            reason=f"appeal {record.number!r}: {exc.operator_message}", detail=exc.detail))
+    stats.failed += 1
+    log.warning("SSTU send failed", extra={"sstu_id": record_id, "reason": exc.operator_message})
+
+
+def previous_period(today: date) -> str:
+    return period_of(today.replace(day=1) - timedelta(days=1))
+
+
+def _monthly_archive(ctx: PipelineContext, config: BuildConfig) -> None:
+    """The previous month's archive, once, from the 1st (due by ``archive_by_day``)."""
+    sstu = ctx.settings.sstu
+    assert sstu.archive_dir is not None
+    today = ctx.clock().astimezone(sstu.zone).date()
+    period = previous_period(today)
+    with ctx.store.session() as session:
+        done = session.scalar(select(SstuArchiveRecord.id).where(
+            SstuArchiveRecord.kind == MONTHLY, SstuArchiveRecord.period == period).limit(1))
+    if done is not None:
+        return
+    month_bounds(period)  # validates the label
+    result = export_archive(ctx.store, config, sstu.archive_dir / period, period, kind=MONTHLY, through=True,
+                            clock=ctx.clock)
+    if today.day > sstu.archive_by_day:
+        log.warning("monthly SSTU archive written late", extra={"period": period, "due_day": sstu.archive_by_day})
+    log.info("monthly SSTU archive written", extra={"period": period, "appeals": result.appeals,
+                                                    "parts": len(result.parts)})

@@ -1,0 +1,112 @@
+"""What our store knows of one appeal → the builder's :class:`AppealFacts` (pure).
+
+:class:`AppealSnapshot` is a plain copy of the stored message, its card and its answer (read
+by :mod:`connector.sstu_export.refresh`); :func:`appeal_facts` decides what ССТУ is told:
+
+* the question's outcome is the card's stage (``registered``, ``in work``, ``extended``,
+  ``answered``, ``redirected``, ``refused``), the answer's result refining ``answered``;
+* a card whose answer is announced but not stored yet is still «in work»;
+* dates are calendar dates in the body's zone: incoming = when POS received the message,
+  registration = the card's, response = the answer's; a redirect or a refusal is dated when
+  we saw it;
+* POS appeals come straight from the author: ``isDirect``, format ``Other``.
+
+A snapshot that is not reportable yet (no registration number while the card is only
+registered) gives ``None``; one that can never be built raises :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+from connector.domain import CardStage, PosMessage
+from connector.errors import DataError
+from connector.sstu_export.builder import AnswerFileInput, AppealFacts, QuestionFacts
+
+OUTCOME_OF_STAGE: dict[CardStage, str] = {
+    CardStage.REGISTERED: "registered",
+    CardStage.IN_WORK: "in work",
+    CardStage.EXTENDED: "extended",
+    CardStage.ANSWER_READY: "answered",
+    CardStage.REDIRECTED: "redirected",
+    CardStage.REFUSED: "refused",
+}
+
+
+class _Snapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StoredAnswerFile(_Snapshot):
+    name: str
+    path: Path
+    sha256: str = ""  # identifies the content in the inputs hash without reading the file
+
+
+class StoredAnswer(_Snapshot):
+    date: date
+    decision: str = ""
+    files: tuple[StoredAnswerFile, ...] = ()
+
+
+class StoredCard(_Snapshot):
+    stage: CardStage
+    registration_number: str = ""
+    registration_date: date | None = None
+    created_at: datetime
+    checked_at: datetime | None = None
+    redirect_org_id: str = ""
+    redirect_comment: str = ""
+    resolution: str = ""
+
+
+class AppealSnapshot(_Snapshot):
+    message_id: int
+    department_id: str
+    message: PosMessage
+    card: StoredCard
+    answer: StoredAnswer | None = None
+
+
+def local_date(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
+    card, message = snap.card, snap.message
+    number = card.registration_number.strip()
+    if not number:
+        if card.stage is CardStage.REGISTERED:
+            return None  # the EDMS has not numbered the card yet: the next refresh will
+        raise DataError(f"POS message {message.pos_id}: the card has no registration number in the EDMS "
+                        f"(stage {card.stage.value}); ССТУ needs it as the appeal's number")
+    outcome = OUTCOME_OF_STAGE[card.stage]
+    if card.stage is CardStage.ANSWER_READY and snap.answer is None:
+        outcome = "in work"
+    seen = local_date(card.checked_at or card.created_at, zone)
+    answer = snap.answer if outcome == "answered" else None
+    answer_file = None
+    if answer is not None and answer.files:
+        first = answer.files[0]
+        answer_file = AnswerFileInput(name=first.name, path=first.path)
+    category_refs = [r for r in (message.category, message.subcategory, message.fact) if r is not None]
+    question = QuestionFacts(
+        category_path=tuple(r.id for r in category_refs),
+        category_label=" / ".join(r.name or r.id for r in category_refs),
+        outcome=outcome,
+        result=answer.decision if answer is not None else "",
+        incoming_date=local_date(message.created_at, zone),
+        registration_date=card.registration_date or local_date(card.created_at, zone),
+        response_date=answer.date if answer is not None else (seen if outcome in ("redirected", "refused") else None),
+        answer=answer_file,
+        redirect_body=card.redirect_org_id if outcome == "redirected" else "",
+        transfer_date=seen if outcome == "redirected" else None,
+    )
+    applicant = message.applicant
+    return AppealFacts(department_id=snap.department_id, direct=True, via_medo=False, number=number,
+                       author_name=applicant.full_name, author_address=applicant.address,
+                       author_email=applicant.email, questions=(question,))

@@ -9,6 +9,7 @@ and fill their own workbook.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -34,12 +35,15 @@ class SstuDemoReport(BaseModel):
     archive_errors: list[str]
 
 
-def prepare_mapping(store: Store, work_dir: Path) -> Path:
-    """Import the SAMPLE classifier and categories and a filled SAMPLE mapping workbook."""
+def prepare_mapping(store: Store, work_dir: Path, *, omit: Collection[str] = (), import_reference: bool = True
+                    ) -> Path:
+    """Import the SAMPLE classifier and categories (unless ``import_reference`` is false) and a
+    filled SAMPLE mapping workbook, leaving the categories in ``omit`` unmapped."""
     import openpyxl
 
-    mapping_service.import_classifier(store, SAMPLES / "SAMPLE_sstu_classifier.json", "SAMPLE")
-    mapping_service.store_categories_file(store, SAMPLES / "SAMPLE_pos_categories.json")
+    if import_reference:
+        mapping_service.import_classifier(store, SAMPLES / "SAMPLE_sstu_classifier.json", "SAMPLE")
+        mapping_service.store_categories_file(store, SAMPLES / "SAMPLE_pos_categories.json")
     work_dir.mkdir(parents=True, exist_ok=True)
     template, filled = work_dir / "SAMPLE_mapping_template.xlsx", work_dir / "SAMPLE_mapping.xlsx"
     mapping_service.make_template(store, template)
@@ -49,8 +53,9 @@ def prepare_mapping(store: Store, work_dir: Path) -> Path:
     header = [c.value for c in ws[1]]
     id_col, code_col = header.index(COL_ID) + 1, header.index(COL_CODE) + 1
     for row in range(2, ws.max_row + 1):
-        code = codes.get(str(ws.cell(row=row, column=id_col).value))
-        if code:
+        category_id = str(ws.cell(row=row, column=id_col).value)
+        code = codes.get(category_id)
+        if code and category_id not in omit:
             ws.cell(row=row, column=code_col, value=code)
     wb.save(filled)
     result = mapping_service.import_mapping(store, filled)

@@ -23,3 +23,22 @@ def test_demo_json_reports_every_message_through(tmp_path: Path, edms: str) -> N
     assert (report["pulled"], report["cards"], report["answered_in_pos"], report["closed"]) == (30, 30, 30, 30)
     assert (report["duplicate_cards"], report["duplicate_answers"], report["failures"]) == (0, 0, 0)
     assert Path(report["data_dir"]) == tmp_path / "demo"
+    sstu = report["sstu"]
+    assert (sstu["accepted_by_sstu"], sstu["rejected_by_sstu"], sstu["archive_appeals"]) == (30, 0, 30)
+
+
+def test_demo_200_reports_200_appeals_to_sstu_and_a_valid_archive(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "connector", "demo", "--messages", "200", "--json",
+                             "--data-dir", str(tmp_path / "demo")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    sstu = report["sstu"]
+    assert report["ok"] is True
+    assert (sstu["sent"], sstu["accepted_by_sstu"], sstu["rejected_by_sstu"]) == (200, 200, 0)
+    assert sstu["archive_appeals"] == 200 and sstu["archive_parts"]
+    # the archive passes the command an operator would run on it, as a separate process
+    check = subprocess.run([sys.executable, "-m", "connector", "sstu", "validate", sstu["archive_dir"], "--json"],
+                           capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
+    checked = json.loads(check.stdout)
+    assert checked["appeals"] == 200 and checked["errors"] == []

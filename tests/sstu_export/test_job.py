@@ -1,0 +1,245 @@
+"""The ``sstu`` job and the export verbs against the store and the SSTU simulator (both backends)."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from connector.config import settings_from_mapping
+from connector.demo_sstu import DEMO_DEPARTMENT_ID, prepare_mapping
+from connector.ops.failures import list_failures, retry_failures
+from connector.pipeline.context import PipelineContext
+from connector.pipeline.runner import build_context, run_job
+from connector.simulators.server import SimServer
+from connector.simulators.sstu import SstuSimulator
+from connector.sstu_export.checkpath import check_path
+from connector.sstu_export.client import SstuClient
+from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchiveRecord
+from connector.sstu_export.refresh import build_config
+from connector.sstu_export.service import export_archive, period_of, reconcile_portal, requeue
+
+import simctl
+from testconfig import settings_mapping
+
+
+@pytest.fixture
+def sstu_sim() -> Iterator[SimServer]:
+    with SimServer(SstuSimulator()) as server:
+        yield server
+
+
+def _context(tmp_path: Path, db_url: str, pos: SimServer, onec: SimServer, sstu: SimServer | None,
+             **sstu_settings: Any) -> PipelineContext:
+    raw = settings_mapping(data_dir=tmp_path / "data", db_url=db_url, pos_url=pos.url, onec_url=onec.url)
+    raw["sstu"] = {"department_id": DEMO_DEPARTMENT_ID, **({"base_url": sstu.url} if sstu else {}), **sstu_settings}
+    return build_context(settings_from_mapping(raw), sleep=lambda _s: None)
+
+
+@pytest.fixture
+def sctx(tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer,
+         sstu_sim: SimServer) -> Iterator[PipelineContext]:
+    ctx = _context(tmp_path, db_url, pos_sim, onec_sim, sstu_sim)
+    yield ctx
+    ctx.close()
+    ctx.store.dispose()
+
+
+def _sim(sstu: SimServer) -> dict[str, Any]:
+    return requests.get(f"{sstu.url}/_sim/state", timeout=10).json()
+
+
+def _statuses_held(sstu: SimServer) -> dict[str, list[str]]:
+    return {a["number"]: [q["status"] for q in a["appeal"]["questions"]] for a in _sim(sstu)["appeals"]}
+
+
+def _cycle_until_in_work(ctx: PipelineContext, onec: SimServer) -> None:
+    run_job(ctx, "pull")
+    run_job(ctx, "register")
+    simctl.onec_act(onec, action="auto", assign=True, answer=False)
+    run_job(ctx, "track")
+    run_job(ctx, "push")
+
+
+def _answer_all(ctx: PipelineContext, onec: SimServer) -> None:
+    simctl.onec_act(onec, action="auto", assign=True, answer=True)
+    run_job(ctx, "track")
+    run_job(ctx, "push")
+    run_job(ctx, "pull")
+
+
+def _records(ctx: PipelineContext) -> list[SstuAppealRecord]:
+    with ctx.store.session() as session:
+        return list(session.scalars(select(SstuAppealRecord).order_by(SstuAppealRecord.id)))
+
+
+def test_a_changed_outcome_is_sent_once_with_the_new_status_an_unchanged_appeal_never(
+        sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
+    prepare_mapping(sctx.store, tmp_path / "mapping")
+    simctl.seed(pos_sim, 12)
+    _cycle_until_in_work(sctx, onec_sim)
+
+    first = run_job(sctx, "sstu")
+    assert first.processed == 12 and not first.notes
+    assert set(map(tuple, _statuses_held(sstu_sim).values())) == {("InWork",)}
+    assert _sim(sstu_sim)["summary"]["accepted"] == 12
+
+    again = run_job(sctx, "sstu")
+    assert again.processed == 0
+    assert _sim(sstu_sim)["summary"]["accepted"] == 12  # unchanged appeals are not sent again
+
+    _answer_all(sctx, onec_sim)
+    changed = run_job(sctx, "sstu")
+    summary = _sim(sstu_sim)["summary"]
+    assert changed.processed == 12
+    assert (summary["accepted"], summary["replaced"], summary["appeals"], summary["rejected"]) == (24, 12, 12, 0)
+    assert set(map(tuple, _statuses_held(sstu_sim).values())) == {("Explained",)}
+    assert all(r.sends == 2 and r.send_state == SendState.IDLE and r.receipt for r in _records(sctx))
+
+    assert run_job(sctx, "sstu").processed == 0
+    assert _sim(sstu_sim)["summary"]["accepted"] == 24
+
+
+def test_an_unmapped_category_lands_in_failures_and_goes_out_once_mapped(
+        sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
+    simctl.seed(pos_sim, 10)
+    _cycle_until_in_work(sctx, onec_sim)
+    stats = run_job(sctx, "sstu")
+    assert len(stats.notes) == 1 and stats.notes[0].startswith("SSTU report: no POS categories known yet")
+    assert _records(sctx) == []
+
+    prepare_mapping(sctx.store, tmp_path / "mapping", omit=("c01", "c01.02"))
+    run_job(sctx, "sstu")
+    records = _records(sctx)
+    invalid = [r for r in records if r.send_state == SendState.INVALID]
+    failures = [f for f in list_failures(sctx.store) if f.job == "sstu.build"]
+    assert invalid, "the seed has messages in «Автомобильные дороги» (c01)"
+    assert len(failures) == len(invalid)
+    assert all("no SSTU classifier code for POS category «Автомобильные дороги / " in f.reason for f in failures)
+    assert _sim(sstu_sim)["summary"]["appeals"] == len(records) - len(invalid)
+
+    run_job(sctx, "sstu")  # still broken: no second failure for the same reason
+    assert len([f for f in list_failures(sctx.store) if f.job == "sstu.build"]) == len(invalid)
+
+    prepare_mapping(sctx.store, tmp_path / "mapping2", import_reference=False)
+    run_job(sctx, "sstu")
+    assert _sim(sstu_sim)["summary"]["appeals"] == 10
+    assert list_failures(sctx.store) == []
+
+
+def test_an_appeal_rejected_by_sstu_is_in_failures_with_the_portals_reason(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    allowed = {"0005.0005.0056.1168", "0003.0009.0099.0742", "0003.0009.0097.0690", "0005.0005.0056.1170"}
+    with SimServer(SstuSimulator(codes=allowed)) as strict:
+        ctx = _context(tmp_path, db_url, pos_sim, onec_sim, strict)
+        try:
+            prepare_mapping(ctx.store, tmp_path / "mapping")
+            simctl.seed(pos_sim, 15)
+            _cycle_until_in_work(ctx, onec_sim)
+            stats = run_job(ctx, "sstu")
+            failed = [r for r in _records(ctx) if r.send_state == SendState.FAILED]
+            assert failed and stats.failed == len(failed)
+            reasons = [f.reason for f in list_failures(ctx.store) if f.job == "sstu.send"]
+            assert len(reasons) == len(failed)
+            assert all("rejected" in r and "code" in r for r in reasons), reasons
+            # a rejected appeal is not retried by itself: it waits for a change or an operator
+            assert run_job(ctx, "sstu").processed == 0
+            assert retry_failures(ctx.store, None).requeued
+            run_job(ctx, "sstu")
+            assert len([f for f in list_failures(ctx.store) if f.job == "sstu.send"]) == len(failed)
+        finally:
+            ctx.close()
+            ctx.store.dispose()
+
+
+def test_server_errors_cost_retries_not_appeals(
+        sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
+    prepare_mapping(sctx.store, tmp_path / "mapping")
+    simctl.seed(pos_sim, 6)
+    _cycle_until_in_work(sctx, onec_sim)
+    simctl.faults(sstu_sim, fail_next=3, throttle_next=2, retry_after=0)
+    stats = run_job(sctx, "sstu")
+    assert stats.processed == 6 and stats.failed == 0
+    assert _sim(sstu_sim)["summary"]["appeals"] == 6
+
+
+def test_reconcile_finds_missing_and_rejected_and_resend_fixes_them(
+        sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
+    prepare_mapping(sctx.store, tmp_path / "mapping")
+    simctl.seed(pos_sim, 8)
+    _cycle_until_in_work(sctx, onec_sim)
+    run_job(sctx, "sstu")
+    numbers = sorted(_statuses_held(sstu_sim))
+    act = f"{sstu_sim.url}/_sim/act"
+    requests.post(act, json={"action": "drop", "departmentId": DEMO_DEPARTMENT_ID, "number": numbers[0]}, timeout=5)
+    requests.post(act, json={"action": "set_exception", "departmentId": DEMO_DEPARTMENT_ID, "number": numbers[1],
+                             "message": "Код вопроса не найден"}, timeout=5)
+
+    client = SstuClient(sstu_sim.url, sctx.new_session())
+    [report] = reconcile_portal(sctx.store, sctx.settings, client)
+    assert [d.number for d in report.report.missing] == [numbers[0]]
+    assert [(d.number, d.reason) for d in report.report.rejected] == [(numbers[1], "Код вопроса не найден")]
+    assert report.report.matched == 6 and report.report.stale == []
+
+    assert requeue(sctx.store, sctx.settings, numbers=report.report.to_resend) == 2
+    assert run_job(sctx, "sstu").processed == 2
+    [after] = reconcile_portal(sctx.store, sctx.settings, client)
+    assert after.report.ok and after.report.matched == 8
+
+
+def test_archives_carry_only_what_changed_and_every_file_is_valid(
+        sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, tmp_path: Path) -> None:
+    prepare_mapping(sctx.store, tmp_path / "mapping")
+    simctl.seed(pos_sim, 9)
+    _cycle_until_in_work(sctx, onec_sim)
+    config = build_config(sctx.settings, sctx.store)
+    period = period_of(datetime.now(UTC).astimezone(sctx.settings.sstu.zone).date())
+
+    first = export_archive(sctx.store, config, tmp_path / "a1", period, through=True)
+    assert first.appeals == 9 and check_path(tmp_path / "a1").ok
+    with zipfile.ZipFile(first.parts[0]) as zf:
+        names = sorted(zf.namelist())
+    assert names[-1] == "manifest.csv" and len(names) == 10
+    assert all(n == "manifest.csv" or n.endswith(".json") for n in names)
+
+    assert export_archive(sctx.store, config, tmp_path / "a2", period, through=True).appeals == 0
+
+    _answer_all(sctx, onec_sim)
+    third = export_archive(sctx.store, config, tmp_path / "a3", period, through=True)
+    assert third.appeals == 9 and check_path(tmp_path / "a3").ok
+    with zipfile.ZipFile(third.parts[0]) as zf:
+        assert sorted(zf.namelist()) == names  # same uuids: a re-export replaces, never duplicates
+
+    with pytest.raises(Exception, match="already holds archive parts"):
+        export_archive(sctx.store, config, tmp_path / "a3", period, through=True, changed_only=False)
+
+
+def test_the_monthly_archive_is_written_once_for_the_previous_month(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    ctx = _context(tmp_path, db_url, pos_sim, onec_sim, None, archive_dir=str(tmp_path / "archives"))
+    try:
+        prepare_mapping(ctx.store, tmp_path / "mapping")
+        simctl.seed(pos_sim, 5)
+        _cycle_until_in_work(ctx, onec_sim)
+        now = datetime.now(UTC)
+        next_month = (now.replace(day=28) + (now.replace(day=28) - now.replace(day=1))).replace(day=2, hour=9)
+        ctx.clock = lambda: next_month
+        this_period = period_of(now.astimezone(ctx.settings.sstu.zone).date())
+        stats = run_job(ctx, "sstu")
+        assert not stats.notes
+        with ctx.store.session() as session:
+            archives = list(session.scalars(select(SstuArchiveRecord)))
+        assert [(a.period, a.kind, a.appeals) for a in archives] == [(this_period, "monthly", 5)]
+        assert check_path(tmp_path / "archives" / this_period).ok
+        run_job(ctx, "sstu")
+        with ctx.store.session() as session:
+            assert len(list(session.scalars(select(SstuArchiveRecord)))) == 1
+    finally:
+        ctx.close()
+        ctx.store.dispose()

@@ -127,6 +127,8 @@ class CardState(_Model):
     resolution: str = ""
     redirect_org_id: str = ""
     redirect_comment: str = ""
+    redirect_letter_number: str = ""           # our outgoing covering letter of a redirect (ССТУ transferNumber)
+    redirect_letter_date: date | None = None
 
 
 class AnswerFile(_Model):

@@ -120,6 +120,8 @@ def _apply_state(session: Session, ctx: PipelineContext, card: Card, message: Me
     card.deadline = state.deadline
     card.resolution = state.resolution
     card.redirect_org_id = state.redirect_org_id
+    card.redirect_letter_number = state.redirect_letter_number
+    card.redirect_letter_date = state.redirect_letter_date
     _record_hop(session, ctx, message, executor, state)
     return changed
 

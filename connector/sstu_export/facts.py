@@ -60,7 +60,8 @@ class StoredCard(_Snapshot):
     created_at: datetime
     checked_at: datetime | None = None
     redirect_org_id: str = ""
-    redirect_comment: str = ""
+    redirect_letter_number: str = ""
+    redirect_letter_date: date | None = None
     resolution: str = ""
 
 
@@ -104,7 +105,8 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
         response_date=answer.date if answer is not None else (seen if outcome in ("redirected", "refused") else None),
         answer=answer_file,
         redirect_body=card.redirect_org_id if outcome == "redirected" else "",
-        transfer_date=seen if outcome == "redirected" else None,
+        transfer_date=(card.redirect_letter_date or seen) if outcome == "redirected" else None,
+        transfer_number=card.redirect_letter_number if outcome == "redirected" else "",
     )
     applicant = message.applicant
     return AppealFacts(department_id=snap.department_id, direct=True, via_medo=False, number=number,

@@ -127,6 +127,8 @@ class Card(LeaseMixin, Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     resolution: Mapped[str] = mapped_column(Text, default="")
     redirect_org_id: Mapped[str] = mapped_column(String(128), default="")
+    redirect_letter_number: Mapped[str] = mapped_column(String(128), default="")
+    redirect_letter_date: Mapped[date | None] = mapped_column(Date)
     snapshot_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime | None]

@@ -243,3 +243,31 @@ def test_the_monthly_archive_is_written_once_for_the_previous_month(
     finally:
         ctx.close()
         ctx.store.dispose()
+
+
+def test_a_redirect_is_transferred_with_the_receiving_bodys_guid_and_our_covering_letter(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer) -> None:
+    minstroy = "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
+    ctx = _context(tmp_path, db_url, pos_sim, onec_sim, sstu_sim,
+                   bodies={"org-minstroy": minstroy})
+    try:
+        prepare_mapping(ctx.store, tmp_path / "mapping")
+        known, unknown, *_rest = simctl.seed(pos_sim, 4)
+        _cycle_until_in_work(ctx, onec_sim)
+        simctl.onec_act(onec_sim, action="redirect", pos_id=known, org_id="org-minstroy", letter_number="ИСХ-77/1")
+        simctl.onec_act(onec_sim, action="redirect", pos_id=unknown, org_id="Управление ЗАГС")
+        run_job(ctx, "track")
+        run_job(ctx, "sstu")
+
+        held = {a["number"]: a["appeal"] for a in _sim(sstu_sim)["appeals"]}
+        transferred = [q for a in held.values() for q in a["questions"] if q["status"] == "Transferred"]
+        assert len(transferred) == 1
+        assert transferred[0]["transfer"]["departmentId"] == minstroy
+        assert transferred[0]["transfer"]["transferNumber"] == "ИСХ-77/1"
+        reasons = [f.reason for f in list_failures(ctx.store) if f.job == "sstu.build"]
+        assert len(reasons) == 1
+        assert "redirect to «Управление ЗАГС»: the body is not in the directory of bodies" in reasons[0]
+        assert len(held) == 3  # the unknown redirect is not sent; the rest went out
+    finally:
+        ctx.close()
+        ctx.store.dispose()

@@ -125,6 +125,8 @@ class DirectumRxAdapter:
             resolution=str(latest.get(s.task_resolution_property) or "") if latest else "",
             redirect_org_id=str(letter.get(s.redirect_org_property) or "") if redirected else "",
             redirect_comment=str(letter.get(s.redirect_comment_property) or "") if redirected else "",
+            redirect_letter_number=str(letter.get(s.redirect_letter_number_property) or "") if redirected else "",
+            redirect_letter_date=wire.parse_date(letter.get(s.redirect_letter_date_property)) if redirected else None,
         )
 
     def fetch_answer(self, ref: CardRef) -> Answer | None:

@@ -57,6 +57,9 @@ class DirectumRxSettings(AdapterSettings):
     result_property: str = Field("ConsiderationResult", description="letter property with the outcome label")
     redirect_org_property: str = "RedirectedTo"
     redirect_comment_property: str = "RedirectComment"
+    redirect_letter_number_property: str = Field("RedirectLetterNumber",
+                                                 description="outgoing covering letter of a redirect (ССТУ)")
+    redirect_letter_date_property: str = "RedirectLetterDate"
     extended_results: list[str] = Field(default_factory=lambda: ["Рассмотрение продлено"])
     redirect_results: list[str] = Field(default_factory=lambda: ["Направлено по компетенции"])
     refused_results: list[str] = Field(default_factory=lambda: ["Оставлено без ответа автору"])

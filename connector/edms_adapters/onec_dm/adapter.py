@@ -139,6 +139,10 @@ class OnecDmAdapter:
             redirect_org_id=doc.properties.get(s.redirect_org_property, "") if stage is CardStage.REDIRECTED else "",
             redirect_comment=doc.properties.get(s.redirect_comment_property, "")
             if stage is CardStage.REDIRECTED else "",
+            redirect_letter_number=doc.properties.get(s.redirect_letter_number_property, "")
+            if stage is CardStage.REDIRECTED else "",
+            redirect_letter_date=wire.parse_date(doc.properties.get(s.redirect_letter_date_property, ""))
+            if stage is CardStage.REDIRECTED else None,
         )
 
     def fetch_answer(self, ref: CardRef) -> Answer | None:

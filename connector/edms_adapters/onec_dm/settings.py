@@ -33,6 +33,9 @@ class OnecDmSettings(AdapterSettings):
     result_property: str = "Результат рассмотрения"
     redirect_org_property: str = "Перенаправлено в организацию"
     redirect_comment_property: str = "Комментарий к перенаправлению"
+    redirect_letter_number_property: str = Field("Номер сопроводительного письма",
+                                                 description="outgoing covering letter of a redirect (ССТУ)")
+    redirect_letter_date_property: str = "Дата сопроводительного письма"
     extended_results: list[str] = Field(default_factory=lambda: ["Рассмотрение продлено"])
     redirect_results: list[str] = Field(default_factory=lambda: ["Направлено по компетенции"])
     refused_results: list[str] = Field(default_factory=lambda: ["Оставлено без ответа автору"])

@@ -57,6 +57,8 @@ class SimNames:
     result_property: str = "ConsiderationResult"
     redirect_org_property: str = "RedirectedTo"
     redirect_comment_property: str = "RedirectComment"
+    redirect_letter_number_property: str = "RedirectLetterNumber"
+    redirect_letter_date_property: str = "RedirectLetterDate"
     extended_result: str = "Рассмотрение продлено"
     redirect_result: str = "Направлено по компетенции"
     refused_result: str = "Оставлено без ответа автору"
@@ -88,7 +90,8 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
     return {
         wire.S_INCOMING: (_DOC_SCALARS + (wire.P_IN_NUMBER, wire.P_DATED, names.pos_id_property,
                                           names.result_property, names.redirect_org_property,
-                                          names.redirect_comment_property),
+                                          names.redirect_comment_property, names.redirect_letter_number_property,
+                                          names.redirect_letter_date_property),
                           {wire.P_CORRESPONDENT: wire.S_PERSONS, wire.P_DOCUMENT_KIND: wire.S_DOCUMENT_KINDS,
                            wire.P_BUSINESS_UNIT: wire.S_BUSINESS_UNITS, wire.P_DEPARTMENT: wire.S_DEPARTMENTS,
                            wire.P_DELIVERY_METHOD: wire.S_DELIVERY_METHODS, "Addressee": wire.S_EMPLOYEES}),
@@ -350,8 +353,11 @@ class DirectumState:
                         "reg_number": self.entities[wire.S_OUTGOING][answer_id][wire.P_REG_NUMBER]}
             n = self.names
             if action == "redirect":
-                self._close(letter_id, n.redirect_result, {n.redirect_org_property: str(body.get("org_id", "")),
-                                                           n.redirect_comment_property: str(body.get("comment", ""))})
+                self._close(letter_id, n.redirect_result, {
+                    n.redirect_org_property: str(body.get("org_id", "")),
+                    n.redirect_comment_property: str(body.get("comment", "")),
+                    n.redirect_letter_number_property: str(body.get("letter_number") or f"ИСХ-RX-{letter_id:06d}"),
+                    n.redirect_letter_date_property: _dto(_today())})
             else:
                 self._close(letter_id, n.refused_result, {})
             return {"letter_id": letter_id}

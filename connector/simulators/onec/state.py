@@ -48,6 +48,8 @@ class SimNames:
     result_property: str = "Результат рассмотрения"
     redirect_org_property: str = "Перенаправлено в организацию"
     redirect_comment_property: str = "Комментарий к перенаправлению"
+    redirect_letter_number_property: str = "Номер сопроводительного письма"
+    redirect_letter_date_property: str = "Дата сопроводительного письма"
     extended_result: str = "Рассмотрение продлено"
     redirect_result: str = "Направлено по компетенции"
     refused_result: str = "Оставлено без ответа автору"
@@ -241,9 +243,13 @@ class OnecState:
                 answer = self._answer(doc, body)
                 return {"doc_id": doc.id, "answer_id": answer.id, "reg_number": answer.reg_number}
             if action == "redirect":
+                self._counters["letter"] = self._counters.get("letter", 0) + 1
                 self._close(doc, self.names.redirect_result, {
                     self.names.redirect_org_property: str(body.get("org_id", "")),
-                    self.names.redirect_comment_property: str(body.get("comment", ""))})
+                    self.names.redirect_comment_property: str(body.get("comment", "")),
+                    self.names.redirect_letter_number_property: str(
+                        body.get("letter_number") or f"ИСХ-{_today().year}-{self._counters['letter']:06d}"),
+                    self.names.redirect_letter_date_property: _today().isoformat()})
                 return {"doc_id": doc.id}
             self._close(doc, self.names.refused_result, {})
             return {"doc_id": doc.id}

@@ -1,4 +1,4 @@
-"""sstu export: appeals and archives
+"""sstu export: appeals and archives; the covering letter of a redirect on cards
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +19,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('redirect_letter_number', sa.String(length=128), nullable=False,
+                                      server_default=''))
+        batch_op.add_column(sa.Column('redirect_letter_date', sa.Date(), nullable=True))
+
     op.create_table('sstu_archives',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('period', sa.String(length=7), nullable=False),
@@ -79,3 +84,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_sstu_archives_period')
 
     op.drop_table('sstu_archives')
+    with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.drop_column('redirect_letter_date')
+        batch_op.drop_column('redirect_letter_number')

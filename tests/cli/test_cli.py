@@ -15,7 +15,9 @@ import requests
 from click.testing import CliRunner
 
 from connector.cli import main
+from connector.demo_sstu import DEMO_DEPARTMENT_ID, prepare_mapping
 from connector.simulators.server import SimServer
+from connector.simulators.sstu import SstuSimulator
 from connector.store.db import Store
 from connector.store.models import Failure, Message, MessageState
 
@@ -103,6 +105,13 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
         tmp_path: Path, pos_sim: SimServer, onec_sim: SimServer) -> None:
     ids = simctl.seed(pos_sim, 5)
     path = _config(tmp_path, pos_sim.url, onec_sim.url, extra="")
+    store = Store(f"sqlite:///{tmp_path / 'data' / 'connector.db'}")
+    prepare_mapping(store, tmp_path / "mapping")
+    store.dispose()
+    sstu_server = SimServer(SstuSimulator()).__enter__()
+    # the daily sstu job has never run: the daemon runs it at start, after the first pass of the others
+    path.write_text(path.read_text().replace("[[accounts]]", f'[sstu]\ndepartment_id = "{DEMO_DEPARTMENT_ID}"\n'
+                                             f'base_url = "{sstu_server.url}"\nsend_time = "03:00"\n\n[[accounts]]'))
     text = path.read_text().replace("[daemon]\n", "[daemon]\nretry_delay_seconds = 0\n")
     text += "\n[schedule]\npull_seconds = 1\nregister_seconds = 1\ntrack_seconds = 1\npush_seconds = 1\n"
     with socket.socket() as probe:
@@ -125,11 +134,15 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
         second = subprocess.run([sys.executable, "-m", "connector", "run", "--once", "--config", str(path)],
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another daemon already uses" in second.stderr
+        while requests.get(f"{sstu_server.url}/_sim/state", timeout=5).json()["summary"]["appeals"] < len(ids):
+            assert time.monotonic() < deadline, "the daemon did not report the registered appeals to SSTU"
+            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
+        sstu_server.__exit__(None, None, None)
     assert simctl.cards_per_pos_id(onec_sim) == {pid: 1 for pid in ids}
 
 

@@ -2,8 +2,8 @@
 
     python bench/chaos.py [--messages 10000] [--kills 500] [--seed 1]
 
-Prints kills survived, items lost and items duplicated (both must be 0), leases left held
-and failures. The same harness runs in CI at 200 messages / 30 kills
+Prints kills survived, items lost and items duplicated (both must be 0; an item is a card, an
+answer in POS or an appeal held by ССТУ), leases left held and failures. The same harness runs in CI at 200 messages / 30 kills
 (tests/reliability/test_crash_harness.py).
 """
 
@@ -33,14 +33,17 @@ def main() -> int:
                            min_alive=0.2, max_alive=args.max_alive, batch=20)
     print(f"messages:        {report.messages}")
     print(f"kills survived:  {report.kills}  (while killing: {report.cards_during_kills} cards, "
-          f"{report.answers_during_kills} answers)")
+          f"{report.answers_during_kills} answers, {report.sstu_during_kills} SSTU imports)")
     print(f"items lost:      {report.lost}")
     print(f"duplicated:      {report.duplicated}")
+    print(f"SSTU not final:  {report.sstu_not_final}  (rejected by ССТУ: {report.sstu_rejected})")
     print(f"leases held:     {report.leases_held}")
     print(f"failures:        {len(report.failures)}")
     print(f"final states:    {report.states}  after {report.clean_runs} clean run(s)")
     print(f"wall time:       {time.monotonic() - started:.0f} s")
-    return 0 if report.lost == 0 and report.duplicated == 0 and not report.failures else 1
+    ok = (report.lost == 0 and report.duplicated == 0 and not report.failures and report.sstu_not_final == 0
+          and report.sstu_rejected == 0)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ class ScheduleSettings(StrictModel):
     register_seconds: int = Field(60, ge=1)
     track_seconds: int = Field(300, ge=1)
     push_seconds: int = Field(60, ge=1)
+    sstu_seconds: int = Field(0, ge=0, description="0: the sstu job runs daily at [sstu] send_time; "
+                                                   "N: every N seconds instead")
     misfire_grace_seconds: int = Field(60, ge=1)
 
 

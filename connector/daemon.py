@@ -131,7 +131,11 @@ def _serve(ctx: PipelineContext) -> None:
         scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
                           id=f"connector.{name}", name=name,
                           seconds=_interval(settings, name), next_run_time=ctx.clock(), replace_existing=True)
-    if settings.sstu.enabled:
+    if settings.sstu.enabled and settings.schedule.sstu_seconds:
+        scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
+                          id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,
+                          next_run_time=ctx.clock(), replace_existing=True)
+    elif settings.sstu.enabled:
         sstu = settings.sstu
         scheduler.add_job(_timed_job, CronTrigger(hour=sstu.send_at.hour, minute=sstu.send_at.minute,
                                                   day_of_week="mon-fri" if sstu.working_days_only else "*",

@@ -20,14 +20,19 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
+from connector.demo_sstu import DEMO_DEPARTMENT_ID, prepare_mapping
 from connector.simulators.onec import OnecSimulator
 from connector.simulators.pos import PosSimulator
 from connector.simulators.server import SimServer
+from connector.simulators.sstu import SstuSimulator
+from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
 from connector.store.models import Card, Failure, Message, MessageState, OutboxItem
 
 POS_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
 ONEC_FAULTS = {"error_rate": 0.03, "latency_ms": 2}
+SSTU_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
+FINAL_SSTU_STATUSES = [["Explained"]]
 
 
 @dataclass
@@ -36,33 +41,41 @@ class ChaosReport:
     kills: int
     cards_per_message: dict[str, int] = field(default_factory=dict)
     answers_per_message: dict[str, int] = field(default_factory=dict)
+    sstu_per_message: dict[str, int] = field(default_factory=dict)  # appeals ССТУ holds for the message's card
+    sstu_not_final: int = 0           # held appeals whose status is not the final one
+    sstu_rejected: int = 0
     leases_held: int = 0
     failures: list[str] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
     clean_runs: int = 0
     cards_during_kills: int = 0
     answers_during_kills: int = 0
+    sstu_during_kills: int = 0        # imports ССТУ accepted while the daemon was being killed
 
     @property
     def lost(self) -> int:
         """Seeded messages without a card or without an answer in POS."""
         return sum(1 for pid in self.answers_per_message
-                   if self.cards_per_message.get(pid, 0) == 0 or self.answers_per_message[pid] == 0)
+                   if self.cards_per_message.get(pid, 0) == 0 or self.answers_per_message[pid] == 0
+                   or self.sstu_per_message.get(pid, 0) == 0)
 
     @property
     def duplicated(self) -> int:
         return (sum(1 for n in self.cards_per_message.values() if n > 1)
-                + sum(1 for n in self.answers_per_message.values() if n > 1))
+                + sum(1 for n in self.answers_per_message.values() if n > 1)
+                + sum(1 for n in self.sstu_per_message.values() if n > 1))
 
     def summary(self) -> str:
         return (f"messages={self.messages} kills={self.kills} "
-                f"(cards {self.cards_during_kills}, answers {self.answers_during_kills} while killing) "
-                f"lost={self.lost} duplicated={self.duplicated} "
+                f"(cards {self.cards_during_kills}, answers {self.answers_during_kills}, "
+                f"SSTU imports {self.sstu_during_kills} while killing) "
+                f"lost={self.lost} duplicated={self.duplicated} sstu_not_final={self.sstu_not_final} "
+                f"sstu_rejected={self.sstu_rejected} "
                 f"leases_held={self.leases_held} failures={len(self.failures)} clean_runs={self.clean_runs} "
                 f"states={self.states}")
 
 
-def _config(path: Path, data: Path, pos: str, onec: str, batch: int) -> None:
+def _config(path: Path, data: Path, pos: str, onec: str, sstu: str, batch: int) -> None:
     path.write_text(f"""
 [daemon]
 data_dir = "{data}"
@@ -76,6 +89,7 @@ pull_seconds = 1
 register_seconds = 1
 track_seconds = 1
 push_seconds = 1
+sstu_seconds = 1
 
 [retry]
 max_attempts = 6
@@ -91,6 +105,10 @@ level = "WARNING"
 
 [monitoring]
 listen = "127.0.0.1:0"
+
+[sstu]
+department_id = "{DEMO_DEPARTMENT_ID}"
+base_url = "{sstu}"
 
 [[accounts]]
 name = "chaos"
@@ -136,14 +154,18 @@ def _wait_until_working(proc: subprocess.Popen[bytes], lock: Path, timeout: floa
 def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch: int = 10,
               min_alive: float = 0.3, max_alive: float = 1.5, log: Any = print) -> ChaosReport:
     rng = random.Random(seed)
-    pos_sim, onec_sim = PosSimulator(), OnecSimulator()
-    with SimServer(pos_sim) as pos, SimServer(onec_sim) as onec:
+    pos_sim, onec_sim, sstu_sim = PosSimulator(), OnecSimulator(), SstuSimulator()
+    with SimServer(pos_sim) as pos, SimServer(onec_sim) as onec, SimServer(sstu_sim) as sstu:
         ids = pos_sim.seed(messages, seed=seed, max_attachment_kb=16)
         config = workdir / "connector.toml"
         data = workdir / "data"
-        _config(config, data, pos.url, onec.url, batch)
-        requests.post(f"{pos.url}/_sim/faults", json=POS_FAULTS, timeout=10).raise_for_status()
-        requests.post(f"{onec.url}/_sim/faults", json=ONEC_FAULTS, timeout=10).raise_for_status()
+        _config(config, data, pos.url, onec.url, sstu.url, batch)
+        data.mkdir(parents=True, exist_ok=True)
+        setup = Store(f"sqlite:///{data / 'connector.db'}")
+        prepare_mapping(setup, workdir / "mapping")
+        setup.dispose()
+        for sim, faults in ((pos, POS_FAULTS), (onec, ONEC_FAULTS), (sstu, SSTU_FAULTS)):
+            requests.post(f"{sim.url}/_sim/faults", json=faults, timeout=10).raise_for_status()
         executors = _Executors(onec_sim)
         executors.start()
         command = [sys.executable, "-m", "connector", "run", "--config", str(config)]
@@ -162,11 +184,12 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
         finally:
             executors.stop.set()
             executors.join()
-        requests.post(f"{pos.url}/_sim/faults", json={}, timeout=10).raise_for_status()
-        requests.post(f"{onec.url}/_sim/faults", json={}, timeout=10).raise_for_status()
+        for sim in (pos, onec, sstu):
+            requests.post(f"{sim.url}/_sim/faults", json={}, timeout=10).raise_for_status()
         report = ChaosReport(messages=messages, kills=done,
                              cards_during_kills=len(onec_sim.summary()["by_external_id"]),
-                             answers_during_kills=int(pos_sim.summary().get("answers", 0)))
+                             answers_during_kills=int(pos_sim.summary().get("answers", 0)),
+                             sstu_during_kills=int(sstu_sim.summary()["accepted"]))
         store = Store(f"sqlite:///{data / 'connector.db'}", migrate=False)
         for _ in range(12):  # clean runs until nothing moves
             onec_sim.act({"action": "auto", "assign": True, "answer": True})
@@ -176,15 +199,27 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
             with store.session() as session:
                 open_count = session.scalar(select(func.count()).select_from(Message).where(
                     Message.state.not_in([MessageState.CLOSED, MessageState.FAILED]))) or 0
-            if open_count == 0:
+                unsent = session.scalar(select(func.count()).select_from(SstuAppealRecord).where(
+                    SstuAppealRecord.send_state == SendState.PENDING)) or 0
+            if open_count == 0 and unsent == 0:
                 break
         by_external = onec_sim.summary()["by_external_id"]
         appeals = {a["id"]: a for a in pos_sim.state()["appeals"]}
         report.cards_per_message = {pid: int(by_external.get(pid, 0)) for pid in ids}
         report.answers_per_message = {pid: len(appeals[pid]["answers"]) for pid in ids}
+        held = sstu_sim.state()
+        held_numbers: dict[str, int] = {}
+        for appeal in held["appeals"]:
+            held_numbers[appeal["number"]] = held_numbers.get(appeal["number"], 0) + 1
+            statuses = [[q["status"] for q in appeal["appeal"]["questions"]]]
+            report.sstu_not_final += statuses != FINAL_SSTU_STATUSES
+        report.sstu_rejected = int(held["summary"]["rejected"])
         with store.session() as session:
+            number_of = dict(session.execute(select(Message.pos_id, Card.registration_number)
+                                             .join(Card, Card.message_id == Message.id)).all())
+            report.sstu_per_message = {pid: held_numbers.get(number_of.get(pid, ""), 0) for pid in ids}
             report.leases_held = sum(session.scalar(select(func.count()).select_from(model).where(
-                model.claimed_by.is_not(None))) or 0 for model in (Message, Card, OutboxItem))
+                model.claimed_by.is_not(None))) or 0 for model in (Message, Card, OutboxItem, SstuAppealRecord))
             report.failures = [f.reason for f in session.scalars(select(Failure).where(Failure.resolved_at.is_(None)))]
             report.states = dict(session.execute(select(Message.state, func.count()).group_by(Message.state)).all())
         store.dispose()

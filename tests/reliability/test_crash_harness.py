@@ -1,4 +1,7 @@
-"""≥ 30 SIGKILLs at random moments across all jobs, with faults on: nothing lost, nothing twice."""
+"""≥ 30 SIGKILLs at random moments across all jobs, with faults on: nothing lost, nothing twice.
+
+Every seeded POS message ends with exactly one card, one answer in POS and one appeal held
+by ССТУ with its final status."""
 
 from __future__ import annotations
 
@@ -20,9 +23,12 @@ def test_thirty_kills_over_two_hundred_messages_lose_and_duplicate_nothing(tmp_p
     assert report.kills == 30
     # The kills must land while every job has work: registering cards and pushing answers.
     assert report.cards_during_kills > 0 and report.answers_during_kills > 0, report.summary()
+    assert report.sstu_during_kills > 0, report.summary()
     assert report.lost == 0 and report.duplicated == 0, report.summary()
     assert set(report.cards_per_message.values()) == {1}
     assert set(report.answers_per_message.values()) == {1}
+    assert set(report.sstu_per_message.values()) == {1}
+    assert report.sstu_not_final == 0 and report.sstu_rejected == 0, report.summary()
     assert report.leases_held == 0
     assert report.failures == []
     assert report.states == {"closed": 200}

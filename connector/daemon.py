@@ -14,12 +14,14 @@ import os
 import signal
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
@@ -104,6 +106,33 @@ def _sstu_overdue(ctx: PipelineContext) -> bool:
     return last is None or (ctx.clock() - last).total_seconds() > 24 * 3600
 
 
+def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metrics) -> None:
+    """The pipeline jobs on their intervals, and the sstu job daily (or on its interval)."""
+    settings = ctx.settings
+    # At start the downstream jobs go first (push, track, register, then pull): work in progress
+    # is finished before new work is taken in, so a daemon that restarts often (a crash loop,
+    # frequent deploys) still moves every message forward instead of only ever pulling.
+    start = ctx.clock()
+    for position, name in enumerate(reversed(JOB_ORDER)):
+        scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
+                          id=f"connector.{name}", name=name, seconds=_interval(settings, name),
+                          next_run_time=start + timedelta(milliseconds=position), replace_existing=True)
+    after_first_pass = start + timedelta(milliseconds=len(JOB_ORDER))
+    if settings.sstu.enabled and settings.schedule.sstu_seconds:
+        scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
+                          id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,
+                          next_run_time=after_first_pass, replace_existing=True)
+    elif settings.sstu.enabled:
+        sstu = settings.sstu
+        scheduler.add_job(_timed_job, CronTrigger(hour=sstu.send_at.hour, minute=sstu.send_at.minute,
+                                                  day_of_week="mon-fri" if sstu.working_days_only else "*",
+                                                  timezone=sstu.zone),
+                          args=(ctx, "sstu", None, metrics), id="connector.sstu", name="sstu",
+                          replace_existing=True, misfire_grace_time=None,
+                          # APScheduler: next_run_time=None would pause the job, so leave it out
+                          **({"next_run_time": after_first_pass} if _sstu_overdue(ctx) else {}))
+
+
 def _serve(ctx: PipelineContext) -> None:
     settings = ctx.settings
     started_at = ctx.clock()
@@ -127,23 +156,7 @@ def _serve(ctx: PipelineContext) -> None:
                       "misfire_grace_time": settings.schedule.misfire_grace_seconds},
         timezone="UTC",
     )
-    for name in JOB_ORDER:
-        scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
-                          id=f"connector.{name}", name=name,
-                          seconds=_interval(settings, name), next_run_time=ctx.clock(), replace_existing=True)
-    if settings.sstu.enabled and settings.schedule.sstu_seconds:
-        scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
-                          id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,
-                          next_run_time=ctx.clock(), replace_existing=True)
-    elif settings.sstu.enabled:
-        sstu = settings.sstu
-        scheduler.add_job(_timed_job, CronTrigger(hour=sstu.send_at.hour, minute=sstu.send_at.minute,
-                                                  day_of_week="mon-fri" if sstu.working_days_only else "*",
-                                                  timezone=sstu.zone),
-                          args=(ctx, "sstu", None, metrics), id="connector.sstu", name="sstu",
-                          replace_existing=True, misfire_grace_time=None,
-                          # APScheduler: next_run_time=None would pause the job, so leave it out
-                          **({"next_run_time": ctx.clock()} if _sstu_overdue(ctx) else {}))
+    schedule_jobs(scheduler, ctx, metrics)
     interval = systemd.watchdog_interval()
     if interval:
         scheduler.add_job(systemd.watchdog_ping, "interval", seconds=interval, id="connector.watchdog",

@@ -45,6 +45,11 @@ class FatalAdapterError(ConnectorError):
     """The adapter cannot work at all in this run (wrong endpoint, protocol mismatch)."""
 
 
+class LocalStorageError(ConnectorError):
+    """Our own disk refused a write (full, read-only, over quota).  Nothing is wrong with the
+    item, so it must not burn its attempts: the job stops and resumes once there is space."""
+
+
 class SkippableItemError(ConnectorError):
     """This item cannot be processed; quarantine it and continue with the others."""
 

@@ -49,5 +49,9 @@ def faults(sim: SimServer, **spec: Any) -> None:
     requests.post(f"{sim.url}/_sim/faults", json=spec, timeout=10).raise_for_status()
 
 
+def faults_state(sim: SimServer) -> dict[str, Any]:
+    return requests.get(f"{sim.url}/_sim/faults", timeout=10).json()
+
+
 def status_history(appeal: dict[str, Any]) -> list[str]:
     return [h["status"] if isinstance(h, dict) else h for h in appeal.get("statusHistory", [])]

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement
 
-from connector.errors import AuthError, FatalAdapterError
+from connector.errors import AuthError, FatalAdapterError, LocalStorageError
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, batch_budget
 from connector.store.leases import claim, release_ids
@@ -35,6 +35,11 @@ def drain(ctx: PipelineContext, model: type[Any], *, job: str, max_batches: int 
         for position, item_id in enumerate(ids):
             try:
                 handle(ctx, item_id, stats)
+            except LocalStorageError as exc:
+                release_ids(ctx.store.sessions, model, ids[position:], ctx.worker)
+                stats.notes.append(exc.operator_message)
+                log.error(f"{job} stopped: local storage", extra={"job": job, "reason": exc.operator_message})
+                return stats
             except (AuthError, FatalAdapterError) as exc:
                 group = group_of(item_id)
                 stopped.add(group)

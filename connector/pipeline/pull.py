@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef
-from connector.errors import AuthError, ConnectorError
+from connector.errors import AuthError, ConnectorError, LocalStorageError
 from connector.logs import pii_scope
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.lifecycle import close_if_final
@@ -50,6 +50,11 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
             stats.failed += 1
             stats.notes.append(f"{account.name}: {exc.operator_message}")
             log.error("pull stopped for account", extra={"account": account.name, "reason": exc.operator_message})
+        except LocalStorageError as exc:
+            # The batch's transaction is rolled back and the watermark stays: nothing is skipped.
+            stats.notes.append(exc.operator_message)
+            log.error("pull stopped: local storage", extra={"reason": exc.operator_message})
+            break
     return stats
 
 
@@ -159,7 +164,7 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
         appeal = client.get_appeal(message.pos_id)
         with pii_scope(appeal.applicant.model_dump().values()):
             _store_attachments(ctx, session, client, message, appeal)
-    except AuthError:
+    except (AuthError, LocalStorageError):
         raise
     except ConnectorError as exc:
         if message.state == MessageState.FETCHING or message.payload is None:

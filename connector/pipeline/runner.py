@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from connector.config import Settings
 from connector.pipeline import pull, push, register, sstu, track
 from connector.pipeline.context import PipelineContext
@@ -51,30 +53,48 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
     is recorded as such, never swallowed silently.  ``max_batches`` bounds the work of one
     run (the daemon's ticks); None drains the queue (``--once``, the demo)."""
     job = JOBS[name]
-    with ctx.store.sessions.begin() as session:
-        run = JobRun(job=name, worker=ctx.worker, started_at=ctx.clock())
-        session.add(run)
-        session.flush()
-        run_id = run.id
     stats = JobStats()
+    try:
+        with ctx.store.sessions.begin() as session:
+            run = JobRun(job=name, worker=ctx.worker, started_at=ctx.clock())
+            session.add(run)
+            session.flush()
+            run_id = run.id
+    except DBAPIError as exc:
+        stats.notes.append(_database_down(name, exc))
+        return stats
     error: str | None = None
     try:
         stats = job(ctx, max_batches)
+    except DBAPIError as exc:
+        # The database went away mid-run (restart, failover, network): every step commits its
+        # own transaction, so what was done is kept and the rest is redone by the next run.
+        error = _database_down(name, exc)
     except Exception as exc:  # noqa: BLE001 - the outermost runner: anything here is a bug
         error = f"internal error ({type(exc).__name__}); see the log"
         log.exception("job crashed (bug)", extra={"job": name})
-    with ctx.store.sessions.begin() as session:
-        finished = session.get(JobRun, run_id)
-        assert finished is not None
-        finished.finished_at = ctx.clock()
-        finished.processed, finished.failed = stats.processed, stats.failed
-        finished.ok = error is None and not stats.notes
-        finished.error = error or ("; ".join(stats.notes) if stats.notes else None)
+    try:
+        with ctx.store.sessions.begin() as session:
+            finished = session.get(JobRun, run_id)
+            assert finished is not None
+            finished.finished_at = ctx.clock()
+            finished.processed, finished.failed = stats.processed, stats.failed
+            finished.ok = error is None and not stats.notes
+            finished.error = error or ("; ".join(stats.notes) if stats.notes else None)
+    except DBAPIError as exc:
+        error = error or _database_down(name, exc)
     log.info("job finished", extra={"job": name, "processed": stats.processed, "failed": stats.failed,
                                     "deferred": stats.skipped})
     if error is not None:
         stats.notes.append(error)
     return stats
+
+
+def _database_down(job: str, exc: DBAPIError) -> str:
+    reason = f"database unavailable ({type(exc.orig).__name__ if exc.orig else type(exc).__name__}); " \
+             "the next run resumes"
+    log.error("job interrupted: database unavailable", extra={"job": job, "reason": reason})
+    return reason
 
 
 def run_all_once(ctx: PipelineContext) -> dict[str, JobStats]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from connector.domain import Answer, CardRef, CardStage, CardState
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
+from connector.local_files import write_atomically
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
@@ -154,11 +154,10 @@ def _planned_date(message: Message) -> date | None:
 
 def _answer_intent(ctx: PipelineContext, message_id: int, answer: Answer) -> OutboxIntent:
     folder = ctx.data_dir / "answers" / str(message_id)
-    folder.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
     for index, file in enumerate(answer.files):
         path = folder / f"{index:02d}{_safe_suffix(file.name)}"
-        _write_atomically(path, file.content)
+        write_atomically(path, file.content)
         files.append({"name": file.name, "mime_type": file.mime_type, "path": str(path),
                       "size": len(file.content), "sha256": hashlib.sha256(file.content).hexdigest()})
     payload = {"text": answer.text, "decision": answer.decision, "signer": answer.signer,
@@ -169,15 +168,6 @@ def _answer_intent(ctx: PipelineContext, message_id: int, answer: Answer) -> Out
 def _safe_suffix(name: str) -> str:
     suffix = Path(name.replace("\x00", "")).suffix.lower()
     return suffix if len(suffix) <= 10 and suffix[1:].isalnum() else ".bin"
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    with tmp.open("wb") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
 
 
 def _enqueue(session: Session, message_id: int, intents: list[OutboxIntent]) -> int:

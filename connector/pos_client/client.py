@@ -38,6 +38,7 @@ import urllib3.exceptions
 from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef, PosStatus, StoredFile
 from connector.errors import AuthError, IntegrityError, RemoteRejected, TransientError
+from connector.local_files import local_writes
 from connector.pos_client import wire
 from connector.pos_client.auth import TokenManager
 
@@ -122,9 +123,10 @@ class PosClient:
         """Stream one attachment into ``dest_dir``, verified by size; atomic rename on success."""
         path = wire.PATH_FILE.format(id=quote(pos_id, safe=""), file_id=quote(attachment.id, safe=""))
         what = f"attachment {attachment.id} of appeal {pos_id}"
-        dest_dir.mkdir(parents=True, exist_ok=True)
         final = dest_dir / safe_file_name(attachment.id, attachment.name)
-        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".download-", suffix=".part")
+        with local_writes(f"{what} in {dest_dir}"):
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".download-", suffix=".part")
         tmp = Path(tmp_name)
         try:
             digest = hashlib.sha256()
@@ -138,15 +140,19 @@ class PosClient:
                             raise IntegrityError(f"{self._who()}: {what} is larger than the announced "
                                                  f"{attachment.size} bytes")
                         digest.update(chunk)
-                        out.write(chunk)
+                        with local_writes(f"{what} in {dest_dir}"):
+                            out.write(chunk)
                 except _BROKEN_STREAM as exc:
                     raise TransientError(f"{self._who()}: download of {what} broke off after {written} bytes "
                                          f"({type(exc).__name__})") from None
+                with local_writes(f"{what} in {dest_dir}"):
+                    out.flush()  # a refused write surfaces here, not in close()
             if written != attachment.size:
                 raise IntegrityError(f"{self._who()}: {what} has {written} bytes, POS announced {attachment.size}")
             if announced is not None and announced.isdigit() and int(announced) != written:
                 raise IntegrityError(f"{self._who()}: {what} has {written} bytes, Content-Length was {announced}")
-            os.replace(tmp, final)
+            with local_writes(f"{what} in {dest_dir}"):
+                os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -31,6 +31,7 @@ class FaultSpec(BaseModel):
     throttle_next: int = Field(0, ge=0, description="the next N requests get 429")
     malformed_next: int = Field(0, ge=0, description="the next N bodies are garbled")
     truncate_next: int = Field(0, ge=0, description="the next N file downloads are cut short")
+    timeout_next: int = Field(0, ge=0, description="the next N requests are held for hang_seconds, then done")
     seed: int | None = None
 
 
@@ -94,8 +95,9 @@ class FaultInjector:
         return self._take("truncate", self.spec.truncate_rate)
 
     def hang(self) -> bool:
-        with self._lock:
-            return self.spec.timeout_rate > 0 and self._random.random() < self.spec.timeout_rate
+        """Hold this request past the client's timeout; it is still carried out afterwards, like
+        a real server that finishes the work of a caller who stopped waiting."""
+        return self._take("timeout", self.spec.timeout_rate)
 
     def chance(self, rate: float) -> bool:
         with self._lock:

@@ -109,11 +109,10 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
     prepare_mapping(store, tmp_path / "mapping")
     store.dispose()
     sstu_server = SimServer(SstuSimulator()).__enter__()
-    # the daily sstu job has never run: the daemon runs it at start, after the first pass of the others
     path.write_text(path.read_text().replace("[[accounts]]", f'[sstu]\ndepartment_id = "{DEMO_DEPARTMENT_ID}"\n'
-                                             f'base_url = "{sstu_server.url}"\nsend_time = "03:00"\n\n[[accounts]]'))
+                                             f'base_url = "{sstu_server.url}"\n\n[[accounts]]'))
     text = path.read_text().replace("[daemon]\n", "[daemon]\nretry_delay_seconds = 0\n")
-    text += "\n[schedule]\npull_seconds = 1\nregister_seconds = 1\ntrack_seconds = 1\npush_seconds = 1\n"
+    text += "\n[schedule]\npull_seconds = 1\nregister_seconds = 1\ntrack_seconds = 1\npush_seconds = 1\nsstu_seconds = 1\n"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

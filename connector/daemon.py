@@ -109,19 +109,19 @@ def _sstu_overdue(ctx: PipelineContext) -> bool:
 def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metrics) -> None:
     """The pipeline jobs on their intervals, and the sstu job daily (or on its interval)."""
     settings = ctx.settings
-    # At start the downstream jobs go first (push, track, register, then pull): work in progress
-    # is finished before new work is taken in, so a daemon that restarts often (a crash loop,
-    # frequent deploys) still moves every message forward instead of only ever pulling.
+    # At start the downstream jobs go first (sstu when due, push, track, register, then pull):
+    # work in progress is finished before new work is taken in, so a daemon that restarts often
+    # (a crash loop, frequent deploys) still moves every message forward instead of only pulling.
     start = ctx.clock()
-    for position, name in enumerate(reversed(JOB_ORDER)):
+    first = start
+    for position, name in enumerate(reversed(JOB_ORDER), start=1):
         scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
                           id=f"connector.{name}", name=name, seconds=_interval(settings, name),
                           next_run_time=start + timedelta(milliseconds=position), replace_existing=True)
-    after_first_pass = start + timedelta(milliseconds=len(JOB_ORDER))
     if settings.sstu.enabled and settings.schedule.sstu_seconds:
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
                           id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,
-                          next_run_time=after_first_pass, replace_existing=True)
+                          next_run_time=first, replace_existing=True)
     elif settings.sstu.enabled:
         sstu = settings.sstu
         scheduler.add_job(_timed_job, CronTrigger(hour=sstu.send_at.hour, minute=sstu.send_at.minute,
@@ -130,7 +130,7 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
                           args=(ctx, "sstu", None, metrics), id="connector.sstu", name="sstu",
                           replace_existing=True, misfire_grace_time=None,
                           # APScheduler: next_run_time=None would pause the job, so leave it out
-                          **({"next_run_time": after_first_pass} if _sstu_overdue(ctx) else {}))
+                          **({"next_run_time": first} if _sstu_overdue(ctx) else {}))
 
 
 def _serve(ctx: PipelineContext) -> None:

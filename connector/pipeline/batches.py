@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement
+from sqlalchemy.exc import DBAPIError
 
-from connector.errors import AuthError, FatalAdapterError, LocalStorageError
+from connector.errors import AuthError, ConnectorError, FatalAdapterError, LocalStorageError
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats, batch_budget
+from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
 from connector.store.leases import claim, release_ids
 
 log = logging.getLogger(__name__)
@@ -48,4 +49,15 @@ def drain(ctx: PipelineContext, model: type[Any], *, job: str, max_batches: int 
                 stats.notes.append(f"{group}: {exc.operator_message}")
                 log.error(f"{job} stopped for {group}", extra={"job": job, "reason": exc.operator_message})
                 break
+            except DBAPIError:
+                release_ids(ctx.store.sessions, model, ids[position:], ctx.worker)
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug on one item must not hold the whole batch
+                log.exception(f"{job}: internal error on one item (bug)", extra={"job": job, "item_id": item_id})
+                reason = f"internal error ({type(exc).__name__}) in {job}; see the log"
+                with ctx.store.sessions.begin() as session:
+                    item = session.get(model, item_id)
+                    if item is not None:
+                        record_item_error(session, ctx, item, ConnectorError(reason), job=job, stats=stats)
+                stats.notes.append(f"{reason} (item {item_id})")
     return stats

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from connector.errors import ConnectorError, RemoteRejected
 from connector.pipeline.context import PipelineContext
+from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.leases import release
 from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState
 
@@ -36,7 +37,7 @@ def batch_budget(max_batches: int | None) -> Iterator[int]:
     return itertools.count() if max_batches is None else iter(range(max_batches))
 
 
-def record_item_error(session: Session, ctx: PipelineContext, item: Message | Card | OutboxItem,
+def record_item_error(session: Session, ctx: PipelineContext, item: Message | Card | OutboxItem | SstuAppealRecord,
                       exc: ConnectorError, *, job: str, stats: JobStats) -> None:
     """Count a failed attempt; after ``max_attempts`` (or at once for a refusal that a
     retry cannot change) move the item to the dead-letter queue with the reason."""
@@ -55,8 +56,14 @@ def record_item_error(session: Session, ctx: PipelineContext, item: Message | Ca
     dead_letter(session, item, job=job, reason=exc.operator_message, detail=exc.detail)
 
 
-def dead_letter(session: Session, item: Message | Card | OutboxItem, *, job: str, reason: str,
+def dead_letter(session: Session, item: Message | Card | OutboxItem | SstuAppealRecord, *, job: str, reason: str,
                 detail: str | None = None) -> None:
+    if isinstance(item, SstuAppealRecord):
+        # the report failed, not the message: its POS/EDMS lifecycle goes on untouched
+        item.send_state = SendState.FAILED
+        session.add(Failure(item_kind="sstu", item_id=item.id, message_id=item.message_id, job=job, reason=reason,
+                            detail=detail))
+        return
     if isinstance(item, OutboxItem):
         item.state = OutboxState.FAILED
         kind, message_id = "outbox", item.message_id

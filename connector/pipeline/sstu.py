@@ -13,10 +13,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from connector.errors import AuthError, ConnectorError, DataError, RemoteRejected
+from connector.errors import AuthError, ConnectorError, DataError
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.outcomes import JobStats
+from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.sstu_export.client import SstuClient
 from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchiveRecord
 from connector.sstu_export.refresh import BuildConfig, build_config, rebuild, refresh
@@ -106,23 +106,10 @@ def _send_one(ctx: PipelineContext, config: BuildConfig, client: SstuClient, rec
 
 
 def _failed_send(ctx: PipelineContext, record_id: int, exc: ConnectorError, stats: JobStats) -> None:
-    now = ctx.clock()
     with ctx.store.sessions.begin() as session:
         record = session.get(SstuAppealRecord, record_id)
         assert record is not None
-        record.attempts = (record.attempts or 0) + 1
-        record.last_error = exc.operator_message
-        release(record)
-        if not isinstance(exc, RemoteRejected) and record.attempts < ctx.settings.daemon.max_attempts:
-            record.next_attempt_at = now + timedelta(
-                seconds=ctx.settings.daemon.retry_delay_seconds * 2 ** (record.attempts - 1))
-            stats.skipped += 1
-            return
-        record.send_state = SendState.FAILED
-        record.next_attempt_at = None
-        session.add(Failure(item_kind="sstu", item_id=record.id, message_id=record.message_id, job=SEND_JOB,
-                            reason=f"appeal {record.number!r}: {exc.operator_message}", detail=exc.detail))
-    stats.failed += 1
+        record_item_error(session, ctx, record, exc, job=SEND_JOB, stats=stats)
     log.warning("SSTU send failed", extra={"sstu_id": record_id, "reason": exc.operator_message})
 
 

@@ -207,3 +207,30 @@ def _all_closed(ctx: PipelineContext, count: int) -> bool:
     except Exception:  # noqa: BLE001 - the server may still be coming back
         return False
     return closed == count
+
+
+def test_a_bug_on_one_item_holds_neither_the_batch_nor_its_lease(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import connector.pipeline.register as register
+
+    ids = simctl.seed(pos_sim, 5)
+    run_job(ctx, "pull")
+    with ctx.store.session() as session:
+        poison = session.scalars(select(Message.id).order_by(Message.id)).first()
+    real = register._register_one
+
+    def buggy(ctx: PipelineContext, message_id: int, stats: Any) -> None:
+        if message_id == poison:
+            raise ValueError("a bug")
+        real(ctx, message_id, stats)
+
+    monkeypatch.setattr(register, "_register_one", buggy)
+    stats = run_job(ctx, "register")  # no retry delay in the tests: its attempts run out in this run
+    assert any("internal error (ValueError) in register" in n for n in stats.notes)
+    with ctx.store.session() as session:
+        message = session.get(Message, poison)
+        assert message is not None and message.claimed_by is None
+        assert message.attempts == ctx.settings.daemon.max_attempts and message.state == MessageState.FAILED
+    assert len(simctl.cards_per_pos_id(onec_sim)) == len(ids) - 1  # the others went on
+    [failure] = list_failures(ctx.store)
+    assert failure.reason == "internal error (ValueError) in register; see the log"

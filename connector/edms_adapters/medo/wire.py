@@ -18,6 +18,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from connector.edms_adapters.xml_text import xml_safe
+
 XDMS_NS = "http://www.infpres.com/IEDMS"
 CONTAINER_NS = "http://minsvyaz.ru/container"
 NSMAP = {"xdms": XDMS_NS}
@@ -84,9 +86,9 @@ def sub(parent: etree._Element, local: str, text: str | None = None, **attrs: st
     tag = cq(local) if parent.tag.startswith(f"{{{CONTAINER_NS}}}") else q(local)
     el = etree.SubElement(parent, tag)
     for name, value in attrs.items():
-        el.set(tag[: tag.index("}") + 1] + name, value)
+        el.set(tag[: tag.index("}") + 1] + name, xml_safe(value))
     if text is not None:
-        el.text = text
+        el.text = xml_safe(text)
     return el
 
 
@@ -396,7 +398,7 @@ def build_passport(p: Passport) -> etree._Element:
 
 def _title(value: str) -> etree._Element:
     el = etree.Element(cq("title"))
-    el.text = value
+    el.text = xml_safe(value)
     return el
 
 

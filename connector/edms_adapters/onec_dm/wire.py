@@ -24,6 +24,8 @@ from typing import IO
 
 from lxml import etree
 
+from connector.edms_adapters.xml_text import xml_safe
+
 # --- namespaces and protocol constants -------------------------------------------------------------
 DM_NS = "http://www.1c.ru/dm"
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -79,7 +81,7 @@ def dm_type(local: str) -> str:
 def sub(parent: etree._Element, local: str, text: str | None = None) -> etree._Element:
     el = etree.SubElement(parent, q(local))
     if text is not None:
-        el.text = text
+        el.text = xml_safe(text)
     return el
 
 

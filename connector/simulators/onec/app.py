@@ -30,6 +30,15 @@ LOCK_CONFLICT = ("Конфликт блокировок при выполнен�
                  "предоставления блокировки")
 
 
+_LAUGHS = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+ENTITY_BOMB = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE e [<!ENTITY l0 "ha">' + _LAUGHS + ']>\n'
+               '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>&l9;'
+               '</soap:Body></soap:Envelope>').encode()
+EXTERNAL_ENTITY = (b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+                   b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>&x;'
+                   b'</soap:Body></soap:Envelope>')
+
+
 class OnecFaultSpec(FaultSpec):
     """FaultSpec plus faults specific to 1C."""
 
@@ -38,6 +47,8 @@ class OnecFaultSpec(FaultSpec):
     unauthorized_next: int = Field(0, ge=0, description="the next N requests get 401")
     lost_reply_next: int = Field(0, ge=0, description="the next N requests are executed, then answered by a Fault")
     doctype_next: int = Field(0, ge=0, description="the next N replies carry a DOCTYPE with an entity")
+    entity_bomb_next: int = Field(0, ge=0, description="the next N replies are a billion-laughs entity bomb")
+    external_entity_next: int = Field(0, ge=0, description="the next N replies pull in file:///etc/passwd")
     only_request: str = Field("", description="soap_fault/dmerror/lost_reply/doctype hit only this request type, "
                                               "e.g. DMCreateRequest (empty: every request)")
 
@@ -101,6 +112,10 @@ class OnecSimulator(StatefulSimulator):
             return _fault_response("Соединение с сервером 1С:Предприятия разорвано")
         if targeted and f.take("doctype"):
             body = body.replace(b"?>", b'?>\n<!DOCTYPE x [<!ENTITY boom "boom">]>', 1)
+        if targeted and f.take("entity_bomb"):
+            body = ENTITY_BOMB
+        if targeted and f.take("external_entity"):
+            body = EXTERNAL_ENTITY
         if f.malformed():
             body = body[: len(body) // 2]
         return _xml(body)

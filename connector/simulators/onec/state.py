@@ -331,7 +331,7 @@ class OnecState:
 
     def _doc_json(self, d: Doc) -> dict[str, Any]:
         return {
-            "type": d.type, "name": d.name, "title": d.title, "externalObject": d.external,
+            "type": d.type, "name": d.name, "title": d.title, "summary": d.summary, "externalObject": d.external,
             "registrationNumber": d.reg_number, "registrationDate": d.reg_date.isoformat() if d.reg_date else None,
             "properties": dict(d.properties), "signer": d.signer, "refs": dict(d.refs),
             "files": [{"id": f.id, "name": f.full_name, "size": f.size, "sha256": f.sha256} for f in self.files_of(d.id)],

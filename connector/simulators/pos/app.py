@@ -131,6 +131,11 @@ class PosSimulator:
         size = next(a.size for a in self.store.appeals[appeal_id].appeal.attachments if a.id == file_id)
         return generator.attachment_chunks(appeal_id, file_id, size)
 
+    def edit_appeal(self, appeal_id: str, omit: tuple[str, ...] = (), **update: Any) -> None:
+        """Set fields of an appeal (model field names) and leave the ``omit`` wire fields out of
+        what is served: 1 MB texts, odd offsets, missing optional fields."""
+        self.store.edit(appeal_id, update, frozenset(omit))
+
     def touch(self, appeal_id: str) -> bool:
         return self.store.touch(appeal_id)
 
@@ -245,7 +250,9 @@ class PosSimulator:
 
     def _get(self, request: Request, account: SimAccount, id: str) -> Response:
         sim = self._find(account, id)
-        return sim if isinstance(sim, Response) else _json((200, sim.appeal.to_wire()))
+        if isinstance(sim, Response):
+            return sim
+        return _json((200, {k: v for k, v in sim.appeal.to_wire().items() if k not in sim.omit}))
 
     def _file(self, request: Request, account: SimAccount, id: str, file_id: str) -> Response:
         sim = self._find(account, id)

@@ -66,6 +66,7 @@ class SimAppeal:
     history: list[dict[str, Any]] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
     redirects: list[dict[str, Any]] = field(default_factory=list)
+    omit: frozenset[str] = frozenset()  # wire fields left out of the served JSON (optional fields missing)
 
     @property
     def key(self) -> tuple[datetime, str]:
@@ -248,6 +249,14 @@ class SimState:
             if sim is not None:
                 self._change(sim, PosStatus.MODERATION_REJECTED, comment="set by POS moderator")
             return sim is not None
+
+    def edit(self, appeal_id: str, update: dict[str, Any], omit: frozenset[str] = frozenset()) -> None:
+        """Change fields of an appeal as POS would serve them (hostile or unusual content)."""
+        with self.lock:
+            sim = self.appeals[appeal_id]
+            sim.appeal = wire.WireAppeal.model_validate({**sim.appeal.model_dump(), **update})
+            sim.omit = omit
+            self._change(sim)
 
     def add_attachment(self, appeal_id: str, name: str, size: int, mime_type: str | None = None) -> str:
         with self.lock:

@@ -239,6 +239,9 @@ def status(config: Path | None, as_json: bool) -> None:
         click.echo(f"  {state:<14} {count}")
     click.echo(f"outbox pending: {report.outbox_depth}" + (
         f" (oldest {report.oldest_pending_seconds:.0f}s)" if report.oldest_pending_seconds is not None else ""))
+    if report.sstu_by_send_state:
+        click.echo("ССТУ appeals: " + ", ".join(f"{state} {count}"
+                                                for state, count in sorted(report.sstu_by_send_state.items())))
     click.echo(f"open failures: {report.open_failures}")
     for job, last in report.last_runs.items():
         verdict = "ok" if last.ok else f"FAILED: {last.error}"

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.ops.status import StatusReport, status_report
+from connector.sstu_export.records import SendState
 from connector.store.db import Store
 from connector.store.models import JobRun, MessageState, OutboxState
 
@@ -81,6 +82,11 @@ class StoreCollector(Collector):
         for state in _all_states(OutboxState, report.outbox_by_state):
             outbox.add_metric([state], report.outbox_by_state.get(state, 0))
         yield outbox
+
+        sstu = GaugeMetricFamily(f"{PREFIX}_sstu_appeals", "SSTU appeals per send state", labels=["state"])
+        for state in _all_states(SendState, report.sstu_by_send_state):
+            sstu.add_metric([state], report.sstu_by_send_state.get(state, 0))
+        yield sstu
 
         yield GaugeMetricFamily(f"{PREFIX}_outbox_depth", "Outbox items waiting to be sent",
                                 value=report.outbox_depth)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from connector.sstu_export.records import SstuAppealRecord
 from connector.store.db import Store
 from connector.store.models import Failure, JobRun, Message, OutboxItem, OutboxState, utcnow
 
@@ -26,6 +27,7 @@ class StatusReport(BaseModel):
     messages_by_state: dict[str, int]
     outbox_by_state: dict[str, int]
     outbox_depth: int
+    sstu_by_send_state: dict[str, int] = {}
     oldest_pending_seconds: float | None
     open_failures: int
     last_runs: dict[str, JobRunSummary]
@@ -36,6 +38,8 @@ def status_report(store: Store) -> StatusReport:
         by_state = dict(session.execute(select(Message.state, func.count()).group_by(Message.state)).all())
         outbox = dict(session.execute(select(OutboxItem.state, func.count()).group_by(OutboxItem.state)).all())
         oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(OutboxItem.state == OutboxState.PENDING))
+        sstu = dict(session.execute(select(SstuAppealRecord.send_state, func.count())
+                                    .group_by(SstuAppealRecord.send_state)).all())
         failures = session.scalar(select(func.count()).select_from(Failure).where(Failure.resolved_at.is_(None)))
         last_runs: dict[str, Any] = {}
         latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
@@ -46,4 +50,5 @@ def status_report(store: Store) -> StatusReport:
         oldest_age = (utcnow() - oldest).total_seconds()
     return StatusReport(messages_by_state=by_state, outbox_by_state=outbox,
                         outbox_depth=outbox.get(OutboxState.PENDING, 0), oldest_pending_seconds=oldest_age,
+                        sstu_by_send_state=sstu,
                         open_failures=failures or 0, last_runs=last_runs)

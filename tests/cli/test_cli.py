@@ -130,6 +130,7 @@ def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
         assert health.status_code == 200 and health.json()["status"] == "ok"
         metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert 'connector_messages{state="registered"}' in metrics or 'connector_messages{state="in_work"}' in metrics
+        assert 'connector_sstu_appeals{state="failed"} 0.0' in metrics
         second = subprocess.run([sys.executable, "-m", "connector", "run", "--once", "--config", str(path)],
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and "another daemon already uses" in second.stderr

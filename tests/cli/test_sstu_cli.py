@@ -82,6 +82,8 @@ def test_an_operator_sends_exports_reconciles_and_resends(
     assert requests.get(f"{sstu_sim.url}/_sim/state", params={"summary": 1}, timeout=5).json()["summary"]["appeals"] == 6
     result, doc = _run("sstu", "send", "--json", "--config", str(config))
     assert result.exit_code == 0 and doc["sent"] == 0
+    result, doc = _run("status", "--json", "--config", str(config))
+    assert doc["sstu_by_send_state"] == {"idle": 6}
 
     period = period_of(datetime.now(UTC).date())
     out = tmp_path / "carry"

@@ -26,8 +26,7 @@ from connector.domain import CardStage, PosStatus
 from connector.errors import ConfigError
 from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.settings_base import StrictModel
-from connector.sstu_export import wire
-from connector.sstu_export.settings import SstuSettings
+from connector.sstu_export.settings import GuidSetting, SstuSettings
 from connector.transport import RetryPolicy
 
 ENV_PREFIX = "CONNECTOR_"
@@ -99,16 +98,8 @@ class AccountSettings(StrictModel):
     edms: str = Field(description="name of an [edms.<name>] target")
     page_size: int = Field(100, ge=1, le=100)
     answer_days: int = Field(30, ge=1, description="term of consideration when neither POS nor EDMS gives one")
-    sstu_department_id: str = Field("", description="ССТУ GUID of the body this account reports as; "
-                                                    "empty means [sstu] department_id")
-
-    @field_validator("sstu_department_id")
-    @classmethod
-    def _guid(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value and not wire.GUID_RE.match(value):
-            raise ValueError("must be a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301")
-        return value
+    sstu_department_id: GuidSetting = Field("", description="ССТУ GUID of the body this account reports as; "
+                                                            "empty means [sstu] department_id")
 
 
 class Settings(StrictModel):

@@ -15,6 +15,7 @@ categories ("HTTP 503", "ReadTimeout"), never item-specific text.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -104,7 +105,7 @@ class StoreCollector(Collector):
         yield last_ok
 
 
-def _all_states(enum_type: type[MessageState] | type[OutboxState], seen: dict[str, int]) -> list[str]:
+def _all_states(enum_type: type[enum.StrEnum], seen: dict[str, int]) -> list[str]:
     # Every known state, even at 0, so a series does not vanish when its last item moves on.
     return [s.value for s in enum_type] + sorted(set(seen) - {s.value for s in enum_type})
 

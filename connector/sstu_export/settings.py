@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from connector.settings_base import StrictModel
 from connector.sstu_export import wire
@@ -25,8 +25,19 @@ from connector.sstu_export.builder import OutcomeRule
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+def _guid(value: str) -> str:
+    value = value.strip().lower()
+    if value and not wire.GUID_RE.match(value):
+        raise ValueError("must be a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+    return value
+
+
+# A ССТУ GUID setting, written in any case; empty means "not set here".
+GuidSetting = Annotated[str, AfterValidator(_guid)]
+
+
 class SstuSettings(StrictModel):
-    department_id: str = Field("", description="the reporting body's ССТУ GUID (accounts may override it)")
+    department_id: GuidSetting = Field("", description="the reporting body's ССТУ GUID (accounts may override it)")
     base_url: str = Field("", description="ССТУ base URL; empty means no HTTP upload")
     send_time: str = Field("06:00", description="daily time (HH:MM, in `timezone`) of the sstu job")
     timezone: str = Field("Europe/Moscow", description="the body's zone: dates of the report and send_time")
@@ -41,14 +52,6 @@ class SstuSettings(StrictModel):
     bodies_file: Path | None = Field(None, description="spreadsheet/CSV of bodies: columns name, guid")
     outcomes: dict[str, OutcomeRule] = Field(default_factory=dict,
                                              description="card outcome / answer result → SSTU status")
-
-    @field_validator("department_id")
-    @classmethod
-    def _guid(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value and not wire.GUID_RE.match(value):
-            raise ValueError("must be a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301")
-        return value
 
     @field_validator("send_time")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cycles
 from sqlalchemy import func, select
 
 from connector.pipeline.context import PipelineContext
@@ -17,22 +18,11 @@ def _count(ctx: PipelineContext, model: type, *where: object) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0  # type: ignore[arg-type]
 
 
-def _full_cycle(ctx: PipelineContext, onec: SimServer) -> None:
-    run_job(ctx, "pull")
-    run_job(ctx, "register")
-    simctl.onec_act(onec, action="auto", assign=True, answer=False)
-    run_job(ctx, "track")
-    run_job(ctx, "push")
-    simctl.onec_act(onec, action="auto", assign=True, answer=True)
-    run_job(ctx, "track")
-    run_job(ctx, "push")
-    run_job(ctx, "pull")
-
-
 def test_every_message_is_registered_once_answered_once_and_closed(
         ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
     ids = simctl.seed(pos_sim, 23)
-    _full_cycle(ctx, onec_sim)
+    cycles.until_in_work(ctx, onec_sim)
+    cycles.answer_all(ctx, onec_sim)
 
     appeals = simctl.pos_appeals(pos_sim)
     assert {pid: len(appeals[pid]["answers"]) for pid in ids} == {pid: 1 for pid in ids}

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cycles
 import pytest
 from sqlalchemy import func, select
 
@@ -30,14 +31,6 @@ from connector.store.models import Attachment, JobRun, Message, MessageState, Ou
 import pg_server
 import simctl
 from testconfig import settings_mapping
-
-
-def _cycle(ctx: PipelineContext, onec: SimServer) -> None:
-    for job in ("pull", "register"):
-        run_job(ctx, job)
-    simctl.onec_act(onec, action="auto", assign=True, answer=True)
-    for job in ("track", "push", "pull"):
-        run_job(ctx, job)
 
 
 def _exactly_once(pos: SimServer, onec: SimServer, ids: list[str]) -> None:
@@ -64,9 +57,9 @@ def test_timeouts_whose_work_the_server_still_does_duplicate_nothing(
     creates and answers we retried must not exist twice."""
     ids = simctl.seed(pos_sim, 6)
     simctl.faults(pos_sim if system == "pos" else onec_sim, timeout_next=4, hang_seconds=0.8)
-    _cycle(quick_timeout_ctx, onec_sim)
+    cycles.quick(quick_timeout_ctx, onec_sim)
     time.sleep(1)  # let the held requests finish on the server side
-    _cycle(quick_timeout_ctx, onec_sim)
+    cycles.quick(quick_timeout_ctx, onec_sim)
     _exactly_once(pos_sim, onec_sim, ids)
     injected = simctl.faults_state(pos_sim if system == "pos" else onec_sim)["injected"]
     assert injected.get("timeout") == 4
@@ -124,7 +117,7 @@ def test_a_full_disk_stops_the_pull_without_losing_or_failing_anything(
     assert not list(attachments_dir.rglob("*.part")), "no partial file is left behind"
 
     disk.full = False  # the operator freed space
-    _cycle(ctx, onec_sim)
+    cycles.quick(ctx, onec_sim)
     _exactly_once(pos_sim, onec_sim, ids)
     appeals = simctl.pos_appeals(pos_sim)
     with ctx.store.session() as session:

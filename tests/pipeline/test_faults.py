@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import cycles
 import pytest
 from sqlalchemy import select
 
@@ -16,14 +17,6 @@ from connector.simulators.server import SimServer
 from connector.store.models import Attachment, Card, Message, MessageState
 
 import simctl
-
-
-def _cycle(ctx: PipelineContext, onec: SimServer) -> None:
-    for job in ("pull", "register"):
-        run_job(ctx, job)
-    simctl.onec_act(onec, action="auto", assign=True, answer=True)
-    for job in ("track", "push", "pull"):
-        run_job(ctx, job)
 
 
 @pytest.mark.parametrize("system,spec", [
@@ -39,8 +32,8 @@ def test_bursts_cost_retries_not_data(ctx: PipelineContext, pos_sim: SimServer, 
                                       system: str, spec: dict[str, int]) -> None:
     ids = simctl.seed(pos_sim, 8)
     simctl.faults(pos_sim if system == "pos" else onec_sim, **spec)
-    _cycle(ctx, onec_sim)
-    _cycle(ctx, onec_sim)  # whatever was deferred by a fault goes through on the next pass
+    cycles.quick(ctx, onec_sim)
+    cycles.quick(ctx, onec_sim)  # whatever was deferred by a fault goes through on the next pass
 
     appeals = simctl.pos_appeals(pos_sim)
     assert {pid: len(appeals[pid]["answers"]) for pid in ids} == {pid: 1 for pid in ids}
@@ -109,7 +102,7 @@ def test_edms_refusal_lands_in_failures_with_its_reason_and_retry_completes_it(
     assert simctl.cards_per_pos_id(onec_sim) == {}
 
     assert retry_failures(ctx.store, [failure.id]).requeued == [failure.id]
-    _cycle(ctx, onec_sim)
+    cycles.quick(ctx, onec_sim)
     assert list_failures(ctx.store) == []
     assert simctl.cards_per_pos_id(onec_sim) == {pos_id: 1}
     assert len(simctl.pos_appeals(pos_sim)[pos_id]["answers"]) == 1

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import cycles
 import pytest
 import requests
 from sqlalchemy import select
@@ -59,21 +60,6 @@ def _statuses_held(sstu: SimServer) -> dict[str, list[str]]:
     return {a["number"]: [q["status"] for q in a["appeal"]["questions"]] for a in _sim(sstu)["appeals"]}
 
 
-def _cycle_until_in_work(ctx: PipelineContext, onec: SimServer) -> None:
-    run_job(ctx, "pull")
-    run_job(ctx, "register")
-    simctl.onec_act(onec, action="auto", assign=True, answer=False)
-    run_job(ctx, "track")
-    run_job(ctx, "push")
-
-
-def _answer_all(ctx: PipelineContext, onec: SimServer) -> None:
-    simctl.onec_act(onec, action="auto", assign=True, answer=True)
-    run_job(ctx, "track")
-    run_job(ctx, "push")
-    run_job(ctx, "pull")
-
-
 def _records(ctx: PipelineContext) -> list[SstuAppealRecord]:
     with ctx.store.session() as session:
         return list(session.scalars(select(SstuAppealRecord).order_by(SstuAppealRecord.id)))
@@ -83,7 +69,7 @@ def test_a_changed_outcome_is_sent_once_with_the_new_status_an_unchanged_appeal_
         sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
     prepare_mapping(sctx.store, tmp_path / "mapping")
     simctl.seed(pos_sim, 12)
-    _cycle_until_in_work(sctx, onec_sim)
+    cycles.until_in_work(sctx, onec_sim)
 
     first = run_job(sctx, "sstu")
     assert first.processed == 12 and not first.notes
@@ -94,7 +80,7 @@ def test_a_changed_outcome_is_sent_once_with_the_new_status_an_unchanged_appeal_
     assert again.processed == 0
     assert _sim(sstu_sim)["summary"]["accepted"] == 12  # unchanged appeals are not sent again
 
-    _answer_all(sctx, onec_sim)
+    cycles.answer_all(sctx, onec_sim)
     changed = run_job(sctx, "sstu")
     summary = _sim(sstu_sim)["summary"]
     assert changed.processed == 12
@@ -109,7 +95,7 @@ def test_a_changed_outcome_is_sent_once_with_the_new_status_an_unchanged_appeal_
 def test_an_unmapped_category_lands_in_failures_and_goes_out_once_mapped(
         sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
     simctl.seed(pos_sim, 10)
-    _cycle_until_in_work(sctx, onec_sim)
+    cycles.until_in_work(sctx, onec_sim)
     stats = run_job(sctx, "sstu")
     assert len(stats.notes) == 1 and stats.notes[0].startswith("SSTU report: no POS categories known yet")
     assert _records(sctx) == []
@@ -141,7 +127,7 @@ def test_an_appeal_rejected_by_sstu_is_in_failures_with_the_portals_reason(
         try:
             prepare_mapping(ctx.store, tmp_path / "mapping")
             simctl.seed(pos_sim, 15)
-            _cycle_until_in_work(ctx, onec_sim)
+            cycles.until_in_work(ctx, onec_sim)
             stats = run_job(ctx, "sstu")
             failed = [r for r in _records(ctx) if r.send_state == SendState.FAILED]
             assert failed and stats.failed == len(failed)
@@ -162,7 +148,7 @@ def test_server_errors_cost_retries_not_appeals(
         sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
     prepare_mapping(sctx.store, tmp_path / "mapping")
     simctl.seed(pos_sim, 6)
-    _cycle_until_in_work(sctx, onec_sim)
+    cycles.until_in_work(sctx, onec_sim)
     simctl.faults(sstu_sim, fail_next=3, throttle_next=2, retry_after=0)
     stats = run_job(sctx, "sstu")
     assert stats.processed == 6 and stats.failed == 0
@@ -173,7 +159,7 @@ def test_reconcile_finds_missing_and_rejected_and_resend_fixes_them(
         sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
     prepare_mapping(sctx.store, tmp_path / "mapping")
     simctl.seed(pos_sim, 8)
-    _cycle_until_in_work(sctx, onec_sim)
+    cycles.until_in_work(sctx, onec_sim)
     run_job(sctx, "sstu")
     numbers = sorted(_statuses_held(sstu_sim))
     act = f"{sstu_sim.url}/_sim/act"
@@ -197,7 +183,7 @@ def test_archives_carry_only_what_changed_and_every_file_is_valid(
         sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, tmp_path: Path) -> None:
     prepare_mapping(sctx.store, tmp_path / "mapping")
     simctl.seed(pos_sim, 9)
-    _cycle_until_in_work(sctx, onec_sim)
+    cycles.until_in_work(sctx, onec_sim)
     config = build_config(sctx.settings, sctx.store)
     period = period_of(datetime.now(UTC).astimezone(sctx.settings.sstu.zone).date())
 
@@ -210,7 +196,7 @@ def test_archives_carry_only_what_changed_and_every_file_is_valid(
 
     assert export_archive(sctx.store, config, tmp_path / "a2", period, through=True).appeals == 0
 
-    _answer_all(sctx, onec_sim)
+    cycles.answer_all(sctx, onec_sim)
     third = export_archive(sctx.store, config, tmp_path / "a3", period, through=True)
     assert third.appeals == 9 and check_path(tmp_path / "a3").ok
     with zipfile.ZipFile(third.parts[0]) as zf:
@@ -226,7 +212,7 @@ def test_the_monthly_archive_is_written_once_for_the_previous_month(
     try:
         prepare_mapping(ctx.store, tmp_path / "mapping")
         simctl.seed(pos_sim, 5)
-        _cycle_until_in_work(ctx, onec_sim)
+        cycles.until_in_work(ctx, onec_sim)
         now = datetime.now(UTC)
         next_month = (now.replace(day=28) + (now.replace(day=28) - now.replace(day=1))).replace(day=2, hour=9)
         ctx.clock = lambda: next_month
@@ -253,7 +239,7 @@ def test_a_redirect_is_transferred_with_the_receiving_bodys_guid_and_our_coverin
     try:
         prepare_mapping(ctx.store, tmp_path / "mapping")
         known, unknown, *_rest = simctl.seed(pos_sim, 4)
-        _cycle_until_in_work(ctx, onec_sim)
+        cycles.until_in_work(ctx, onec_sim)
         simctl.onec_act(onec_sim, action="redirect", pos_id=known, org_id="org-minstroy", letter_number="ИСХ-77/1")
         simctl.onec_act(onec_sim, action="redirect", pos_id=unknown, org_id="Управление ЗАГС")
         run_job(ctx, "track")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, LocalStorageError
 from connector.pipeline.context import PipelineContext
@@ -49,7 +49,7 @@ def drain(ctx: PipelineContext, model: type[Any], *, job: str, max_batches: int 
                 stats.notes.append(f"{group}: {exc.operator_message}")
                 log.error(f"{job} stopped for {group}", extra={"job": job, "reason": exc.operator_message})
                 break
-            except DBAPIError:
+            except (OperationalError, InterfaceError):
                 release_ids(ctx.store.sessions, model, ids[position:], ctx.worker)
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug on one item must not hold the whole batch

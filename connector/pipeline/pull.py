@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from connector.pipeline.outcomes import JobStats, batch_budget, record_item_erro
 from connector.pos_client.client import PosClient
 from connector.pos_client.wire import WireAppeal, WireListItem
 from connector.store.leases import claim, release
+from connector.store.locks import exclusive
 from connector.store.models import Attachment, Message, MessageState, PullWatermark
 
 log = logging.getLogger(__name__)
@@ -91,20 +92,8 @@ def _account_lock(ctx: PipelineContext, account: str) -> Iterator[PullWatermark 
     with ctx.store.session() as session:
         row = session.get(PullWatermark, account)
         session.commit()
-    if ctx.store.is_sqlite:
-        yield row
-        return
-    key = int.from_bytes(hashlib.sha256(f"pos-connector:pull:{account}".encode()).digest()[:8], "big", signed=True)
-    with ctx.store.engine.connect() as conn:
-        if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
-            yield None
-            return
-        conn.commit()
-        try:
-            yield row
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+    with exclusive(ctx.store, f"pull:{account}") as mine:
+        yield row if mine else None
 
 
 def _ensure_watermark_row(ctx: PipelineContext, account: str) -> None:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from connector.config import Settings
 from connector.pipeline import pull, push, register, sstu, track
@@ -60,13 +60,13 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
             session.add(run)
             session.flush()
             run_id = run.id
-    except DBAPIError as exc:
+    except (OperationalError, InterfaceError) as exc:
         stats.notes.append(_database_down(name, exc))
         return stats
     error: str | None = None
     try:
         stats = job(ctx, max_batches)
-    except DBAPIError as exc:
+    except (OperationalError, InterfaceError) as exc:
         # The database went away mid-run (restart, failover, network): every step commits its
         # own transaction, so what was done is kept and the rest is redone by the next run.
         error = _database_down(name, exc)
@@ -81,7 +81,7 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
             finished.processed, finished.failed = stats.processed, stats.failed
             finished.ok = error is None and not stats.notes
             finished.error = error or ("; ".join(stats.notes) if stats.notes else None)
-    except DBAPIError as exc:
+    except (OperationalError, InterfaceError) as exc:
         error = error or _database_down(name, exc)
     log.info("job finished", extra={"job": name, "processed": stats.processed, "failed": stats.failed,
                                     "deferred": stats.skipped})

@@ -22,6 +22,7 @@ from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchi
 from connector.sstu_export.refresh import BuildConfig, build_config, rebuild, refresh
 from connector.sstu_export.service import MONTHLY, export_archive, month_bounds, period_of
 from connector.store.leases import release
+from connector.store.locks import exclusive
 from connector.store.models import Failure
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
         stats += send_pending(ctx, config, max_batches)
     if sstu.archive_dir is not None:
         try:
-            _monthly_archive(ctx, config)
+            with exclusive(ctx.store, "sstu:monthly-archive") as mine:
+                if mine:  # another worker writes it otherwise
+                    _monthly_archive(ctx, config)
         except (DataError, OSError) as exc:
             reason = exc.operator_message if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
             stats.notes.append(f"monthly SSTU archive not written: {reason}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connector.config import Settings
@@ -158,12 +159,25 @@ def refresh(store: Store, config: BuildConfig, *, message_ids: Sequence[int] | N
     with store.session() as session:
         ids = candidate_ids(session, config.settings, message_ids)
     for chunk in _chunks(ids, CHUNK):
-        with store.sessions.begin() as session:
-            for message_id in chunk:
-                _refresh_one(session, config, message_id, stats, clock(), force)
+        try:
+            _refresh_chunk(store, config, chunk, stats, clock, force)
+        except IntegrityError:
+            # another worker recorded one of these appeals first: again, now that its row exists
+            _refresh_chunk(store, config, chunk, stats, clock, force)
     if stats.invalid:
         log.warning("SSTU appeals that cannot be built", extra={"count": stats.invalid})
     return stats
+
+
+def _refresh_chunk(store: Store, config: BuildConfig, chunk: Sequence[int], stats: RefreshStats,
+                   clock: Callable[[], datetime], force: bool) -> None:
+    counted = RefreshStats()  # merged only once the chunk is committed
+    with store.sessions.begin() as session:
+        for message_id in chunk:
+            _refresh_one(session, config, message_id, counted, clock(), force)
+    for name in ("looked_at", "built", "changed", "unchanged", "not_ready", "invalid"):
+        setattr(stats, name, getattr(stats, name) + getattr(counted, name))
+    stats.errors += counted.errors
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,45 @@ def test_a_redirect_is_transferred_with_the_receiving_bodys_guid_and_our_coverin
     finally:
         ctx.close()
         ctx.store.dispose()
+
+
+def test_two_workers_on_one_postgresql_database_send_each_appeal_once_and_one_archive(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one daemon per database (the lockfile guards it)")
+    archives = tmp_path / "archives"
+    first = _context(tmp_path / "w1", db_url, pos_sim, onec_sim, sstu_sim, archive_dir=str(archives))
+    second = _context(tmp_path / "w2", db_url, pos_sim, onec_sim, sstu_sim, archive_dir=str(archives))
+    try:
+        prepare_mapping(first.store, tmp_path / "mapping")
+        simctl.seed(pos_sim, 30)
+        cycles.until_in_work(first, onec_sim)
+        now = datetime.now(UTC)
+        next_month = (now.replace(day=28) + timedelta(days=5)).replace(day=2)
+        for ctx in (first, second):
+            ctx.clock = lambda: next_month  # both see the monthly archive as due
+        errors: list[BaseException] = []
+
+        def work(ctx: PipelineContext) -> None:
+            try:
+                stats = run_job(ctx, "sstu")
+                assert not stats.notes, stats.notes
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(ctx,)) for ctx in (first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert errors == []
+        summary = _sim(sstu_sim)["summary"]
+        assert (summary["accepted"], summary["appeals"], summary["rejected"]) == (30, 30, 0)
+        with first.store.session() as session:
+            monthly = list(session.scalars(select(SstuArchiveRecord)))
+        assert [(a.kind, a.appeals) for a in monthly] == [("monthly", 30)]
+        assert list_failures(first.store) == []
+    finally:
+        for ctx in (first, second):
+            ctx.close()
+            ctx.store.dispose()

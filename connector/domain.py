@@ -128,6 +128,7 @@ class CardState(_Model):
     redirect_org_id: str = ""
     redirect_comment: str = ""
     redirect_letter_number: str = ""           # our outgoing covering letter of a redirect (ССТУ transferNumber)
+    rubric_code: str = ""                      # the card's own ССТУ classifier code, when the EDMS keeps one
     redirect_letter_date: date | None = None
 
 

@@ -122,6 +122,7 @@ def _apply_state(session: Session, ctx: PipelineContext, card: Card, message: Me
     card.redirect_org_id = state.redirect_org_id
     card.redirect_letter_number = state.redirect_letter_number
     card.redirect_letter_date = state.redirect_letter_date
+    card.rubric_code = state.rubric_code
     _record_hop(session, ctx, message, executor, state)
     return changed
 

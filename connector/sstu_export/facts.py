@@ -62,6 +62,7 @@ class StoredCard(_Snapshot):
     redirect_org_id: str = ""
     redirect_letter_number: str = ""
     redirect_letter_date: date | None = None
+    rubric_code: str = ""
     resolution: str = ""
 
 
@@ -98,6 +99,7 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
     question = QuestionFacts(
         category_path=tuple(r.id for r in category_refs),
         category_label=" / ".join(r.name or r.id for r in category_refs),
+        code=card.rubric_code or None,  # the EDMS's own rubric wins over the mapping
         outcome=outcome,
         result=answer.decision if answer is not None else "",
         incoming_date=local_date(message.created_at, zone),

@@ -123,7 +123,7 @@ def load_snapshot(session: Session, settings: Settings, message_id: int) -> Appe
                         registration_date=card.registration_date, created_at=card.created_at,
                         checked_at=card.checked_at, redirect_org_id=card.redirect_org_id,
                         redirect_letter_number=card.redirect_letter_number,
-                        redirect_letter_date=card.redirect_letter_date,
+                        redirect_letter_date=card.redirect_letter_date, rubric_code=card.rubric_code,
                         resolution=card.resolution),
         answer=answer)
 

@@ -129,6 +129,7 @@ class Card(LeaseMixin, Base):
     redirect_org_id: Mapped[str] = mapped_column(String(128), default="")
     redirect_letter_number: Mapped[str] = mapped_column(String(128), default="")
     redirect_letter_date: Mapped[date | None] = mapped_column(Date)
+    rubric_code: Mapped[str] = mapped_column(String(24), default="")
     snapshot_hash: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_at: Mapped[datetime | None]

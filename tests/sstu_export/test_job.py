@@ -26,6 +26,7 @@ from connector.sstu_export.client import SstuClient
 from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchiveRecord
 from connector.sstu_export.refresh import build_config
 from connector.sstu_export.service import export_archive, period_of, reconcile_portal, requeue
+from connector.store.models import Card, Message
 
 import simctl
 from testconfig import settings_mapping
@@ -300,3 +301,22 @@ def test_two_workers_on_one_postgresql_database_send_each_appeal_once_and_one_ar
         for ctx in (first, second):
             ctx.close()
             ctx.store.dispose()
+
+
+def test_the_cards_own_rubric_wins_over_the_mapping_and_a_bad_one_is_reported(
+        sctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, sstu_sim: SimServer, tmp_path: Path) -> None:
+    prepare_mapping(sctx.store, tmp_path / "mapping")
+    own, bad, plain = simctl.seed(pos_sim, 3)
+    cycles.until_in_work(sctx, onec_sim)
+    simctl.onec_act(onec_sim, action="set_property", pos_id=own, name="Рубрика ССТУ", value="0005.0005.0056.1149")
+    simctl.onec_act(onec_sim, action="set_property", pos_id=bad, name="Рубрика ССТУ", value="0005.0005.0000.0000")
+    run_job(sctx, "track")
+    run_job(sctx, "sstu")
+    with sctx.store.session() as session:
+        number_of = dict(session.execute(select(Message.pos_id, Card.registration_number)
+                                         .join(Card, Card.message_id == Message.id)).all())
+    held = {a["number"]: a["appeal"]["questions"][0]["code"] for a in _sim(sstu_sim)["appeals"]}
+    assert held[number_of[own]] == "0005.0005.0056.1149"
+    assert number_of[bad] not in held and number_of[plain] in held
+    [failure] = [f for f in list_failures(sctx.store) if f.job == "sstu.build"]
+    assert failure.pos_id == bad and "code" in failure.reason and "question" in failure.reason

@@ -127,6 +127,7 @@ class DirectumRxAdapter:
             redirect_comment=str(letter.get(s.redirect_comment_property) or "") if redirected else "",
             redirect_letter_number=str(letter.get(s.redirect_letter_number_property) or "") if redirected else "",
             redirect_letter_date=wire.parse_date(letter.get(s.redirect_letter_date_property)) if redirected else None,
+            rubric_code=str(letter.get(s.rubric_property) or "").strip(),
         )
 
     def fetch_answer(self, ref: CardRef) -> Answer | None:

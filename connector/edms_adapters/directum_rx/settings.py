@@ -60,6 +60,8 @@ class DirectumRxSettings(AdapterSettings):
     redirect_letter_number_property: str = Field("RedirectLetterNumber",
                                                  description="outgoing covering letter of a redirect (ССТУ)")
     redirect_letter_date_property: str = "RedirectLetterDate"
+    rubric_property: str = Field("SstuRubricCode", description="letter property holding its ССТУ classifier code, "
+                                                           "if the EDMS keeps one (it wins over the mapping)")
     extended_results: list[str] = Field(default_factory=lambda: ["Рассмотрение продлено"])
     redirect_results: list[str] = Field(default_factory=lambda: ["Направлено по компетенции"])
     refused_results: list[str] = Field(default_factory=lambda: ["Оставлено без ответа автору"])

@@ -143,6 +143,7 @@ class OnecDmAdapter:
             if stage is CardStage.REDIRECTED else "",
             redirect_letter_date=wire.parse_date(doc.properties.get(s.redirect_letter_date_property, ""))
             if stage is CardStage.REDIRECTED else None,
+            rubric_code=doc.properties.get(s.rubric_property, "").strip(),
         )
 
     def fetch_answer(self, ref: CardRef) -> Answer | None:

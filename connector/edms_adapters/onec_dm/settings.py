@@ -36,6 +36,8 @@ class OnecDmSettings(AdapterSettings):
     redirect_letter_number_property: str = Field("Номер сопроводительного письма",
                                                  description="outgoing covering letter of a redirect (ССТУ)")
     redirect_letter_date_property: str = "Дата сопроводительного письма"
+    rubric_property: str = Field("Рубрика ССТУ", description="card property holding its ССТУ classifier code, "
+                                                         "if the EDMS keeps one (it wins over the mapping)")
     extended_results: list[str] = Field(default_factory=lambda: ["Рассмотрение продлено"])
     redirect_results: list[str] = Field(default_factory=lambda: ["Направлено по компетенции"])
     refused_results: list[str] = Field(default_factory=lambda: ["Оставлено без ответа автору"])

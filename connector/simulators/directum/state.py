@@ -59,6 +59,7 @@ class SimNames:
     redirect_comment_property: str = "RedirectComment"
     redirect_letter_number_property: str = "RedirectLetterNumber"
     redirect_letter_date_property: str = "RedirectLetterDate"
+    rubric_property: str = "SstuRubricCode"
     extended_result: str = "Рассмотрение продлено"
     redirect_result: str = "Направлено по компетенции"
     refused_result: str = "Оставлено без ответа автору"
@@ -91,7 +92,7 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
         wire.S_INCOMING: (_DOC_SCALARS + (wire.P_IN_NUMBER, wire.P_DATED, names.pos_id_property,
                                           names.result_property, names.redirect_org_property,
                                           names.redirect_comment_property, names.redirect_letter_number_property,
-                                          names.redirect_letter_date_property),
+                                          names.redirect_letter_date_property, names.rubric_property),
                           {wire.P_CORRESPONDENT: wire.S_PERSONS, wire.P_DOCUMENT_KIND: wire.S_DOCUMENT_KINDS,
                            wire.P_BUSINESS_UNIT: wire.S_BUSINESS_UNITS, wire.P_DEPARTMENT: wire.S_DEPARTMENTS,
                            wire.P_DELIVERY_METHOD: wire.S_DELIVERY_METHODS, "Addressee": wire.S_EMPLOYEES}),

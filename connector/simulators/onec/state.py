@@ -228,12 +228,16 @@ class OnecState:
     # --- executor acts ---------------------------------------------------------------------------
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
-        if action not in ("auto", "assign", "extend", "answer", "redirect", "refuse"):
-            raise ValueError(f"unknown action {action!r} (assign, extend, answer, redirect, refuse, auto)")
+        if action not in ("auto", "assign", "extend", "answer", "redirect", "refuse", "set_property"):
+            raise ValueError(f"unknown action {action!r} (assign, extend, answer, redirect, refuse, auto, "
+                             "set_property)")
         with self.lock:
             if action == "auto":
                 return self._auto(bool(body.get("assign", True)), bool(body.get("answer", False)))
             doc = self._target(body)
+            if action == "set_property":  # what a clerk types into a card field
+                doc.properties[str(body["name"])] = str(body.get("value", ""))
+                return {"doc_id": doc.id}
             if action == "assign":
                 task = self._assign(doc, body.get("executor"), body.get("due_date"), body.get("resolution"))
                 return {"doc_id": doc.id, "task_id": task.id}

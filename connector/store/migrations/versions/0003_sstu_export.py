@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('redirect_letter_number', sa.String(length=128), nullable=False,
                                       server_default=''))
         batch_op.add_column(sa.Column('redirect_letter_date', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('rubric_code', sa.String(length=24), nullable=False, server_default=''))
 
     op.create_table('sstu_archives',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -85,5 +86,6 @@ def downgrade() -> None:
 
     op.drop_table('sstu_archives')
     with op.batch_alter_table('cards', schema=None) as batch_op:
+        batch_op.drop_column('rubric_code')
         batch_op.drop_column('redirect_letter_date')
         batch_op.drop_column('redirect_letter_number')

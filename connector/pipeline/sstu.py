@@ -63,10 +63,13 @@ def send_pending(ctx: PipelineContext, config: BuildConfig, max_batches: int | N
     def handle(ctx: PipelineContext, record_id: int, stats: JobStats) -> None:
         _send_one(ctx, config, client, record_id, stats)
 
-    return drain(ctx, SstuAppealRecord, job=JOB, max_batches=max_batches, handle=handle,
-                 group_of=lambda _id: "ССТУ",
-                 conditions=lambda stopped: [SstuAppealRecord.send_state == SendState.PENDING]
-                 if not stopped else [SstuAppealRecord.id < 0])
+    try:
+        return drain(ctx, SstuAppealRecord, job=JOB, max_batches=max_batches, handle=handle,
+                     group_of=lambda _id: "ССТУ",
+                     conditions=lambda stopped: [SstuAppealRecord.send_state == SendState.PENDING]
+                     if not stopped else [SstuAppealRecord.id < 0])
+    finally:
+        client.session.close()
 
 
 def _send_one(ctx: PipelineContext, config: BuildConfig, client: SstuClient, record_id: int,

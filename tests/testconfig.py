@@ -21,3 +21,25 @@ def settings_mapping(*, data_dir: Path, db_url: str, pos_url: str, onec_url: str
         "edms": {"onec": {"type": "onec_dm", "url": f"{onec_url}/base/ws/DMService",
                           "login": ONEC_LOGIN, "password": ONEC_PASSWORD}},
     }
+
+
+# One account on 1С as a TOML tail for config-file tests; placeholders {pos} and {onec} stay
+# for the caller's .format().
+ONEC_ACCOUNT_TOML = """
+[[accounts]]
+name = "{name}"
+pos_base_url = "{{pos}}"
+login = "lko-demo"
+password = "demo-secret"
+edms = "onec"
+
+[edms.onec]
+type = "onec_dm"
+url = "{{onec}}/base/ws/DMService"
+login = "integration"
+password = "1c-secret"
+"""
+
+
+def onec_account_toml(name: str = "demo") -> str:
+    return ONEC_ACCOUNT_TOML.format(name=name)

@@ -22,6 +22,7 @@ from connector.store.db import Store
 from connector.store.models import Failure, Message, MessageState
 
 import simctl
+from testconfig import onec_account_toml
 
 CONFIG = """
 [daemon]
@@ -30,19 +31,7 @@ data_dir = "{data}"
 [http]
 allow_insecure = true
 
-[[accounts]]
-name = "demo"
-pos_base_url = "{pos}"
-login = "lko-demo"
-password = "demo-secret"
-edms = "onec"
-
-[edms.onec]
-type = "onec_dm"
-url = "{onec}/base/ws/DMService"
-login = "integration"
-password = "1c-secret"
-"""
+""" + onec_account_toml("demo")
 
 
 def _config(tmp_path: Path, pos: str = "http://127.0.0.1:9", onec: str = "http://127.0.0.1:9",

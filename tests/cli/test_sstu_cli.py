@@ -19,6 +19,7 @@ from connector.sstu_export.service import period_of
 from connector.store.db import Store
 
 import simctl
+from testconfig import onec_account_toml
 
 CONFIG = """
 [daemon]
@@ -32,19 +33,7 @@ allow_insecure = true
 department_id = "{department}"
 base_url = "{sstu}"
 
-[[accounts]]
-name = "demo"
-pos_base_url = "{pos}"
-login = "lko-demo"
-password = "demo-secret"
-edms = "onec"
-
-[edms.onec]
-type = "onec_dm"
-url = "{onec}/base/ws/DMService"
-login = "integration"
-password = "1c-secret"
-"""
+""" + onec_account_toml("demo")
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ from connector.simulators.sstu import SstuSimulator
 from connector.store.db import Store
 from connector.store.models import Attachment, Failure, Message, MessageState
 
+from testconfig import onec_account_toml
+
 pytestmark = pytest.mark.slow
 
 HOSTILE_NAMES = [
@@ -74,19 +76,7 @@ listen = "127.0.0.1:{port}"
 department_id = "{department}"
 base_url = "{sstu}"
 
-[[accounts]]
-name = "hostile"
-pos_base_url = "{pos}"
-login = "lko-demo"
-password = "demo-secret"
-edms = "onec"
-
-[edms.onec]
-type = "onec_dm"
-url = "{onec}/base/ws/DMService"
-login = "integration"
-password = "1c-secret"
-"""
+""" + onec_account_toml("hostile")
 
 
 def _free_port() -> int:

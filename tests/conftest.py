@@ -24,6 +24,7 @@ from connector.pipeline.runner import build_context  # noqa: E402
 from connector.simulators.server import SimServer  # noqa: E402
 
 import pg_server  # noqa: E402
+import simctl  # noqa: E402
 from testconfig import settings_mapping  # noqa: E402
 
 
@@ -58,6 +59,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'connector.db'}"
     server = request.getfixturevalue("pg")
     return pg_server.create_database(server, f"t_{next(_db_counter)}_{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def sim_loopback() -> Iterator[simctl.Loopback]:
+    with simctl.Loopback.start() as loopback:
+        yield loopback
 
 
 @pytest.fixture

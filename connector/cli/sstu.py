@@ -138,11 +138,11 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
 
 def _send(ctx: Any, built: Any) -> dict[str, Any]:
     from connector.pipeline.sstu import send_pending
-    from connector.sstu_export.refresh import refresh
 
     if not ctx.settings.sstu.base_url:
         raise DataError("[sstu] base_url is not set: nowhere to upload")
-    refresh(ctx.store, built, clock=ctx.clock)
+    # what is pending was found by the export's refresh (or queued by resend); each appeal is
+    # rebuilt from the store as it is sent
     stats = send_pending(ctx, built)
     if stats.notes:
         raise DataError("; ".join(stats.notes))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 
 from connector.errors import AuthError, ConnectorError, DataError
 from connector.pipeline.batches import drain
@@ -20,7 +20,7 @@ from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.sstu_export.client import SstuClient
 from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchiveRecord
 from connector.sstu_export.refresh import BuildConfig, build_config, rebuild, refresh
-from connector.sstu_export.service import MONTHLY, export_archive, month_bounds, period_of
+from connector.sstu_export.service import MONTHLY, export_archive, period_of
 from connector.store.leases import release
 from connector.store.locks import exclusive
 from connector.store.models import Failure
@@ -66,8 +66,8 @@ def send_pending(ctx: PipelineContext, config: BuildConfig, max_batches: int | N
     try:
         return drain(ctx, SstuAppealRecord, job=JOB, max_batches=max_batches, handle=handle,
                      group_of=lambda _id: "ССТУ",
-                     conditions=lambda stopped: [SstuAppealRecord.send_state == SendState.PENDING]
-                     if not stopped else [SstuAppealRecord.id < 0])
+                     conditions=lambda stopped: [SstuAppealRecord.send_state == SendState.PENDING,
+                                                 false() if stopped else true()])
     finally:
         client.session.close()
 
@@ -134,7 +134,6 @@ def _monthly_archive(ctx: PipelineContext, config: BuildConfig) -> None:
             SstuArchiveRecord.kind == MONTHLY, SstuArchiveRecord.period == period).limit(1))
     if done is not None:
         return
-    month_bounds(period)  # validates the label
     result = export_archive(ctx.store, config, sstu.archive_dir / period, period, kind=MONTHLY, through=True,
                             clock=ctx.clock)
     if today.day > sstu.archive_by_day:

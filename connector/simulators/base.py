@@ -18,7 +18,23 @@ from connector.simulators.faults import FaultInjector, FaultSpec
 LOCAL_ZONE = ZoneInfo("Europe/Moscow")
 
 
-class StatefulSimulator(abc.ABC):
+class WsgiSimulator(abc.ABC):
+    """The WSGI entry: a request goes to ``_dispatch``; werkzeug's HTTP errors are answers."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except HTTPException as exc:
+            response = exc.get_response()  # type: ignore[assignment]
+        return response(environ, start_response)
+
+    @abc.abstractmethod
+    def _dispatch(self, request: Request) -> Response:
+        """Answer one request."""
+
+
+class StatefulSimulator(WsgiSimulator):
     """A simulator whose state lives in ``store`` (with ``act``, ``state``, ``summary``,
     ``close`` and a ``lock``) and whose faults come from ``faults``."""
 
@@ -47,18 +63,6 @@ class StatefulSimulator(abc.ABC):
 
     def close(self) -> None:
         self.store.close()
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            response = self._dispatch(request)
-        except HTTPException as exc:
-            response = exc.get_response()  # type: ignore[assignment]
-        return response(environ, start_response)
-
-    @abc.abstractmethod
-    def _dispatch(self, request: Request) -> Response:
-        """Route one request to the protocol or the /_sim endpoints."""
 
     def _sim(self, request: Request, path: str) -> Response:
         """``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``GET|POST /_sim/faults``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -98,6 +99,13 @@ class FaultInjector:
         """Hold this request past the client's timeout; it is still carried out afterwards, like
         a real server that finishes the work of a caller who stopped waiting."""
         return self._take("timeout", self.spec.timeout_rate)
+
+    def delay(self) -> None:
+        """The slowness every request sees: ``latency_ms``, plus ``hang_seconds`` when it hangs."""
+        if self.spec.latency_ms:
+            time.sleep(self.spec.latency_ms / 1000)
+        if self.hang():
+            time.sleep(self.spec.hang_seconds)
 
     def chance(self, rate: float) -> bool:
         with self._lock:

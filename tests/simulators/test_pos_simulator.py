@@ -15,6 +15,8 @@ from connector.simulators.pos import PosSimulator, SimAccount
 from connector.simulators.pos.generator import FEMALE_NAMES, MALE_NAMES
 from connector.simulators.server import SimServer
 
+import simctl
+
 OTHER = SimAccount("lko-school", "school-secret", "org-school", "МБОУ СОШ № 5")
 Api = Callable[..., requests.Response]
 
@@ -24,29 +26,10 @@ def sim() -> PosSimulator:
     return PosSimulator([SimAccount("lko-demo", "demo-secret", "org-demo", "Администрация"), OTHER], seed=3)
 
 
-class _Swappable:
-    """One loopback server per module, a fresh simulator per test (stopping a server costs 0.5 s)."""
-
-    app: Callable[..., Any] | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        assert self.app is not None
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def _loopback() -> Iterator[tuple[_Swappable, SimServer]]:
-    swap = _Swappable()
-    with SimServer(swap) as srv:
-        yield swap, srv
-
-
 @pytest.fixture
-def server(sim: PosSimulator, _loopback: tuple[_Swappable, SimServer]) -> Iterator[SimServer]:
-    swap, srv = _loopback
-    swap.app = sim
-    yield srv
-    swap.app = None
+def server(sim: PosSimulator, sim_loopback: simctl.Loopback) -> Iterator[SimServer]:
+    with sim_loopback.serve(sim) as srv:
+        yield srv
 
 
 def _token(url: str, login: str = "lko-demo", password: str = "demo-secret") -> str:

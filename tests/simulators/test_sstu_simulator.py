@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from connector.simulators.server import SimServer
 from connector.simulators.sstu import SstuSimulator
+
+import simctl
 
 IMPORT = "/IPCP/HandlingReportPlugin/Api/Import"
 DEP = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -29,32 +30,15 @@ def _appeal(status: str = "Explained", **extra: Any) -> dict[str, Any]:
     return doc
 
 
-class _Swappable:
-    app: Callable[..., Any] | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        assert self.app is not None
-        return self.app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def _loopback() -> Iterator[tuple[_Swappable, SimServer]]:
-    swap = _Swappable()
-    with SimServer(swap) as srv:
-        yield swap, srv
-
-
 @pytest.fixture
 def sim() -> SstuSimulator:
     return SstuSimulator()
 
 
 @pytest.fixture
-def url(sim: SstuSimulator, _loopback: tuple[_Swappable, SimServer]) -> Iterator[str]:
-    swap, srv = _loopback
-    swap.app = sim
-    yield srv.url
-    swap.app = None
+def url(sim: SstuSimulator, sim_loopback: simctl.Loopback) -> Iterator[str]:
+    with sim_loopback.serve(sim) as srv:
+        yield srv.url
 
 
 def _post(url: str, doc: Any) -> requests.Response:

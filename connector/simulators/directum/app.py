@@ -16,7 +16,6 @@ import binascii
 import hmac
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,10 +72,7 @@ class DirectumSimulator(StatefulSimulator):
 
     def _protocol(self, request: Request, resource: str) -> Response:
         f = self.faults
-        if f.spec.latency_ms:
-            time.sleep(f.spec.latency_ms / 1000)
-        if f.hang():
-            time.sleep(f.spec.hang_seconds)
+        f.delay()
         if f.take("unauthorized"):
             return _unauthorized()
         if f.throttled():

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Request, Response
 
+from connector.simulators.base import WsgiSimulator
 from connector.simulators.faults import FaultInjector, FaultSpec
 from connector.simulators.medo.state import MedoState, UnknownTarget, utc_now
 from connector.simulators.medo.writer import HOSTILE_KINDS
@@ -54,7 +55,7 @@ class MedoFaultInjector(FaultInjector):
         return [kind for kind in _PRECEDING if self.take(kind)]
 
 
-class MedoSimulator:
+class MedoSimulator(WsgiSimulator):
     def __init__(self, outbox_dir: Path, inbox_dir: Path, *, faults: FaultSpec | None = None,
                  encoding: str = "windows-1251", seed: int = 1, store_dir: Path | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
@@ -146,14 +147,6 @@ class MedoSimulator:
         self.stop_polling()
 
     # --- WSGI control app --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        try:
-            response = self._dispatch(request)
-        except HTTPException as exc:
-            response = exc.get_response()  # type: ignore[assignment]
-        return response(environ, start_response)
-
     def _dispatch(self, request: Request) -> Response:
         path = request.path.rstrip("/")
         if path == "/_sim/state" and request.method == "GET":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from typing import Any
 
 from lxml import etree
@@ -82,10 +81,7 @@ class OnecSimulator(StatefulSimulator):
 
     def _soap(self, request: Request) -> Response:
         f = self.faults
-        if f.spec.latency_ms:
-            time.sleep(f.spec.latency_ms / 1000)
-        if f.hang():
-            time.sleep(f.spec.hang_seconds)
+        f.delay()
         if f.take("unauthorized"):
             return _unauthorized()
         if f.throttled():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -166,10 +165,7 @@ class PosSimulator:
         with self.store.lock:
             self.store.requests[endpoint] = self.store.requests.get(endpoint, 0) + 1
         spec = self.faults.spec
-        if spec.latency_ms:
-            time.sleep(spec.latency_ms / 1000)
-        if self.faults.hang():
-            time.sleep(spec.hang_seconds)
+        self.faults.delay()
         if self.faults.server_error():
             return _json(error(503, wire.ERR_UNAVAILABLE, "service temporarily unavailable"))
         if self.faults.throttled():

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -114,10 +113,7 @@ class SstuSimulator:
         with self.lock:
             self.counts["requests"] += 1
         spec = self.faults.spec
-        if spec.latency_ms:
-            time.sleep(spec.latency_ms / 1000)
-        if self.faults.hang():
-            time.sleep(spec.hang_seconds)
+        self.faults.delay()
         if self.faults.server_error():
             return _json(503, {"reason": "service temporarily unavailable"})
         if self.faults.throttled():

@@ -68,8 +68,11 @@ def _requeue(session: Session, failure: Failure) -> None:
         if record is not None:
             _reset(record)
             record.inputs_hash = ""  # rebuilt on the next sstu run, with today's mapping and settings
-            if record.send_state in (SendState.FAILED, SendState.INVALID):
-                record.send_state = SendState.PENDING if record.content_hash else SendState.IDLE
+            # a refused send goes again; a build error is rebuilt first, and the rebuild decides
+            if record.send_state == SendState.FAILED:
+                record.send_state = SendState.PENDING
+            elif record.send_state == SendState.INVALID:
+                record.send_state = SendState.IDLE
         return
     if failure.item_kind == "card":
         card = session.get(Card, failure.item_id)

@@ -263,6 +263,8 @@ def apply_build(session: Session, record: SstuAppealRecord, built: BuiltAppeal, 
     if due and (record.send_state == SendState.IDLE or record.changed_at == now):
         record.send_state = SendState.PENDING
         record.attempts, record.next_attempt_at, record.last_error = 0, None, None
+    elif not due and record.send_state == SendState.PENDING:
+        record.send_state = SendState.IDLE  # the HTTP route was switched off: nothing would ever send it
 
 
 def _mark_invalid(session: Session, record: SstuAppealRecord, reason: str) -> None:

@@ -320,3 +320,24 @@ def test_the_cards_own_rubric_wins_over_the_mapping_and_a_bad_one_is_reported(
     assert number_of[bad] not in held and number_of[plain] in held
     [failure] = [f for f in list_failures(sctx.store) if f.job == "sstu.build"]
     assert failure.pos_id == bad and "code" in failure.reason and "question" in failure.reason
+
+
+def test_without_an_http_route_a_retried_build_failure_is_not_left_pending(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    ctx = _context(tmp_path, db_url, pos_sim, onec_sim, None, archive_dir=str(tmp_path / "archives"))
+    try:
+        prepare_mapping(ctx.store, tmp_path / "mapping")
+        simctl.seed(pos_sim, 10)
+        cycles.until_in_work(ctx, onec_sim)
+        run_job(ctx, "sstu")  # every appeal built once
+        prepare_mapping(ctx.store, tmp_path / "mapping2", omit=("c01", "c01.02"), import_reference=False)
+        run_job(ctx, "sstu")  # an admin's mapping breaks some of them
+        assert any(r.send_state == SendState.INVALID and r.content_hash for r in _records(ctx))
+        prepare_mapping(ctx.store, tmp_path / "mapping3", import_reference=False)
+        retry_failures(ctx.store, None)
+        run_job(ctx, "sstu")
+        assert {r.send_state for r in _records(ctx)} == {SendState.IDLE}  # archives only: nothing to send
+        assert list_failures(ctx.store) == []
+    finally:
+        ctx.close()
+        ctx.store.dispose()

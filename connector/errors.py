@@ -9,6 +9,9 @@ and optional ``detail`` for developers.  The runner decides by class, never by t
 * :class:`FatalAdapterError`-- this adapter/run cannot go on (misconfiguration seen at run time);
 * :class:`SkippableItemError` -- quarantine this one item, go on with the rest;
 * :class:`DataError`        -- input data does not satisfy our rules (bad file, mapping gap).
+
+:class:`ForeignCardError` is the one item error that goes to failures at once: no retry can make
+another message's card ours.
 """
 
 from __future__ import annotations
@@ -66,6 +69,23 @@ class RemoteRejected(SkippableItemError):
 
 class IntegrityError(SkippableItemError):
     """Received content failed verification (size or checksum mismatch)."""
+
+
+class ForeignCardError(IntegrityError):
+    """The EDMS holds, under the id we derive for this message, a card that carries another POS id
+    (a restored backup, a copied base, an edited card).  Linking it would answer this message with
+    the other's answer; creating one would make a second card under the same id.  Neither is done."""
+
+    def __init__(self, *, system: str, card_id: str, owner_pos_id: str, pos_id: str) -> None:
+        owner = f"POS message {owner_pos_id}" if owner_pos_id else "no POS message (it carries no POS id)"
+        super().__init__(f"{system} card {card_id} belongs to {owner}, not to POS message {pos_id}: not linked, "
+                         "no second card created",
+                         detail="check the card in the EDMS (restored backup, copied base, edited card); "
+                                "once it is put right, `connector failures retry` registers the message")
+        self.system = system
+        self.card_id = card_id
+        self.owner_pos_id = owner_pos_id
+        self.pos_id = pos_id
 
 
 class DataError(ConnectorError):

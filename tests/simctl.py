@@ -35,6 +35,13 @@ def onec_act(onec: SimServer, **payload: Any) -> Any:
     return reply.json()
 
 
+def onec_seed(onec: SimServer, **payload: Any) -> Any:
+    """Make 1С hold cards we did not create (``cards=[{"id": …, "pos_id": …}]``), as a restored base would."""
+    reply = requests.post(f"{onec.url}/_sim/seed", json=payload, timeout=60)
+    reply.raise_for_status()
+    return reply.json()
+
+
 def onec_state(onec: SimServer) -> dict[str, Any]:
     reply = requests.get(f"{onec.url}/_sim/state", timeout=60)
     reply.raise_for_status()

@@ -10,6 +10,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import requests
 
 from connector.domain import Answer, CardRef, CardState, PosMessage
+from connector.errors import ForeignCardError
 from connector.settings_base import StrictModel
 
 
@@ -38,7 +39,8 @@ class EdmsAdapter(Protocol):
     settings_model: ClassVar[type[AdapterSettings]]
 
     def create_card(self, msg: PosMessage) -> CardRef:
-        """Register ``msg``; finds an existing card by the POS id first, so it never duplicates."""
+        """Register ``msg``; finds an existing card by the POS id first, so it never duplicates.
+        A card found rather than created is linked only after :func:`prove_card_owner`."""
         ...
 
     def get_card(self, ref: CardRef) -> CardState:
@@ -58,3 +60,13 @@ class EdmsAdapter(Protocol):
 
 
 AdapterFactory = Callable[[AdapterSettings, AdapterContext], EdmsAdapter]
+
+
+def prove_card_owner(msg: PosMessage, *, system: str, card_id: str, owner_pos_id: object) -> None:
+    """The identity rule of every adapter: a card found under the id we derive for ``msg`` (rather than
+    just created) is linked only if the POS id it carries -- ``owner_pos_id``, read from the card
+    itself (1С ``externalObject``, the Directum POS-id property, …) -- is ``msg``'s.  Anything else,
+    including no POS id at all, raises :class:`ForeignCardError` naming the card, its owner and ``msg``."""
+    owner = "" if owner_pos_id is None else str(owner_pos_id).strip()
+    if owner != msg.pos_id:
+        raise ForeignCardError(system=system, card_id=card_id, owner_pos_id=owner, pos_id=msg.pos_id)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from connector.errors import ConnectorError, RemoteRejected
+from connector.errors import ConnectorError, ForeignCardError, RemoteRejected
 from connector.pipeline.context import PipelineContext
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.leases import release
@@ -45,7 +45,7 @@ def record_item_error(session: Session, ctx: PipelineContext, item: Message | Ca
     item.attempts = (item.attempts or 0) + 1
     item.last_error = exc.operator_message
     release(item)
-    permanent = isinstance(exc, RemoteRejected)
+    permanent = isinstance(exc, RemoteRejected | ForeignCardError)
     if not permanent and item.attempts < ctx.settings.daemon.max_attempts:
         delay = ctx.settings.daemon.retry_delay_seconds * 2 ** (item.attempts - 1)
         item.next_attempt_at = now + timedelta(seconds=delay)

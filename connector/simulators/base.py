@@ -51,6 +51,14 @@ class StatefulSimulator(WsgiSimulator):
         result: dict[str, Any] = self.store.state()
         return result
 
+    def seed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Put records into the simulated system that did not come through its protocol."""
+        seed = getattr(self.store, "seed", None)
+        if seed is None:
+            raise NotFound()
+        result: dict[str, Any] = seed(body)
+        return result
+
     def summary(self) -> dict[str, Any]:
         result: dict[str, Any] = self.store.summary()
         with self.store.lock:
@@ -65,12 +73,13 @@ class StatefulSimulator(WsgiSimulator):
         self.store.close()
 
     def _sim(self, request: Request, path: str) -> Response:
-        """``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``GET|POST /_sim/faults``."""
+        """``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``POST /_sim/seed``, ``GET|POST /_sim/faults``."""
         if path == "/_sim/state" and request.method == "GET":
             return _json(self.summary() if request.args.get("summary") in ("1", "true") else self.state())
-        if path == "/_sim/act" and request.method == "POST":
+        if path in ("/_sim/act", "/_sim/seed") and request.method == "POST":
+            handle = self.act if path == "/_sim/act" else self.seed
             try:
-                return _json(self.act(request.get_json(force=True)))
+                return _json(handle(request.get_json(force=True)))
             except KeyError as exc:  # the simulators' UnknownTarget
                 return _json({"error": str(exc.args[0])}, 404)
             except (ValueError, TypeError) as exc:

@@ -13,6 +13,8 @@ other HTTP 4xx                                     RemoteRejected(status=…)
 reply with a DTD / entities, or not XML            FatalAdapterError (protocol mismatch or hostile peer)
 ``return xsi:type="DMError"``                      RemoteRejected(code=…), except "already exists" on
                                                    create (success) and "not found" on retrieve (absent)
+a card under our id whose externalObject/id is     ForeignCardError (straight to failures; the card is
+not this message's POS id                          neither linked nor touched)
 =================================================  =====================================================
 """
 
@@ -43,7 +45,7 @@ from connector.domain import (
     PosMessage,
     StoredFile,
 )
-from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.onec_dm import wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
@@ -92,6 +94,7 @@ class OnecDmAdapter:
         s = self.settings
         doc_id = card_object_id(msg.account, msg.pos_id)
         doc = self._retrieve_doc(doc_id, s.document_type)
+        found = doc is not None
         if doc is None:
             try:
                 ret = self._execute(wire.R_CREATE, self._create_envelope(doc_id, msg))
@@ -102,6 +105,13 @@ class OnecDmAdapter:
                     raise
                 log.info("1C card already existed (earlier reply lost)", extra={"doc_id": doc_id})
                 doc = self._retrieve_doc(doc_id, s.document_type)
+                if doc is None:
+                    raise TransientError(f"1C DMService says card {doc_id} exists but does not return it "
+                                         f"as a {s.document_type}") from None
+                found = True
+        if found and doc is not None:
+            # a card we did not just create is ours only if its externalObject carries this POS id
+            prove_card_owner(msg, system="1C", card_id=doc_id, owner_pos_id=doc.external_id)
         self._reconcile_files(doc_id, msg.attachments)
         return CardRef(adapter=self.name, external_id=doc_id, url=doc.navigation_ref if doc else "")
 

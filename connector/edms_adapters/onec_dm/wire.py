@@ -252,6 +252,7 @@ class DocInfo:
     reg_date: date | None = None
     navigation_ref: str = ""
     signer: str = ""
+    external_id: str = ""  # externalObject/id: the POS id of a card we created
     properties: dict[str, str] = field(default_factory=dict)
 
 
@@ -295,6 +296,7 @@ def parse_doc(obj: etree._Element) -> DocInfo:
         reg_date=parse_date(text(obj, "regDate")),
         navigation_ref=text(obj, "objectID", "navigationRef"),
         signer=text(obj, "signer", "name"),
+        external_id=text(obj, "externalObject", "id"),
         properties=parse_properties(obj),
     )
 

@@ -2,7 +2,8 @@
 
 Endpoints: ``GET …?wsdl`` (the adapter's WSDL, soap:address rewritten to this server),
 ``POST …/DMService | DM.1cws | dm.1cws | dmservice`` (SOAP ``execute``, HTTP Basic),
-``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``GET|POST /_sim/faults``.
+``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``POST /_sim/seed`` (cards under a given id, e.g. a
+foreign one), ``GET|POST /_sim/faults``.
 Faults apply to the SOAP endpoint only, never to ``/_sim/*``.
 """
 

@@ -225,6 +225,30 @@ class OnecState:
             return [d for d in pool if d.type == doc_type
                     and all(_match(_doc_value(d, p), v, op) for p, v, op in conditions)]
 
+    # --- seeding ----------------------------------------------------------------------------------
+    def seed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Cards the adapter did not create: ``{"cards": [{"id": …, "pos_id": …}]}`` holds an incoming
+        card under the given object id whose externalObject names ``pos_id`` (``""``: none) -- what a
+        restored backup, a copied base or a hand-edited card leaves under another message's id."""
+        cards = body.get("cards")
+        if not isinstance(cards, list) or not cards:
+            raise ValueError('seed expects {"cards": [{"id": "<object id>", "pos_id": "<its POS id>"}]}')
+        created = []
+        with self.lock:
+            for card in cards:
+                if not isinstance(card, dict) or not _is_uuid(str(card.get("id", ""))):
+                    raise ValueError(f"a seeded card needs a UUID id, got {card!r}")
+                pos_id = str(card.get("pos_id", ""))
+                title = f"Обращение ПОС №{pos_id}" if pos_id else "Обращение гражданина"
+                doc = Doc(id=str(card["id"]), type=self.names.incoming_type, name=title, title=title,
+                          summary=str(card.get("summary", "Зарегистрировано вручную")),
+                          external={"name": "POS", "id": pos_id, "type": wire.EXTERNAL_TYPE_POS} if pos_id else None)
+                try:
+                    created.append(self.create_doc(doc).id)
+                except SimError as exc:
+                    raise ValueError(exc.description) from None
+        return {"created": created}
+
     # --- executor acts ---------------------------------------------------------------------------
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")

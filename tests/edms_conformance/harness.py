@@ -52,6 +52,11 @@ class EdmsHarness(Protocol):
     def card_files(self, pos_id: str) -> list[tuple[str, str]]:
         """(name, sha256) of the files the EDMS holds on that card."""
 
+    def hold_foreign_card(self, account: str, pos_id: str, owner_pos_id: str) -> None:
+        """Make the EDMS hold, where the adapter looks for the card of (``account``, ``pos_id``), a card
+        that belongs to POS message ``owner_pos_id`` (a restored backup, a copied base, an edited card),
+        with no files."""
+
     def transient_burst(self, count: int) -> None:
         """Make the next ``count`` protocol requests fail transiently (5xx or equivalent)."""
 

@@ -41,6 +41,10 @@ class DirectumRxHarness:
                 return [(v["name"], v["sha256"]) for v in letter["versions"] if v["sha256"]]
         return []
 
+    def hold_foreign_card(self, account: str, pos_id: str, owner_pos_id: str) -> None:
+        # Directum has no id of ours: the "id" is the lookup by the POS-id property, so it answers with the letter
+        self.sim.seed({"cards": [{"pos_id": owner_pos_id, "found_as": pos_id}]})
+
     def transient_burst(self, count: int) -> None:
         self.sim.faults.configure(DirectumFaultSpec(fail_next=count))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pos_connector_example_adapter.adapter import card_id
 from pos_connector_example_adapter.sim import ExampleDeskSimulator
 
 from connector.simulators.server import SimServer
@@ -38,6 +39,9 @@ class ExampleHarness:
     def card_files(self, pos_id: str) -> list[tuple[str, str]]:
         card = next((c for c in self.sim.cards.values() if c["pos_id"] == pos_id), None)
         return [(f["name"], f["sha256"]) for f in card["files"]] if card else []
+
+    def hold_foreign_card(self, account: str, pos_id: str, owner_pos_id: str) -> None:
+        self.sim.hold_card(card_id(account, pos_id), owner_pos_id)
 
     def transient_burst(self, count: int) -> None:
         self.sim.fail_next = count

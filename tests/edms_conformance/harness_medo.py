@@ -7,13 +7,23 @@
   neither fail nor quarantine them, and sees them once the next ``process()`` completes them.
 * ``bad_credentials_settings()``: МЭДО has no credentials; the outbox is a missing directory instead,
   so ``health()`` must fail naming it.  ``unreachable_settings()``: a nonexistent inbox directory.
+* ``hold_foreign_card()``: МЭДО has no card store we can read; what the adapter holds under a document uid
+  is its outbox and its send log.  So the owner's package, written by the adapter itself, is put into the
+  outbox under the other message's uid (a restored or hand-copied outbox), before the gateway takes it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import requests
+
+from connector.domain import PosMessage
+from connector.edms_adapters.base import AdapterContext
+from connector.edms_adapters.medo.adapter import MedoAdapter, document_uid
+from connector.edms_adapters.medo.settings import MedoSettings
 from connector.simulators.medo import MedoFaultSpec, MedoSimulator
 
 
@@ -53,6 +63,18 @@ class MedoHarness:
             if doc["pos_id"] == pos_id:
                 return [(f["name"], f["sha256"]) for f in doc["files"]]
         return []
+
+    def hold_foreign_card(self, account: str, pos_id: str, owner_pos_id: str) -> None:
+        scratch = self.root / "foreign"
+        (scratch / "outbox").mkdir(parents=True, exist_ok=True)
+        settings = MedoSettings.model_validate({**self.settings(), "outbox_dir": str(scratch / "outbox")})
+        writer = MedoAdapter(settings, AdapterContext(target_name="foreign", session_factory=requests.Session,
+                                                      data_dir=scratch / "data"))
+        now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+        ref = writer.create_card(PosMessage(account=account, pos_id=owner_pos_id, text="Обращение из резервной копии",
+                                            created_at=now, updated_at=now))
+        writer.close()
+        (scratch / "outbox" / ref.external_id).rename(self.outbox / document_uid(account, pos_id))
 
     def transient_burst(self, count: int) -> None:
         self.sim.set_faults(MedoFaultSpec(delay_next=count))

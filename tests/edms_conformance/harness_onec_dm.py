@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from connector.edms_adapters.onec_dm.adapter import card_object_id
 from connector.simulators.onec import OnecFaultSpec, OnecSimulator
 from connector.simulators.server import SimServer
 
@@ -40,6 +41,9 @@ class OnecHarness:
             if (doc.get("externalObject") or {}).get("id") == pos_id:
                 return [(f["name"], f["sha256"]) for f in doc["files"]]
         return []
+
+    def hold_foreign_card(self, account: str, pos_id: str, owner_pos_id: str) -> None:
+        self.sim.seed({"cards": [{"id": card_object_id(account, pos_id), "pos_id": owner_pos_id}]})
 
     def transient_burst(self, count: int) -> None:
         self.sim.faults.configure(OnecFaultSpec(fail_next=count))

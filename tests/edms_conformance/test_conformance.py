@@ -18,7 +18,7 @@ import pytest
 from connector.domain import Applicant, CardStage, PosCategoryRef, PosMessage, StoredFile
 from connector.edms_adapters.base import EdmsAdapter
 from connector.edms_adapters.registry import available_adapters, create_adapter
-from connector.errors import AuthError, ConnectorError, FatalAdapterError
+from connector.errors import AuthError, ConnectorError, FatalAdapterError, ForeignCardError
 
 from harness import EdmsHarness, test_context
 
@@ -136,3 +136,18 @@ def test_transient_faults_cost_retries_not_duplicates(harness: EdmsHarness, tmp_
     harness.process()
     assert harness.cards_for("9001005") == 1
     assert [sha for _, sha in harness.card_files("9001005")] == [files[0].sha256]
+
+
+def test_foreign_card_under_our_id_is_refused_not_linked(harness: EdmsHarness, tmp_path: Path) -> None:
+    harness.hold_foreign_card("conformance", "9001006", owner_pos_id="9001999")
+    adapter = _adapter(harness, tmp_path)
+    message = _message("9001006", (_file(tmp_path, "b.txt", b"the other message's attachment"),))
+    for _ in range(2):  # the pipeline's next attempt meets the same card and says the same
+        with pytest.raises(ForeignCardError) as refused:
+            adapter.create_card(message)
+        assert (refused.value.owner_pos_id, refused.value.pos_id) == ("9001999", "9001006")
+        assert "9001999" in refused.value.operator_message and "9001006" in refused.value.operator_message
+    harness.process()
+    assert harness.cards_for("9001006") == 0, "no second card under the other message's id"
+    assert harness.cards_for("9001999") == 1
+    assert harness.card_files("9001999") == [], "the owner's card must not gain this message's files"

@@ -12,6 +12,8 @@ HTTP 400 / 404 / 409 / 422 and other 4xx           RemoteRejected(status=…), s
                                                    shape) in ``detail``: it may echo our data
 HTTP 204 / empty body on a collection              empty list
 2xx whose body is not the promised JSON            TransientError (a proxy or a half-sent reply)
+a letter found by the POS-id lookup that carries   ForeignCardError (straight to failures; the letter is
+another POS id in that property                    neither linked nor touched, none is created)
 =================================================  =====================================================
 
 Creates are not idempotent in OData (the server assigns ids), and the session retries a 5xx -- so a
@@ -46,7 +48,7 @@ from connector.domain import (
     PosMessage,
     StoredFile,
 )
-from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.directum_rx import wire
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
@@ -80,11 +82,11 @@ class DirectumRxAdapter:
     # --- pipeline interface --------------------------------------------------------------------------
     def create_card(self, msg: PosMessage) -> CardRef:
         s = self.settings
-        letter = self._find_letter(msg.pos_id)
+        letter = self._find_letter(msg)
         if letter is None:
             person_id = self._resolve_person(msg.applicant)
             body = self._letter_body(msg, person_id)
-            letter = self._create(s.incoming_set, body, lambda: self._find_letter(msg.pos_id), "incoming letter")
+            letter = self._create(s.incoming_set, body, lambda: self._find_letter(msg), "incoming letter")
             log.info("Directum letter created", extra={"letter_id": letter[wire.P_ID], "pos_id": msg.pos_id})
         letter_id = int(letter[wire.P_ID])
         self._reconcile_versions(letter_id, msg.attachments)
@@ -321,13 +323,18 @@ class DirectumRxAdapter:
         return self._send("POST", path, json_body=body, what=what, request=send)
 
     # --- reading -----------------------------------------------------------------------------------
-    def _find_letter(self, pos_id: str) -> dict[str, Any] | None:
+    def _find_letter(self, msg: PosMessage) -> dict[str, Any] | None:
         s = self.settings
-        found = self._get_list(s.incoming_set, {"$filter": wire.eq(s.pos_id_property, pos_id), "$top": 2,
-                                                "$select": f"{wire.P_ID},{wire.P_REG_NUMBER}"})
+        found = self._get_list(s.incoming_set, {"$filter": wire.eq(s.pos_id_property, msg.pos_id), "$top": 2,
+                                                "$select": f"{wire.P_ID},{wire.P_REG_NUMBER},{s.pos_id_property}"})
+        # Checked again here: a letter the lookup answers with is linked only if it carries this POS id
+        # (a filter the installation does not honour, a restored base, an edited letter).
+        for letter in found:
+            prove_card_owner(msg, system="Directum RX", card_id=str(letter.get(wire.P_ID)),
+                             owner_pos_id=letter.get(s.pos_id_property))
         if len(found) > 1:
             log.warning("several Directum letters carry one POS id; using the first",
-                        extra={"pos_id": pos_id, "letter_ids": [f.get(wire.P_ID) for f in found]})
+                        extra={"pos_id": msg.pos_id, "letter_ids": [f.get(wire.P_ID) for f in found]})
         return min(found, key=lambda f: int(f[wire.P_ID])) if found else None
 
     def _require_letter(self, ref: CardRef) -> dict[str, Any]:

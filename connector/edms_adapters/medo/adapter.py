@@ -14,6 +14,13 @@ Decisions (edms.md leaves them open):
 * Deadline = the extension date if any, else registration date + ``answer_days`` once the card is past
   REGISTERED (МЭДО carries no deadline).
 * Stages never go back: REGISTERED < IN_WORK < EXTENDED < {ANSWER_READY, REDIRECTED, REFUSED}.
+* Card identity: the "card" is the package sent under the deterministic document uid.  What we hold
+  under that uid -- a package still in the outbox (its ``document/@id``) and our send log -- must name
+  this POS id, else ForeignCardError (a restored or hand-copied outbox, a copied data_dir).
+  Notifications cannot be checked: xdms notifications carry only the document uid and the receiver's
+  own registration, no POS id; and since the uid is derived from (account, POS id) in our namespace,
+  a notification about it answers the package written for this message (or one lost in a crash
+  before the send log was written), so it counts as sent.
 
 Error table: a missing/unusable directory → FatalAdapterError naming it; other OSError while writing
 the outbox → TransientError; a package bigger than ``max_package_mb`` → SkippableItemError; a hostile
@@ -34,7 +41,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
-from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.medo import mailbox, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
@@ -82,7 +89,7 @@ class MedoAdapter:
         uid = document_uid(msg.account, msg.pos_id)
         ref = CardRef(adapter=self.name, external_id=uid)
         self._require_dir(s.outbox_dir, "outbox_dir", write=False)
-        if (s.outbox_dir / uid).exists() or self.index.was_sent(uid):
+        if self._prove_sent(msg, uid):
             log.info("МЭДО package already sent", extra={"uid": uid, "pos_id": msg.pos_id})
             return ref
         limit = s.max_package_mb * 1024 * 1024
@@ -95,7 +102,8 @@ class MedoAdapter:
         try:
             with mailbox.atomic_package(s.outbox_dir, uid) as tmp:
                 self._write_package(tmp, uid, msg)
-        except FileExistsError:
+        except FileExistsError:  # another attempt got there first: what it left must be ours too
+            self._prove_sent(msg, uid)
             return ref
         except wire.RejectedXml as exc:
             raise SkippableItemError(f"МЭДО package for POS message {msg.pos_id} fails our schema",
@@ -108,6 +116,15 @@ class MedoAdapter:
         self.index.mark_sent(uid, msg.pos_id, _now().isoformat())
         log.info("МЭДО package written", extra={"uid": uid, "pos_id": msg.pos_id, "files": len(msg.attachments)})
         return ref
+
+    def _prove_sent(self, msg: PosMessage, uid: str) -> bool:
+        """Whether the package ``uid`` was already sent, after proving that what our own records hold
+        under it -- the package still in the outbox, the send log -- is ``msg``'s (see the module doc)."""
+        package = self.settings.outbox_dir / uid
+        for owner in (mailbox.outbox_pos_id(package), self.index.sent_pos_id(uid)):
+            if owner is not None:
+                prove_card_owner(msg, system="МЭДО", card_id=uid, owner_pos_id=owner)
+        return package.exists() or self.index.was_sent(uid)
 
     def get_card(self, ref: CardRef) -> CardState:
         self.scan_inbox()

@@ -207,6 +207,17 @@ def _read_limited(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def outbox_pos_id(package: Path) -> str | None:
+    """The POS id (``document/@id``, ``""`` if it names none) of a package waiting in our outbox.
+    None when there is no readable ``document.xml`` there: no package, or one the gateway is taking
+    away right now -- nothing to compare, which proves nothing either way."""
+    try:
+        root = wire.parse_safely(_read_limited(package / wire.DOCUMENT_XML))
+    except (OSError, RejectedXml):
+        return None
+    return wire.attr(root.find(wire.q("document")), "id")
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.lstat().st_mtime
@@ -244,6 +255,12 @@ class Index:
     def mark_sent(self, uid: str, pos_id: str, at: str) -> None:
         with self._lock:
             self._db.execute("INSERT OR IGNORE INTO sent VALUES (?, ?, ?)", (uid, pos_id, at))
+
+    def sent_pos_id(self, uid: str) -> str | None:
+        """The POS id we recorded when we wrote the package ``uid``; None: no record."""
+        with self._lock:
+            row = self._db.execute("SELECT pos_id FROM sent WHERE uid = ?", (uid,)).fetchone()
+        return None if row is None else str(row[0])
 
     def was_sent(self, uid: str) -> bool:
         with self._lock:

@@ -5,8 +5,9 @@ Protocol endpoints under ``/Integration/odata/`` (prefix matched case-insensitiv
 with a UTF-8 BOM), ``<Set>(id)``, ``POST <Set>``, ``<Doc>(id)/Versions``, ``POST <Doc>(id)/Versions``,
 ``GET|POST <Doc>(id)/Versions(v)/Body``.  An empty collection is a 204 with no body; an unfiltered
 collection query over ``max_unfiltered`` entities is refused with Directum's plain-string error.
-Control: ``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``GET|POST /_sim/faults``; faults apply
-to protocol endpoints only.
+Control: ``GET /_sim/state[?summary=1]``, ``POST /_sim/act``, ``POST /_sim/seed`` (letters we did not
+create, e.g. a foreign one the POS-id lookup of another message answers with), ``GET|POST /_sim/faults``;
+faults apply to protocol endpoints only.
 """
 
 from __future__ import annotations

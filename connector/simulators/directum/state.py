@@ -140,6 +140,8 @@ class DirectumState:
         self.bodies: dict[int, BodyRec] = {}            # version id → body
         self._ids: dict[str, int] = {}
         self._reg = {wire.S_INCOMING: 0, wire.S_OUTGOING: 0}
+        # POS-id value → the letter a lookup on the POS-id property answers with (see :meth:`seed`)
+        self.lookup_aliases: dict[str, int] = {}
         self._dir = Path(tempfile.mkdtemp(prefix="directum-sim-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
         for name in EXECUTORS + SIGNERS:
@@ -331,6 +333,38 @@ class DirectumState:
             out[nav] = None if target is None else self.serialize(
                 target[0], self.entities[target[0]][target[1]], nested, {})
         return out
+
+    # --- seeding ---------------------------------------------------------------------------------------
+    def seed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Letters the adapter did not create: ``{"cards": [{"pos_id": …, "found_as": …}]}`` registers an
+        incoming letter whose POS-id property is ``pos_id`` (``""``: empty) and, with ``found_as``, makes
+        ``$filter=<POS-id property> eq '<found_as>'`` answer with it as well -- the foreign letter under
+        another message's key that a restored base, a stale index or a property the installation computes
+        or customises leaves behind."""
+        cards = body.get("cards")
+        if not isinstance(cards, list) or not cards:
+            raise ValueError('seed expects {"cards": [{"pos_id": "<its POS id>", "found_as": "<POS id>"}]}')
+        created = []
+        with self.lock:
+            for card in cards:
+                if not isinstance(card, dict):
+                    raise ValueError(f"a seeded card is an object, got {card!r}")
+                pos_id = str(card.get("pos_id", ""))
+                person = self._insert(wire.S_PERSONS, {wire.P_LAST_NAME: "Заявитель", wire.P_NAME: "Заявитель",
+                                                       wire.P_STATUS: wire.STATUS_ACTIVE})
+                letter_id = self.create(wire.S_INCOMING, {
+                    wire.P_SUBJECT: f"Обращение ПОС №{pos_id}" if pos_id else "Обращение гражданина",
+                    self.names.pos_id_property: pos_id or None,
+                    f"{wire.P_CORRESPONDENT}@odata.bind": wire.key(wire.S_PERSONS, person)})
+                if card.get("found_as"):
+                    self.lookup_aliases[str(card["found_as"])] = letter_id
+                created.append(letter_id)
+        return {"created": created}
+
+    def aliased(self, set_name: str, path: list[str], expected: Any, entity: dict[str, Any]) -> bool:
+        """Whether a lookup of ``expected`` on the POS-id property answers with ``entity`` by a seeded alias."""
+        return (set_name == wire.S_INCOMING and path == [self.names.pos_id_property]
+                and self.lookup_aliases.get(str(expected)) == entity[wire.P_ID])
 
     # --- executor acts ---------------------------------------------------------------------------------
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -572,7 +606,8 @@ def parse_filter(text: str, state: DirectumState, set_name: str) -> Any:
             raise ODataError(400, f"В $filter ожидалось значение, получено {lit!r}.")
 
         def check(entity: dict[str, Any]) -> bool:
-            return (state.resolve(set_name, entity, path) == expected) == (op == "eq")
+            hit = state.resolve(set_name, entity, path) == expected or state.aliased(set_name, path, expected, entity)
+            return hit == (op == "eq")
 
         return check
 

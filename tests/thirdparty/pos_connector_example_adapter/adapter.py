@@ -11,10 +11,14 @@ import requests
 from pydantic import SecretStr
 
 from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
-from connector.edms_adapters.base import AdapterContext, AdapterSettings
+from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
 
 NAMESPACE = uuid.UUID("5d0c7a4e-3f55-4c1b-9d0e-0e7f3a8d2b11")
+
+
+def card_id(account: str, pos_id: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"{account}:{pos_id}"))
 
 
 class ExampleSettings(AdapterSettings):
@@ -46,15 +50,18 @@ class ExampleAdapter:
         return reply
 
     def create_card(self, msg: PosMessage) -> CardRef:
-        card_id = str(uuid.uuid5(NAMESPACE, f"{msg.account}:{msg.pos_id}"))
-        self._call("PUT", f"/cards/{card_id}", json={"pos_id": msg.pos_id, "title": msg.text[:200]})
-        present = {f["sha256"] for f in self._call("GET", f"/cards/{card_id}").json()["files"]}
+        cid = card_id(msg.account, msg.pos_id)
+        # PUT keeps a card already there as it is, so the card is checked before anything is added to it
+        self._call("PUT", f"/cards/{cid}", json={"pos_id": msg.pos_id, "title": msg.text[:200]})
+        card = self._call("GET", f"/cards/{cid}").json()
+        prove_card_owner(msg, system="ExampleDesk", card_id=cid, owner_pos_id=card.get("pos_id"))
+        present = {f["sha256"] for f in card["files"]}
         for index, file in enumerate(msg.attachments):
             if file.sha256 in present:
                 continue
             with file.path.open("rb") as body:
-                self._call("PUT", f"/cards/{card_id}/files/{index}", params={"name": file.name}, data=body)
-        return CardRef(adapter=self.name, external_id=card_id)
+                self._call("PUT", f"/cards/{cid}/files/{index}", params={"name": file.name}, data=body)
+        return CardRef(adapter=self.name, external_id=cid)
 
     def get_card(self, ref: CardRef) -> CardState:
         reply = self._call("GET", f"/cards/{ref.external_id}")

@@ -63,6 +63,14 @@ class ExampleDeskSimulator:
         return Response("not found", status=404)
 
     # Python control API (the harness drives the EDMS side directly).
+    def hold_card(self, card_id: str, pos_id: str) -> None:
+        """A card the adapter did not create, under ``card_id``, carrying ``pos_id`` (a restored backup)."""
+        with self.lock:
+            self.cards[card_id] = {
+                "id": card_id, "pos_id": pos_id, "stage": "registered", "reg_number": f"EX-{len(self.cards) + 1:05d}",
+                "reg_date": _today().isoformat(), "executors": [], "deadline": None, "files": [], "answer": None,
+                "redirect_org": ""}
+
     def act(self, action: str, pos_id: str, **kw: Any) -> None:
         with self.lock:
             card = next(c for c in self.cards.values() if c["pos_id"] == pos_id)

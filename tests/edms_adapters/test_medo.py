@@ -19,7 +19,7 @@ from connector.edms_adapters.base import AdapterContext
 from connector.edms_adapters.medo import wire
 from connector.edms_adapters.medo.adapter import MedoAdapter, document_uid
 from connector.edms_adapters.registry import create_adapter
-from connector.errors import FatalAdapterError, SkippableItemError
+from connector.errors import FatalAdapterError, ForeignCardError, SkippableItemError
 from connector.simulators.medo import HOSTILE_KINDS, MedoFaultSpec, MedoSimulator
 
 SENDER_UID = "0f3c2b1a-4d5e-4f60-8a7b-9c0d1e2f3a4b"
@@ -72,6 +72,15 @@ def test_create_twice_writes_one_package_with_a_deterministic_uid(env: Env, mess
     env.sim.process()
     summary = env.sim.summary()
     assert summary["by_pos_id"] == {"1001": 1} and summary["duplicates"] == 1
+
+
+def test_send_log_naming_another_message_under_our_uid_is_refused(env: Env, message: Callable[..., PosMessage]) -> None:
+    uid = document_uid("lko-1", "1002")
+    env.adapter.index.mark_sent(uid, "1999", "2026-11-01T09:00:00+00:00")  # a send log restored from elsewhere
+    with pytest.raises(ForeignCardError) as refused:
+        env.adapter.create_card(message("1002"))
+    assert (refused.value.card_id, refused.value.owner_pos_id, refused.value.pos_id) == (uid, "1999", "1002")
+    assert list(env.outbox.iterdir()) == [], "nothing is sent for it either"
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "windows-1251"])

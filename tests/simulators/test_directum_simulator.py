@@ -161,6 +161,25 @@ def test_acts_drive_tasks_answers_and_results(sim: Sim) -> None:
     assert summary["by_pos_id"] == {"9": 1} and summary["outgoing"] == 1 and summary["tasks"] == 1
 
 
+def test_seed_makes_the_lookup_of_one_pos_id_answer_with_another_letter(sim: Sim) -> None:
+    _, url = sim
+    own = make_letter(url, "31")
+    root = url.split("/Integration")[0]
+    seeded = requests.post(root + "/_sim/seed", json={"cards": [{"pos_id": "77", "found_as": "32"}]}, timeout=10)
+    assert seeded.status_code == 200
+    foreign = seeded.json()["created"][0]
+
+    def lookup(pos_id: str) -> list[tuple[int, str]]:
+        found = get(url, "IIncomingLetters", **{"$filter": f"InNumber eq '{pos_id}'", "$select": "Id,InNumber"})
+        return [(e["Id"], e["InNumber"]) for e in (found.json()["value"] if found.status_code == 200 else [])]
+
+    assert lookup("32") == [(foreign, "77")]
+    assert lookup("77") == [(foreign, "77")] and lookup("31") == [(own, "31")]
+    summary = requests.get(root + "/_sim/state?summary=1", timeout=10).json()
+    assert summary["by_pos_id"] == {"31": 1, "77": 1}
+    assert requests.post(root + "/_sim/seed", json={"cards": "x"}, timeout=10).status_code == 400
+
+
 def test_faults_hit_protocol_only(sim: Sim) -> None:
     app, url = sim
     root = url.split("/Integration")[0]

@@ -176,6 +176,22 @@ def test_act_over_http(sim: tuple[OnecSimulator, str]) -> None:
     assert list(wire.objects_of(ret_of(post(url, wire.to_bytes(env))))) == []  # executed tasks hidden by default
 
 
+def test_seed_holds_a_foreign_card_under_a_given_id(sim: tuple[OnecSimulator, str]) -> None:
+    _, url = sim
+    seeded = requests.post(url + "/_sim/seed", json={"cards": [{"id": DOC_ID, "pos_id": "77"}]}, timeout=10)
+    assert seeded.status_code == 200 and seeded.json() == {"created": [DOC_ID]}
+    env, req = wire.new_request(wire.R_RETRIEVE)
+    wire.add_object_id(req, DOC_ID, wire.T_INCOMING, local="objectIds")
+    doc = wire.parse_doc(next(wire.objects_of(ret_of(post(url, wire.to_bytes(env))))))
+    assert (doc.id, doc.external_id) == (DOC_ID, "77") and doc.reg_number
+    create = wire.as_error(ret_of(post(url, create_body(DOC_ID, pos_id="78"))))
+    assert create is not None and create.already_exists, "the id is taken: a create cannot replace the card"
+    again = requests.post(url + "/_sim/seed", json={"cards": [{"id": DOC_ID, "pos_id": "78"}]}, timeout=10)
+    assert again.status_code == 400 and "already exists" in again.json()["error"]
+    for bad in ({}, {"cards": [{"id": "not-a-uuid", "pos_id": "1"}]}):
+        assert requests.post(url + "/_sim/seed", json=bad, timeout=10).status_code == 400
+
+
 def test_faults_only_hit_the_soap_endpoint(sim: tuple[OnecSimulator, str]) -> None:
     app, url = sim
     resp = requests.post(url + "/_sim/faults", json={"fail_next": 2, "soap_fault_next": 1, "unauthorized_next": 1},

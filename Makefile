@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench dist clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 2; }
@@ -28,10 +28,15 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check connector tests bench
+	$(BIN)/ruff check connector tests bench packaging
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
 
+# The wheel, the offline bundle (every dependency as a wheel, install.sh), a .deb and an .rpm.
+dist: $(VENV)/.installed
+	$(BIN)/python tests/system_deps.py --only rpm
+	$(BIN)/python packaging/build_dist.py --out dist
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache dist

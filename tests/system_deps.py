@@ -18,11 +18,14 @@ from pg_server import server_bin_dir  # noqa: E402
 PACKAGES: list[tuple[str, object]] = [
     ("postgresql", lambda: server_bin_dir() is not None),
     ("libreoffice-calc-nogui", lambda: shutil.which("soffice") is not None),
+    # rpmbuild for `make dist` (tests/packaging builds the .rpm and reads it back with rpm -qip).
+    ("rpm", lambda: shutil.which("rpmbuild") is not None),
 ]
 
 
-def ensure_installed() -> None:
-    missing = [package for package, present in PACKAGES if not present()]  # type: ignore[operator]
+def ensure_installed(only: list[str] | None = None) -> None:
+    wanted = [(package, present) for package, present in PACKAGES if not only or package in only]
+    missing = [package for package, present in wanted if not present()]  # type: ignore[operator]
     if not missing:
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
@@ -31,10 +34,11 @@ def ensure_installed() -> None:
     subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
     subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
                    check=True, env=env)
-    still = [package for package, present in PACKAGES if not present()]  # type: ignore[operator]
+    still = [package for package, present in wanted if not present()]  # type: ignore[operator]
     if still:
         raise SystemExit(f"installed but still not usable: {', '.join(still)}")
 
 
 if __name__ == "__main__":
-    ensure_installed()
+    # `--only rpm`: what `make dist` needs, without the test servers.
+    ensure_installed(sys.argv[2:] if sys.argv[1:2] == ["--only"] else None)

@@ -54,7 +54,7 @@ def test_secret_file_env_override_and_several_accounts(tmp_path: Path) -> None:
 
 
 def test_example_config_documents_a_valid_configuration(tmp_path: Path) -> None:
-    example = (Path(__file__).parent.parent / "config" / "connector.example.toml").read_text()
+    example = (Path(__file__).parent.parent / "connector" / "resources" / "connector.example.toml").read_text()
     secret = tmp_path / "pw"
     secret.write_text("x" * 8)
     os.chmod(secret, 0o600)

@@ -28,8 +28,10 @@ def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 def _load(config: Path | None, *, log_to_stdout: bool = False) -> Settings:
     path = config or default_config_path()
     if path is None:
+        from connector.resources import EXAMPLE_CONFIG, resource_path
+
         _fail("no configuration: pass --config FILE or set CONNECTOR_CONFIG "
-              "(config/connector.example.toml documents every key)", EXIT_BAD_INPUT)
+              f"({resource_path(EXAMPLE_CONFIG)} documents every key)", EXIT_BAD_INPUT)
     try:
         settings = load_settings(path)
     except ConfigError as exc:

@@ -62,11 +62,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print one JS
 def _context(config: Path | None) -> Any:
     from connector.cli import _load
     from connector.pipeline.runner import build_context
+    from connector.resources import EXAMPLE_CONFIG, resource_path
 
     settings = _load(config)
     if not settings.sstu.enabled and not settings.sstu.department_id:
         _fail("no [sstu] section: set department_id and base_url and/or archive_dir "
-              "(config/connector.example.toml)", EXIT_BAD_INPUT)
+              f"({resource_path(EXAMPLE_CONFIG)})", EXIT_BAD_INPUT)
     return build_context(settings)
 
 

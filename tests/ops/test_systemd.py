@@ -14,7 +14,7 @@ import pytest
 
 from connector.ops import systemd
 
-UNIT = Path(__file__).resolve().parents[2] / "config" / "pos-connector.service"
+UNIT = Path(__file__).resolve().parents[2] / "connector" / "resources" / "pos-connector.service"
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_unit_file_hardening() -> None:
     service = {k: v[-1] for k, v in unit["Service"].items()}
     expected = {
         "Type": "notify", "User": "pos-connector", "WatchdogSec": "120", "Restart": "on-failure",
-        "ExecStart": "/opt/pos-connector/.venv/bin/connector run --config /etc/pos-connector/connector.toml",
+        "ExecStart": "/opt/pos-connector/venv/bin/connector run --config /etc/pos-connector/connector.toml",
         "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
         "PrivateDevices": "yes", "ReadWritePaths": "/var/lib/pos-connector", "StateDirectory": "pos-connector",
         "StateDirectoryMode": "0700", "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes",
@@ -115,7 +115,7 @@ def test_unit_file_hardening() -> None:
 def test_unit_file_verifies(tmp_path: Path) -> None:
     # The real ExecStart does not exist here; verify the same unit with an executable that does.
     copy = tmp_path / "pos-connector.service"
-    copy.write_text(UNIT.read_text(encoding="utf-8").replace("/opt/pos-connector/.venv/bin/connector", "/bin/true"))
+    copy.write_text(UNIT.read_text(encoding="utf-8").replace("/opt/pos-connector/venv/bin/connector", "/bin/true"))
     result = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""

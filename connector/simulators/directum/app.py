@@ -49,6 +49,8 @@ class DirectumFaultSpec(FaultSpec):
 
     unauthorized_next: int = Field(0, ge=0, description="the next N requests get 401")
     lost_reply_next: int = Field(0, ge=0, description="the next N POSTs are executed, then answered by a 500")
+    answer_without_file_next: int = Field(0, ge=0, description="the next N answers (act answer/auto) are signed "
+                                                                "with no version (attach_answer_file adds one)")
     only_path: str = Field("", description="lost_reply hits only POSTs whose path contains this, e.g. 'Versions'")
 
 
@@ -60,6 +62,7 @@ class DirectumSimulator(StatefulSimulator):
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
         self.faults = FaultInjector(faults or DirectumFaultSpec())
         self.store = DirectumState(seed=seed, names=names, memory_limit=memory_limit)
+        self.store.forget_answer_file = lambda: self.faults.take("answer_without_file")
         self.max_unfiltered = max_unfiltered
         self.requests: dict[str, int] = {}
 

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -144,6 +145,8 @@ class DirectumState:
         self.lookup_aliases: dict[str, int] = {}
         self._dir = Path(tempfile.mkdtemp(prefix="directum-sim-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
+        # The simulator's fault ``answer_without_file_next``: the letter is signed with no version (no file).
+        self.forget_answer_file: Callable[[], bool] = lambda: False
         for name in EXECUTORS + SIGNERS:
             self._insert(wire.S_EMPLOYEES, {wire.P_NAME: name, wire.P_STATUS: "Active"})
         for name, ext in APPLICATIONS:
@@ -369,8 +372,9 @@ class DirectumState:
     # --- executor acts ---------------------------------------------------------------------------------
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
-        if action not in ("auto", "assign", "extend", "answer", "redirect", "refuse"):
-            raise ValueError(f"unknown action {action!r} (assign, extend, answer, redirect, refuse, auto)")
+        if action not in ("auto", "assign", "extend", "answer", "attach_answer_file", "redirect", "refuse"):
+            raise ValueError(f"unknown action {action!r} (assign, extend, answer, attach_answer_file, redirect, "
+                             "refuse, auto)")
         with self.lock:
             if action == "auto":
                 return self._auto(bool(body.get("assign", True)), bool(body.get("answer", False)))
@@ -386,6 +390,10 @@ class DirectumState:
                 answer_id = self._answer(letter_id, body)
                 return {"letter_id": letter_id, "answer_id": answer_id,
                         "reg_number": self.entities[wire.S_OUTGOING][answer_id][wire.P_REG_NUMBER]}
+            if action == "attach_answer_file":  # the missing body is added to the answer later
+                answer_id = self._answer_of(letter_id)
+                return {"letter_id": letter_id, "answer_id": answer_id,
+                        "version_id": self._attach(letter_id, answer_id, body)}
             n = self.names
             if action == "redirect":
                 self._close(letter_id, n.redirect_result, {
@@ -463,20 +471,35 @@ class DirectumState:
         pos_id = letter.get(self.names.pos_id_property) or letter_id
         text = str(body.get("text") or f"Уважаемый заявитель! По вашему обращению №{pos_id} сообщаем, "
                                        "что вопрос рассмотрен и необходимые меры приняты.")
-        file_name = str(body.get("file_name") or f"Ответ на обращение №{pos_id}.pdf")
-        stem, ext = wire.split_extension(file_name)
+        stem, _ext = wire.split_extension(self._file_name(letter_id, body))
         signer = self._employee(str(body.get("signer") or self._random.choice(SIGNERS)))
         answer_id = self.create(wire.S_OUTGOING, {wire.P_SUBJECT: text, wire.P_NAME: stem})
         self.links[(wire.S_OUTGOING, answer_id)].update({
             self.names.answer_link_property: (wire.S_INCOMING, letter_id),
             wire.P_OUR_SIGNATORY: (wire.S_EMPLOYEES, signer)})
-        app = next((i for i, a in self.entities[wire.S_APPLICATIONS].items() if a[wire.P_EXTENSION] == (ext or "pdf")), 1)
-        version_id = self.create_version(wire.S_OUTGOING, answer_id, {
-            wire.P_NUMBER: 1, wire.P_NOTE: "",
-            f"{wire.P_ASSOCIATED_APP}@odata.bind": wire.key(wire.S_APPLICATIONS, app)})
-        self.set_body(wire.S_OUTGOING, answer_id, version_id, _pdf_bytes(str(pos_id), int(body.get("file_size") or 0)))
+        if not (body.get("without_file") or self.forget_answer_file()):
+            self._attach(letter_id, answer_id, body)
         self._close(letter_id, str(body.get("result") or self.names.answered_result), {})
         return answer_id
+
+    def _file_name(self, letter_id: int, body: dict[str, Any]) -> str:
+        pos_id = self.entities[wire.S_INCOMING][letter_id].get(self.names.pos_id_property) or letter_id
+        return str(body.get("file_name") or f"Ответ на обращение №{pos_id}.pdf")
+
+    def _attach(self, letter_id: int, answer_id: int, body: dict[str, Any]) -> int:
+        _stem, ext = wire.split_extension(self._file_name(letter_id, body))
+        pos_id = self.entities[wire.S_INCOMING][letter_id].get(self.names.pos_id_property) or letter_id
+        app = next((i for i, a in self.entities[wire.S_APPLICATIONS].items() if a[wire.P_EXTENSION] == (ext or "pdf")), 1)
+        version_id = self.create_version(wire.S_OUTGOING, answer_id, {
+            wire.P_NOTE: "", f"{wire.P_ASSOCIATED_APP}@odata.bind": wire.key(wire.S_APPLICATIONS, app)})
+        self.set_body(wire.S_OUTGOING, answer_id, version_id, _pdf_bytes(str(pos_id), int(body.get("file_size") or 0)))
+        return version_id
+
+    def _answer_of(self, letter_id: int) -> int:
+        for (set_name, answer_id), links in self.links.items():
+            if set_name == wire.S_OUTGOING and links.get(self.names.answer_link_property) == (wire.S_INCOMING, letter_id):
+                return answer_id
+        raise UnknownTarget(f"letter {letter_id} has no answer yet")
 
     def _auto(self, assign: bool, answer: bool) -> dict[str, Any]:
         counts = {"assigned": 0, "answered": 0}

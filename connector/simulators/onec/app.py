@@ -49,6 +49,8 @@ class OnecFaultSpec(FaultSpec):
     doctype_next: int = Field(0, ge=0, description="the next N replies carry a DOCTYPE with an entity")
     entity_bomb_next: int = Field(0, ge=0, description="the next N replies are a billion-laughs entity bomb")
     external_entity_next: int = Field(0, ge=0, description="the next N replies pull in file:///etc/passwd")
+    answer_without_file_next: int = Field(0, ge=0, description="the next N answers (act answer/auto) are signed "
+                                                                "without their file (attach_answer_file adds it)")
     only_request: str = Field("", description="soap_fault/dmerror/lost_reply/doctype hit only this request type, "
                                               "e.g. DMCreateRequest (empty: every request)")
 
@@ -61,6 +63,7 @@ class OnecSimulator(StatefulSimulator):
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
         self.faults = FaultInjector(faults or OnecFaultSpec())
         self.store = OnecState(seed=seed, names=names, memory_limit=memory_limit)
+        self.store.forget_answer_file = lambda: self.faults.take("answer_without_file")
         self.requests: dict[str, int] = {}
 
     def _dispatch(self, request: Request) -> Response:

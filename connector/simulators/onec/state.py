@@ -14,6 +14,7 @@ import tempfile
 import threading
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -146,6 +147,8 @@ class OnecState:
         self._counters = {"in": 0, "out": 0, "task": 0}
         self._dir = Path(tempfile.mkdtemp(prefix="onec-sim-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
+        # The simulator's fault ``answer_without_file_next``: the clerk signs the answer and forgets the scan.
+        self.forget_answer_file: Callable[[], bool] = lambda: False
 
     def close(self) -> None:
         self._finalizer()
@@ -252,9 +255,10 @@ class OnecState:
     # --- executor acts ---------------------------------------------------------------------------
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
-        if action not in ("auto", "assign", "extend", "answer", "redirect", "refuse", "set_property"):
-            raise ValueError(f"unknown action {action!r} (assign, extend, answer, redirect, refuse, auto, "
-                             "set_property)")
+        if action not in ("auto", "assign", "extend", "answer", "attach_answer_file", "redirect", "refuse",
+                          "set_property"):
+            raise ValueError(f"unknown action {action!r} (assign, extend, answer, attach_answer_file, redirect, "
+                             "refuse, auto, set_property)")
         with self.lock:
             if action == "auto":
                 return self._auto(bool(body.get("assign", True)), bool(body.get("answer", False)))
@@ -270,6 +274,10 @@ class OnecState:
             if action == "answer":
                 answer = self._answer(doc, body)
                 return {"doc_id": doc.id, "answer_id": answer.id, "reg_number": answer.reg_number}
+            if action == "attach_answer_file":  # the forgotten scan is added to the answer later
+                answer = self._answer_of(doc)
+                rec = self._attach(answer, (doc.external or {}).get("id") or doc.id, body)
+                return {"doc_id": doc.id, "answer_id": answer.id, "file_id": rec.id}
             if action == "redirect":
                 self._counters["letter"] = self._counters.get("letter", 0) + 1
                 self._close(doc, self.names.redirect_result, {
@@ -327,14 +335,24 @@ class OnecState:
                                             "что вопрос рассмотрен и необходимые меры приняты."),
             signer=str(body.get("signer") or self._random.choice(SIGNERS)),
             properties={self.names.answer_link_property: doc.id}))
+        if not (body.get("without_file") or self.forget_answer_file()):
+            self._attach(answer, pos_id, body)
+        self._close(doc, str(body.get("result") or self.names.answered_result), {})
+        return answer
+
+    def _attach(self, answer: Doc, pos_id: str, body: dict[str, Any]) -> FileRec:
         file_name = str(body.get("file_name") or f"Ответ на обращение №{pos_id}.pdf")
         stem, dot, ext = file_name.rpartition(".")
         content = _pdf_bytes(pos_id, int(body.get("file_size") or 0))
-        self.add_file(FileRec(id="", owner_id=answer.id, owner_type=answer.type, name=stem if dot else file_name,
-                              extension=ext if dot else "", size=0, sha256="",
-                              created=wire.format_datetime(datetime.now(UTC))), content)
-        self._close(doc, str(body.get("result") or self.names.answered_result), {})
-        return answer
+        return self.add_file(FileRec(id="", owner_id=answer.id, owner_type=answer.type,
+                                     name=stem if dot else file_name, extension=ext if dot else "", size=0,
+                                     sha256="", created=wire.format_datetime(datetime.now(UTC))), content)
+
+    def _answer_of(self, doc: Doc) -> Doc:
+        found = self._docs_by_key.get((self.names.answer_type, self.names.answer_link_property, doc.id))
+        if not found:
+            raise UnknownTarget(f"document {doc.id!r} has no answer yet")
+        return found[-1]
 
     def _auto(self, assign: bool, answer: bool) -> dict[str, Any]:
         counts = {"assigned": 0, "answered": 0}

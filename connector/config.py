@@ -100,6 +100,10 @@ class AccountSettings(StrictModel):
     answer_days: int = Field(30, ge=1, description="term of consideration when neither POS nor EDMS gives one")
     sstu_department_id: GuidSetting = Field("", description="ССТУ GUID of the body this account reports as; "
                                                             "empty means [sstu] department_id")
+    answer_requires_file: bool = Field(True, description="an answer goes to POS only with its signed file; false: "
+                                                         "this body answers with text alone (ССТУ gets the text)")
+    answer_file_wait_hours: float = Field(24.0, gt=0, description="an answer still without its file after this "
+                                                                  "long lands in failures")
 
 
 class Settings(StrictModel):

@@ -227,7 +227,7 @@ def _simulator(system: str, kind: str, faults: str, outbox: Path, inbox: Path, i
 @config_option
 @click.option("--json", "as_json", is_flag=True)
 def status(config: Path | None, as_json: bool) -> None:
-    """Counts per lifecycle state, outbox depth, oldest pending item, last run of each job."""
+    """Counts per lifecycle state, outbox depth, oldest pending item, messages waiting and why, last runs."""
     from connector.ops.status import status_report
     from connector.store.db import Store
 
@@ -244,6 +244,12 @@ def status(config: Path | None, as_json: bool) -> None:
     if report.sstu_by_send_state:
         click.echo("ССТУ appeals: " + ", ".join(f"{state} {count}"
                                                 for state, count in sorted(report.sstu_by_send_state.items())))
+    if report.waiting_by_reason:
+        click.echo("waiting: " + ", ".join(f"{reason} {count}"
+                                           for reason, count in sorted(report.waiting_by_reason.items())))
+        for held in report.waiting:
+            until = f" (to failures at {held.until:%Y-%m-%d %H:%M} UTC)" if held.until else ""
+            click.echo(f"  {held.account}/{held.pos_id} {held.reason}{until}")
     click.echo(f"open failures: {report.open_failures}")
     for job, last in report.last_runs.items():
         verdict = "ok" if last.ok else f"FAILED: {last.error}"

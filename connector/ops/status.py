@@ -1,4 +1,5 @@
-"""``connector status``: counts per lifecycle state, outbox depth, oldest pending, last runs."""
+"""``connector status``: counts per lifecycle state, outbox depth, oldest pending, last runs, and the
+messages held back with a reason (an answer without its file)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from sqlalchemy import func, select
 
 from connector.sstu_export.records import SstuAppealRecord
 from connector.store.db import Store
-from connector.store.models import Failure, JobRun, Message, OutboxItem, OutboxState, utcnow
+from connector.store.models import OPEN_CARD_STATES, Failure, JobRun, Message, OutboxItem, OutboxState, utcnow
+
+WAITING_SHOWN = 20  # the oldest few by name; the count per reason covers the rest
 
 
 class JobRunSummary(BaseModel):
@@ -23,6 +26,15 @@ class JobRunSummary(BaseModel):
     error: str | None
 
 
+class WaitingMessage(BaseModel):
+    """A message whose card is open but whose next step is held back (e.g. «ответ без файла»)."""
+
+    account: str
+    pos_id: str
+    reason: str
+    until: datetime | None  # when the wait ends and the message lands in failures
+
+
 class StatusReport(BaseModel):
     messages_by_state: dict[str, int]
     outbox_by_state: dict[str, int]
@@ -31,6 +43,8 @@ class StatusReport(BaseModel):
     oldest_pending_seconds: float | None
     open_failures: int
     last_runs: dict[str, JobRunSummary]
+    waiting_by_reason: dict[str, int] = {}
+    waiting: list[WaitingMessage] = []
 
 
 def status_report(store: Store) -> StatusReport:
@@ -40,6 +54,13 @@ def status_report(store: Store) -> StatusReport:
         oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(OutboxItem.state == OutboxState.PENDING))
         sstu = dict(session.execute(select(SstuAppealRecord.send_state, func.count())
                                     .group_by(SstuAppealRecord.send_state)).all())
+        held = (Message.state.in_(OPEN_CARD_STATES), Message.last_error.is_not(None))
+        waiting_by_reason = dict(session.execute(select(Message.last_error, func.count()).where(*held)
+                                                 .group_by(Message.last_error)).all())
+        waiting = [WaitingMessage(account=m.account, pos_id=m.pos_id, reason=m.last_error or "",
+                                  until=m.next_attempt_at)
+                   for m in session.scalars(select(Message).where(*held)
+                                            .order_by(Message.next_attempt_at, Message.id).limit(WAITING_SHOWN))]
         failures = session.scalar(select(func.count()).select_from(Failure).where(Failure.resolved_at.is_(None)))
         last_runs: dict[str, Any] = {}
         latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
@@ -51,4 +72,5 @@ def status_report(store: Store) -> StatusReport:
     return StatusReport(messages_by_state=by_state, outbox_by_state=outbox,
                         outbox_depth=outbox.get(OutboxState.PENDING, 0), oldest_pending_seconds=oldest_age,
                         sstu_by_send_state=sstu,
-                        open_failures=failures or 0, last_runs=last_runs)
+                        open_failures=failures or 0, last_runs=last_runs,
+                        waiting_by_reason=waiting_by_reason, waiting=waiting)

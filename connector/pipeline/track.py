@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from connector.domain import Answer, CardRef, CardStage, CardState
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
 from connector.local_files import write_atomically
+from connector.pipeline.answer_completeness import REASON, Verdict, give_up_reason, judge, wait_deadline
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
@@ -94,11 +95,21 @@ def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:
             if answer is None:
                 log.info("answer announced but not retrievable yet", extra={"pos_id": pos_id})
             else:
-                try:
-                    intents.append(_answer_intent(ctx, message_id, answer))
-                except SkippableItemError as exc:
-                    record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
+                verdict = _judge_answer(ctx, message, answer)
+                if verdict is Verdict.GIVE_UP:
+                    _stop_waiting(message)
+                    hours = ctx.settings.account(message.account).answer_file_wait_hours
+                    dead_letter(session, card, job=JOB, reason=give_up_reason(hours))
+                    stats.failed += 1
                     return
+                if verdict is Verdict.SEND:
+                    try:
+                        intents.append(_answer_intent(ctx, message_id, answer))
+                    except SkippableItemError as exc:
+                        record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
+                        return
+        else:
+            _stop_waiting(message)  # the EDMS took the answer back: nothing to wait for
         queued = _enqueue(session, message_id, intents)
         if any(i.kind == OutboxKind.ANSWER for i in intents):
             message.state = MessageState.ANSWER_READY
@@ -125,6 +136,31 @@ def _apply_state(session: Session, ctx: PipelineContext, card: Card, message: Me
     card.rubric_code = state.rubric_code
     _record_hop(session, ctx, message, executor, state)
     return changed
+
+
+def _judge_answer(ctx: PipelineContext, message: Message, answer: Answer) -> Verdict:
+    """Apply the answer-file rule; a wait is kept on the message (its card is what track
+    claims, so the message's retry fields are free while its card is open): ``last_error``
+    names the reason for `connector status`, ``next_attempt_at`` is when the wait ends."""
+    account = ctx.settings.account(message.account)
+    now = ctx.clock()
+    waiting = message.last_error == REASON
+    verdict = judge(answer, requires_file=account.answer_requires_file,
+                    wait_until=message.next_attempt_at if waiting else None, now=now)
+    if verdict is Verdict.WAIT and not waiting:
+        message.last_error = REASON
+        message.next_attempt_at = wait_deadline(now, account.answer_file_wait_hours)
+        log.warning("answer ready in the EDMS without its signed file: not sent to POS, waiting",
+                    extra={"pos_id": message.pos_id, "until": message.next_attempt_at.isoformat()})
+    elif verdict is Verdict.SEND:
+        _stop_waiting(message)
+    return verdict
+
+
+def _stop_waiting(message: Message) -> None:
+    if message.last_error == REASON:
+        message.last_error = None
+        message.next_attempt_at = None
 
 
 def _record_hop(session: Session, ctx: PipelineContext, message: Message, executor: str, state: CardState) -> None:

@@ -5,7 +5,12 @@ by :mod:`connector.sstu_export.refresh`); :func:`appeal_facts` decides what СС
 
 * the question's outcome is the card's stage (``registered``, ``in work``, ``extended``,
   ``answered``, ``redirected``, ``refused``), the answer's result refining ``answered``;
-* a card whose answer is announced but not stored yet is still «in work»;
+* a card whose answer is announced but not stored yet is still «in work» — as it is in POS: only
+  an answer queued for POS is stored (:mod:`connector.pipeline.answer_completeness` decides, so
+  an answer held back for its missing file is «in work» on both sides);
+* the attachment is the answer's first file; an answer queued without one (a body that answers
+  with text alone) gives ССТУ its text as ``Ответ.txt``, because ССТУ needs a file for every
+  considered status and POS has the answer;
 * dates are calendar dates in the body's zone: incoming = when POS received the message,
   registration = the card's, response = the answer's; a redirect or a refusal is dated when
   we saw it;
@@ -47,9 +52,13 @@ class StoredAnswerFile(_Snapshot):
     sha256: str = ""  # identifies the content in the inputs hash without reading the file
 
 
+TEXT_ANSWER_NAME = "Ответ.txt"
+
+
 class StoredAnswer(_Snapshot):
     date: date
     decision: str = ""
+    text: str = ""
     files: tuple[StoredAnswerFile, ...] = ()
 
 
@@ -95,6 +104,8 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
     if answer is not None and answer.files:
         first = answer.files[0]
         answer_file = AnswerFileInput(name=first.name, path=first.path)
+    elif answer is not None and answer.text.strip():
+        answer_file = AnswerFileInput(name=TEXT_ANSWER_NAME, content=answer.text.encode("utf-8"))
     category_refs = [r for r in (message.category, message.subcategory, message.fact) if r is not None]
     question = QuestionFacts(
         category_path=tuple(r.id for r in category_refs),

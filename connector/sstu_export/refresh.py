@@ -112,7 +112,7 @@ def load_snapshot(session: Session, settings: Settings, message_id: int) -> Appe
     answer = None
     if answer_item is not None:
         p = answer_item.payload
-        answer = StoredAnswer(date=p["date"], decision=p.get("decision") or "",
+        answer = StoredAnswer(date=p["date"], decision=p.get("decision") or "", text=p.get("text") or "",
                               files=tuple(StoredAnswerFile(name=f["name"], path=Path(f["path"]),
                                                            sha256=f.get("sha256", "")) for f in p.get("files", [])))
     return AppealSnapshot(

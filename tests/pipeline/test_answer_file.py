@@ -27,6 +27,7 @@ from connector.ops.status import status_report
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
 from connector.simulators.directum import DirectumSimulator
+from connector.simulators.medo import MedoSimulator
 from connector.simulators.server import SimServer
 from connector.simulators.sstu import SstuSimulator
 from connector.store.models import utcnow
@@ -266,6 +267,39 @@ def test_directum_answer_without_its_file_lands_in_failures_after_the_wait(
     finally:
         ctx.close()
         ctx.store.dispose()
+
+
+def test_medo_answer_sent_without_its_file_waits_until_the_sed_sends_it_complete(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    root = tmp_path / "medo"
+    medo = MedoSimulator(root / "outbox", root / "inbox")
+    ctx = _context(tmp_path, db_url, pos_sim, onec_sim, edms={
+        "type": "medo", "outbox_dir": str(root / "outbox"), "inbox_dir": str(root / "inbox"),
+        "archive_dir": str(root / "archive"), "quarantine_dir": str(root / "quarantine"),
+        "sender_uid": "0f3c2b1a-4d5e-4f60-8a7b-9c0d1e2f3a4b", "sender_organization": "Коннектор ПОС",
+        "addressee_organization": "Администрация города", "addressee_address": "МЭДО-АДМ-001",
+        "scan_interval_seconds": 0})
+    try:
+        [pos_id] = _registered(ctx, pos_sim)
+        medo.process()
+        medo.act({"action": "assign", "pos_id": pos_id})
+        medo.act({"action": "answer", "pos_id": pos_id, "without_file": True})
+        _track_push(ctx)
+        assert _answers(pos_sim, pos_id) == []
+        assert status_report(ctx.store).waiting_by_reason == {REASON: 1}
+
+        medo.act({"action": "answer", "pos_id": pos_id})  # the СЭД re-sends the answer with its file
+        _later(ctx, 1)
+        _track_push(ctx)
+        _later(ctx, 2)
+        _track_push(ctx)
+        [answer] = _answers(pos_sim, pos_id)
+        assert len(answer["files"]) == 1
+        assert status_report(ctx.store).waiting == []
+    finally:
+        ctx.close()
+        ctx.store.dispose()
+        medo.close()
 
 
 def test_a_normal_cycle_is_unchanged(ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:

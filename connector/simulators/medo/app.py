@@ -6,7 +6,8 @@ shipped XSD (invalid → ``documentRefused`` with the reason) and answers with n
 
 Control (the instance is a WSGI app; run it with SimServer): ``GET /_sim/state[?summary=1]``,
 ``POST /_sim/act`` ``{"action": "process" | "assign" | "extend" | "answer" | "redirect" | "refuse" | "auto" |
-"inject", "pos_id" | "uid": …, …}``, ``GET|POST /_sim/faults`` (:class:`MedoFaultSpec`).
+"inject", "pos_id" | "uid": …, …}`` (``answer`` with ``"without_file": true`` sends the signed answer without
+its file; a later ``answer`` re-sends it complete), ``GET|POST /_sim/faults`` (:class:`MedoFaultSpec`).
 """
 
 from __future__ import annotations

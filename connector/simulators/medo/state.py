@@ -246,16 +246,19 @@ class MedoState:
         uid, number = self.new_uid(), f"ИСХ-МЭДО-{self.counters['answer']:06d}"
         file_name = str(body.get("file_name") or "Ответ.pdf")
         content = str(body["content"]).encode() if body.get("content") else _pdf(text, uid)
+        # without_file: the СЭД sends the signed answer with no file; a later answer act re-sends it complete
+        sent: bytes | None = None if body.get("without_file") else content
         traversal = self.traversal()
         files = self.writer.answer_files(
             uid=uid, number=number, on=self.today(), text=text, signer=signer, decision=str(body.get("decision") or
                                                                                             "Разъяснено"),
-            doc_uid=doc.uid, addressee="", file_name=file_name, content=content, created=self.clock(),
+            doc_uid=doc.uid, addressee="", file_name=file_name, content=sent, created=self.clock(),
             traversal=traversal)
         self.writer.write(uid, files)
         self.answers[uid] = {"doc_uid": doc.uid, "number": number, "signer": signer, "text": text,
-                             "traversal": traversal, "files": [{"name": file_name, "size": len(content),
-                                                                "sha256": hashlib.sha256(content).hexdigest()}]}
+                             "traversal": traversal,
+                             "files": [] if sent is None else [{"name": file_name, "size": len(sent),
+                                                                "sha256": hashlib.sha256(sent).hexdigest()}]}
         doc.status, doc.answer_uid = "answered", uid
         self.notify(doc, wire.N_SENT, report_uid=uid, number=number)
         return {"uid": doc.uid, "answer_uid": uid, "number": number}

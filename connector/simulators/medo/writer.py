@@ -69,8 +69,9 @@ class PackageWriter:
 
     # --- answers ---------------------------------------------------------------------------------------
     def answer_files(self, *, uid: str, number: str, on: date, text: str, signer: str, decision: str,
-                     doc_uid: str, addressee: str, file_name: str, content: bytes,
+                     doc_uid: str, addressee: str, file_name: str, content: bytes | None,
                      created: datetime, traversal: bool = False) -> dict[str, bytes]:
+        """``content`` None: the document alone, without its container (an answer sent without its file)."""
         container = f"{uid}.zip"
         attachments = ("../../evil.txt",) if traversal else ()
         passport = wire.build_passport(wire.Passport(
@@ -78,11 +79,12 @@ class PackageWriter:
             on=on, signer=signer, addressee_org=addressee or "pos-connector", document=file_name,
             attachments=attachments, signer_post="Глава администрации"))
         buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(wire.PASSPORT_XML, wire.to_bytes(passport, self.encoding))
-            zf.writestr(file_name, content)
-            if traversal:
-                zf.writestr("../../evil.txt", b"outside the package")
+        if content is not None:
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr(wire.PASSPORT_XML, wire.to_bytes(passport, self.encoding))
+                zf.writestr(file_name, content)
+                if traversal:
+                    zf.writestr("../../evil.txt", b"outside the package")
         root = self.message(wire.TYPE_DOCUMENT, uid, created)
         doc = wire.sub(root, "document", uid=uid)
         wire.sub(doc, "kind", "Ответ на обращение")
@@ -98,6 +100,8 @@ class PackageWriter:
         wire.sub(corr, "person", f"в ответ на {doc_uid}")
         if decision:
             wire.sub(doc, "comment", decision)
+        if content is None:
+            return {wire.DOCUMENT_XML: self.encode(root)}
         wire.sub(wire.sub(root, "container"), "body", container)
         return {wire.DOCUMENT_XML: self.encode(root), container: buf.getvalue()}
 

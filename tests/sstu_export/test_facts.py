@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -79,6 +80,19 @@ def test_the_card_stage_and_answer_decide_the_status(tmp_path: Path, stage: Card
         assert question["attachment"]["name"] == "Ответ.pdf"
     if stage is CardStage.REFUSED:
         assert question["responseDate"] == "2026-11-13"  # when we saw it closed, Moscow date
+
+
+def test_an_answer_queued_without_a_file_gives_sstu_its_text_as_the_file(tmp_path: Path) -> None:
+    """A body answering with text alone (answer_requires_file = false): POS got the text, so
+    ССТУ must report the answer too, not refuse it for lack of a file."""
+    snap = _snap(tmp_path, CardStage.ANSWER_READY).model_copy(update={"answer": StoredAnswer(
+        date=date(2026, 11, 10), decision="Разъяснено", text="Уважаемая Анна Петровна! Яма заделана.")})
+    [question] = _build(snap)["questions"]
+    assert question["status"] == "Explained"
+    assert question["attachment"]["name"] == "Ответ.txt"
+    assert base64.b64decode(question["attachment"]["content"]).decode() == "Уважаемая Анна Петровна! Яма заделана."
+    with_file = _build(_snap(tmp_path, CardStage.ANSWER_READY, answer=True, decision="Разъяснено"))
+    assert with_file["questions"][0]["attachment"]["name"] == "Ответ.pdf"  # a real file always wins
 
 
 def test_the_extended_term_is_reported_as_in_work_with_is_extend(tmp_path: Path) -> None:

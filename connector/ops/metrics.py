@@ -2,8 +2,8 @@
 
 Two kinds:
 
-* **store gauges** (items per lifecycle state, outbox depth, oldest pending age, open
-  failures, last success per job) are read from the store on every scrape by a custom
+* **store gauges** (items per lifecycle state, messages held back per reason, outbox depth,
+  oldest pending age, open failures, last success per job) are read from the store on every scrape by a custom
   collector, so they are right even for work another worker did;
 * **process counters** (job durations, job runs and failed runs per job, items per job,
   request retries) are fed by the daemon through :meth:`Metrics.observe_job` and
@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.ops.status import StatusReport, status_report
+from connector.pipeline.answer_completeness import REASON as ANSWER_WAIT_REASON
 from connector.sstu_export.records import SendState
 from connector.store.db import Store
 from connector.store.models import JobRun, MessageState, OutboxState
@@ -88,6 +89,13 @@ class StoreCollector(Collector):
         for state in _all_states(SendState, report.sstu_by_send_state):
             sstu.add_metric([state], report.sstu_by_send_state.get(state, 0))
         yield sstu
+
+        waiting = GaugeMetricFamily(f"{PREFIX}_messages_waiting",
+                                    "Messages whose next step is held back, by reason (an answer without its file)",
+                                    labels=["reason"])
+        for reason in sorted({ANSWER_WAIT_REASON} | set(report.waiting_by_reason)):
+            waiting.add_metric([reason], report.waiting_by_reason.get(reason, 0))
+        yield waiting
 
         yield GaugeMetricFamily(f"{PREFIX}_outbox_depth", "Outbox items waiting to be sent",
                                 value=report.outbox_depth)

@@ -23,6 +23,7 @@ from connector.cli import main
 from connector.config import settings_from_mapping
 from connector.demo_sstu import DEMO_DEPARTMENT_ID, prepare_mapping
 from connector.ops.failures import list_failures, retry_failures
+from connector.ops.metrics import Metrics
 from connector.ops.status import status_report
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -114,6 +115,7 @@ def test_answer_without_its_file_is_not_sent_and_waits_with_the_reason_in_status
     assert REASON in _status_cli(ctx, tmp_path) and pos_id in _status_cli(ctx, tmp_path)
     doc = json.loads(_status_cli(ctx, tmp_path, "--json"))
     assert doc["waiting_by_reason"] == {REASON: 1} and doc["waiting"][0]["pos_id"] == pos_id
+    assert f'connector_messages_waiting{{reason="{REASON}"}} 1.0' in Metrics(ctx.store).render()[0].decode()
 
 
 def test_the_file_arriving_later_sends_the_answer_once_with_its_file(

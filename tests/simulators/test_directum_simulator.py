@@ -209,3 +209,17 @@ def test_malformed_body(sim: Sim) -> None:
     with pytest.raises(ValueError):
         get(url, "IEmployees(1)").json()
     assert get(url, "IEmployees(1)").json()["Id"] == 1
+
+
+def test_an_answer_signed_without_its_file_and_the_file_added_later(sim: Sim) -> None:
+    app, url = sim
+    make_letter(url, "9")
+    with pytest.raises(KeyError, match="no answer yet"):
+        app.act({"action": "attach_answer_file", "pos_id": "9"})
+    app.set_faults(DirectumFaultSpec(answer_without_file_next=1))
+    answer_id = app.act({"action": "answer", "pos_id": "9"})["answer_id"]
+    assert app.state()["outgoing"][str(answer_id)]["versions"] == []
+    app.act({"action": "attach_answer_file", "pos_id": "9"})
+    [version] = get(url, f"IOutgoingLetters({answer_id})/Versions").json()["value"]
+    body = get(url, f"IOutgoingLetters({answer_id})/Versions({version['Id']})/Body").json()
+    assert base64.b64decode(body["Value"]).startswith(b"%PDF")

@@ -232,3 +232,19 @@ def test_wsgi_app_has_python_api() -> None:
             app.act({"action": "assign", "pos_id": "missing"})
     finally:
         app.close()
+
+
+def test_an_answer_signed_without_its_file_and_the_file_added_later(sim: tuple[OnecSimulator, str]) -> None:
+    app, url = sim
+    post(url, create_body(DOC_ID, pos_id="42"))
+    act = url + "/_sim/act"
+    early = requests.post(act, json={"action": "attach_answer_file", "pos_id": "42"}, timeout=10)
+    assert early.status_code == 404 and "no answer yet" in early.json()["error"]
+    requests.post(f"{url}/_sim/faults", json={"answer_without_file_next": 1}, timeout=10).raise_for_status()
+    answered = requests.post(act, json={"action": "answer", "pos_id": "42"}, timeout=10).json()
+    assert app.state()["documents"][answered["answer_id"]]["files"] == []
+    assert app.faults.state()["injected"] == {"answer_without_file": 1}
+    added = requests.post(act, json={"action": "attach_answer_file", "pos_id": "42"}, timeout=10).json()
+    assert added["answer_id"] == answered["answer_id"]
+    assert [f["name"] for f in app.state()["documents"][answered["answer_id"]]["files"]] == [
+        "Ответ на обращение №42.pdf"]

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from connector.config import Settings, default_config_path, load_settings
-from connector.errors import ConfigError, ConnectorError
+from connector.errors import ConfigError, ConnectorError, DataError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -379,6 +379,78 @@ def db_upgrade(config: Path | None) -> None:
 
     store = Store(_load(config).daemon.resolved_database_url())
     click.echo(f"database at revision {current_revision(store.engine)}")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+def db_backup(file: Path, config: Path | None, as_json: bool) -> None:
+    """Write the store and the files of data_dir to FILE (tar.gz) while the daemon runs."""
+    from connector.store.backup import backup
+    from connector.store.db import Store
+
+    settings = _load(config)
+    store = Store(settings.daemon.resolved_database_url(), migrate=False)
+    try:
+        report = backup(store, settings.daemon.data_dir, file)
+    except ConnectorError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT if isinstance(exc, DataError) else EXIT_FAILED)
+    if as_json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        click.echo(f"backup written to {report.path}: {report.backend} at revision {report.schema_revision}, "
+                   f"{report.messages} message(s), {report.files} file(s), {report.bytes} bytes")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option("--force", is_flag=True, help="replace a store that already holds messages")
+@click.option("--json", "as_json", is_flag=True)
+def db_restore(file: Path, config: Path | None, force: bool, as_json: bool) -> None:
+    """Replace the store and data_dir's files with a backup (stop the daemon first)."""
+    from connector.daemon import AlreadyRunning, DaemonLock
+    from connector.store.backup import restore
+
+    settings = _load(config)
+    lock = DaemonLock(settings.daemon.data_dir / "connector.lock")
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        _fail(f"{exc.operator_message}: stop it before a restore", EXIT_FAILED)
+    try:
+        report = restore(settings.daemon.resolved_database_url(), settings.daemon.data_dir, file, force=force)
+    except ConnectorError as exc:
+        _fail(exc.operator_message, EXIT_BAD_INPUT if isinstance(exc, DataError) else EXIT_FAILED)
+    finally:
+        lock.release()
+    if as_json:
+        _emit_json(report.model_dump(mode="json"))
+    else:
+        click.echo(f"restored {report.path}: {report.messages} message(s), {report.files} file(s); "
+                   f"database at revision {report.schema_revision}")
+
+
+@db.command("check")
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+def db_check(config: Path | None, as_json: bool) -> None:
+    """Database integrity, every stored file present and intact, files that belong to nothing."""
+    from connector.store.backup import check
+    from connector.store.db import Store
+
+    settings = _load(config)
+    report = check(Store(settings.daemon.resolved_database_url(), migrate=False), settings.daemon.data_dir)
+    if as_json:
+        _emit_json({**report.model_dump(mode="json"), "ok": report.ok})
+    else:
+        click.echo(f"database {report.database} at revision {report.schema_revision}: "
+                   f"{report.messages} message(s), {report.attachments} attachment(s)")
+        for problem in report.problems:
+            click.echo(f"  {problem.kind}: {problem.detail}")
+        click.echo("ok" if report.ok else "PROBLEMS FOUND")
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
 def _register_groups() -> None:

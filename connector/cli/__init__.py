@@ -455,11 +455,13 @@ def db_check(config: Path | None, as_json: bool) -> None:
 
 def _register_groups() -> None:
     from connector.cli.mapping import classifier, mapping
+    from connector.cli.setup import init
     from connector.cli.sstu import sstu
 
     main.add_command(classifier)
     main.add_command(mapping)
     main.add_command(sstu)
+    main.add_command(init)
 
 
 _register_groups()

@@ -18,6 +18,8 @@ from pg_server import server_bin_dir  # noqa: E402
 PACKAGES: list[tuple[str, object]] = [
     ("postgresql", lambda: server_bin_dir() is not None),
     ("libreoffice-calc-nogui", lambda: shutil.which("soffice") is not None),
+    # pdfinfo/pdftotext/pdftoppm: the workbook tests read the pages LibreOffice printed.
+    ("poppler-utils", lambda: shutil.which("pdfinfo") is not None),
     # rpmbuild for `make dist` (tests/packaging builds the .rpm and reads it back with rpm -qip).
     ("rpm", lambda: shutil.which("rpmbuild") is not None),
 ]

@@ -19,6 +19,13 @@ FOOTNOTE_CODE_RE = re.compile(r"^(\d{4}(?:\.\d{4}){2,3})\.(\d{4})(\d{1,2})$")
 LOOSE_CODE_RE = re.compile(r"^\d{1,4}(?:\.\d{1,4}){3,4}$")
 _SPACES_RE = re.compile(r"[\s\u00a0\u2007\u202f\u200b\ufeff]+")
 ZERO = "0000"
+# The workbook's dropdown offers «код — наименование»; a picked entry keeps the name after the code.
+LABEL_SEPARATOR = " — "
+_LABEL_RE = re.compile(r"^\s*(\d[\d.]*)\s+[—–-]\s+\S")
+
+
+def code_label(code: str, name: str) -> str:
+    return f"{code}{LABEL_SEPARATOR}{name}"
 
 
 def code_problem(code: str) -> str | None:
@@ -100,6 +107,9 @@ def read_code_cell(value: object, known: Container[str]) -> CellCode:
                               "number and dropped zeros; format the column as text and enter the full code "
                               "(e.g. 0005.0005.0056.1149)")
     text = str(value)
+    label = _LABEL_RE.match(text)
+    if label:  # «0005.0005.0056.1149 — Наименование» from the dropdown: the code decides
+        text = label.group(1)
     cleaned = _SPACES_RE.sub("", text)
     if not cleaned:
         return CellCode()

@@ -169,3 +169,18 @@ def test_unreadable_files(tmp_path: Path, index: CodeIndex, categories: PosCateg
     path.write_bytes(content)
     with pytest.raises(DataError, match=match):
         validate_workbook(path, index, categories)
+
+
+def test_a_code_with_its_name_from_the_dropdown_counts_as_the_code(template: Path, tmp_path: Path,
+                                                                   index: CodeIndex,
+                                                                   categories: PosCategoryTree) -> None:
+    from connector.rubric_mapping.codes import read_code_cell
+
+    known = {"0005.0005.0056.1168"}
+    assert read_code_cell("0005.0005.0056.1168 — Любое наименование", known).code == "0005.0005.0056.1168"
+    assert read_code_cell("0005.0005.0056.1168 - Наименование", known).code == "0005.0005.0056.1168"
+    assert read_code_cell("0005.0000.0000.0000 — Раздел", known).code == "0005.0000.0000.0000"
+    assert read_code_cell("Жилищно-коммунальная сфера", known).error  # a name alone is no code
+    picked = fill(template, tmp_path / "picked.xlsx", {2: "0005.0005.0056.1168 — Наименование вопроса"})
+    result = validate_workbook(picked, index, categories)
+    assert not result.errors

@@ -17,7 +17,9 @@ def test_template_layout(template: Path, edition_2025: Classifier) -> None:
     ws = wb["Сопоставление"]
     assert tuple(c.value for c in ws[1]) == HEADERS
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:E62"
-    assert ws.column_dimensions["B"].width >= 60
+    # the full path wraps inside its column, the row is tall enough for it
+    assert ws.column_dimensions["B"].width >= 40 and ws["B22"].alignment.wrap_text
+    assert ws.row_dimensions[22].height >= 27
     assert ws.max_row == 62  # 61 SAMPLE categories
     assert ws["B22"].value == "Медицина / Медицинская карта / Медицинская карта"
     assert ws["D2"].value.startswith("=IF(C2")
@@ -26,7 +28,7 @@ def test_template_layout(template: Path, edition_2025: Classifier) -> None:
     (dv,) = ws.data_validations.dataValidation
     assert dv.type == "list" and "C2:C1000" in str(dv.sqref)
     questions = edition_2025.question_codes()
-    assert dv.formula1 == f"'{CLASSIFIER_SHEET}'!$A$2:$A${len(questions) + 1}"
+    assert dv.formula1 == f"'{CLASSIFIER_SHEET}'!$D$2:$D${len(questions) + 1}"
     assert [hidden.cell(row=r, column=1).value for r in range(2, len(questions) + 2)] == questions
     assert "Факта приоритет" in " ".join(str(c.value) for c in wb["Как заполнять"]["A"])
 

@@ -95,3 +95,6 @@ class _SwappableApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         assert self.app is not None
         return self.app(environ, start_response)
+
+    def __getattr__(self, name: str) -> Any:  # the served app's own clock (http_date) and the like
+        return getattr(self.app, name)

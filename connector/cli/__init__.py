@@ -202,8 +202,9 @@ def _simulator(system: str, kind: str, faults: str, outbox: Path, inbox: Path, i
 
     if system == "pos":
         from connector.simulators.pos import PosSimulator
+        from connector.simulators.pos.faults import PosFaultSpec
 
-        return PosSimulator(faults=parse_fault_spec(faults, FaultSpec) if faults else None)
+        return PosSimulator(faults=parse_fault_spec(faults, PosFaultSpec) if faults else None)
     if system == "sstu":
         from connector.simulators.sstu import SstuSimulator
 

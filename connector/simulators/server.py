@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from email.utils import formatdate
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 class _QuietHandler(WSGIRequestHandler):
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # A simulator with a clock of its own (POS under clock skew) dates its replies by it.
+        http_date = getattr(getattr(self.server, "app", None), "http_date", None)
+        if timestamp is None and callable(http_date):
+            return formatdate(http_date().timestamp(), usegmt=True)
+        return super().date_time_string(timestamp)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return  # simulators are noisy enough; state is inspectable at /_sim/state
 

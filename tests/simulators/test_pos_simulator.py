@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -323,3 +325,49 @@ def test_summary_only_for_ten_thousand_appeals(server: SimServer) -> None:
 def test_seed_rejects_bad_requests(server: SimServer) -> None:
     assert requests.post(server.url + "/_sim/seed", json={"count": -1}, timeout=5).status_code == 400
     assert requests.post(server.url + "/_sim/seed", json={"count": 1, "login": "nobody"}, timeout=5).status_code == 400
+
+
+# --- faults that break a pull watermark ----------------------------------------------------
+
+
+def test_clock_step_back_dates_changes_and_the_date_header_earlier(sim: PosSimulator, api: Api,
+                                                                  server: SimServer) -> None:
+    first = sim.seed(1)
+    _sim(server, "/_sim/faults", {"clock_step_back": 600})
+    later = sim.seed(1)
+    items = {i["id"]: i["updatedAt"] for i in api("GET", wire.PATH_APPEALS).json()["items"]}
+    assert items[later[0]] < items[first[0]], "a change after the step carries an earlier time"
+    served = email.utils.parsedate_to_datetime(api("GET", wire.PATH_APPEALS).headers["Date"])
+    assert 590 <= (datetime.now(UTC) - served).total_seconds() <= 610
+
+
+def test_future_dated_change(sim: PosSimulator, api: Api, server: SimServer) -> None:
+    _sim(server, "/_sim/faults", {"future_dated_next": 1, "future_seconds": 86400})
+    future, normal = sim.seed(2)
+    items = {i["id"]: datetime.fromisoformat(i["updatedAt"]) for i in api("GET", wire.PATH_APPEALS).json()["items"]}
+    assert items[future] - items[normal] > timedelta(hours=23)
+
+
+def test_visibility_spread_shows_changes_out_of_order(server: SimServer, api: Api, sim: PosSimulator) -> None:
+    _sim(server, "/_sim/faults", {"visibility_spread": 1.0, "seed": 5})
+    ids = sim.seed(20)
+    time.sleep(0.3)
+    seen = [i["id"] for i in api("GET", wire.PATH_APPEALS, params={"limit": 100}).json()["items"]]
+    assert 0 < len(seen) < len(ids)
+    assert any(ids.index(a) < ids.index(seen[-1]) for a in ids if a not in seen), "an older change still hidden"
+    time.sleep(1.0)
+    assert [i["id"] for i in api("GET", wire.PATH_APPEALS, params={"limit": 100}).json()["items"]] == ids
+
+
+def test_endless_cursor_never_ends_the_listing(sim: PosSimulator, api: Api, server: SimServer) -> None:
+    ids = sim.seed(3)
+    _sim(server, "/_sim/faults", {"endless_cursor": True})
+    cursors, pages = set(), []
+    cursor = None
+    for _ in range(5):
+        page = api("GET", wire.PATH_APPEALS, params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        pages.append([i["id"] for i in page["items"]])
+        cursor = page["nextCursor"]
+        assert cursor and cursor not in cursors
+        cursors.add(cursor)
+    assert pages == [ids[:2], ids[2:], ids[2:], ids[2:], ids[2:]]

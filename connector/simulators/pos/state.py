@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from connector.domain import PosStatus
 from connector.pos_client import wire
 from connector.simulators.pos import generator
+from connector.simulators.pos.faults import PosClock
 
 Reply = tuple[int, Any]
 
@@ -67,10 +69,18 @@ class SimAppeal:
     answers: list[dict[str, Any]] = field(default_factory=list)
     redirects: list[dict[str, Any]] = field(default_factory=list)
     omit: frozenset[str] = frozenset()  # wire fields left out of the served JSON (optional fields missing)
+    listed: wire.WireListItem | None = None  # what the listing shows until visible_at (None: nothing)
 
     @property
     def key(self) -> tuple[datetime, str]:
         return self.appeal.updated_at, self.appeal.id
+
+    def list_item(self) -> wire.WireListItem:
+        return wire.WireListItem(id=self.appeal.id, status=self.appeal.status, updated_at=self.appeal.updated_at)
+
+    def shown(self, now: float) -> wire.WireListItem | None:
+        """The listing is eventually consistent: it shows the last change that became visible."""
+        return self.list_item() if self.visible_at <= now else self.listed
 
     def detail(self) -> dict[str, Any]:
         a = self.appeal
@@ -94,8 +104,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 class SimState:
-    def __init__(self, accounts: list[SimAccount], *, seed: int, visibility_delay: float) -> None:
+    def __init__(self, accounts: list[SimAccount], *, seed: int, visibility_delay: float,
+                 clock: PosClock | None = None) -> None:
         self.lock = threading.RLock()
+        self.clock = clock or PosClock()
         self.accounts = {a.login: a for a in accounts}
         self.visibility_delay = visibility_delay
         self.categories = generator.build_categories()
@@ -105,13 +117,24 @@ class SimState:
         self.showcase: dict[str, Any] = {}
         self.requests: dict[str, int] = {}
         self._rng = random.Random(seed)
-        self._last_time = datetime.now(UTC)
+        self.future_dated: Callable[[], float] = lambda: 0.0  # seconds ahead for the next change (a fault)
 
     def now(self) -> datetime:
-        """Wall clock, strictly increasing so (updatedAt, id) orders every change."""
+        """The POS clock for a change made now (stepped back or in the future under faults)."""
         with self.lock:
-            self._last_time = max(datetime.now(UTC), self._last_time + timedelta(microseconds=1))
-            return self._last_time
+            return self.clock.stamp() + timedelta(seconds=self.future_dated())
+
+    def _becomes_visible(self, sim: SimAppeal, before: wire.WireListItem | None) -> None:
+        """A change shows in the listing after the visibility lag; until then the last
+        visible version (``before``) is what the listing shows."""
+        lag = self.clock.visibility_lag(self.visibility_delay)
+        now = time.monotonic()
+        if not lag:
+            sim.visible_at = now
+            return
+        if sim.visible_at <= now:
+            sim.listed = before
+        sim.visible_at = now + lag
 
     # --- tokens ---------------------------------------------------------------------------
 
@@ -144,20 +167,19 @@ class SimState:
                   after: tuple[datetime, str] | None, duplicate: bool) -> tuple[list[dict[str, Any]], str | None]:
         with self.lock:
             now = time.monotonic()
-            rows = sorted((s for s in self.appeals.values()
-                           if s.appeal.org_id == account.org_id and s.visible_at <= now
-                           and (since is None or s.appeal.updated_at >= since)
-                           and (status is None or s.appeal.status in status)), key=lambda s: s.key)
-            fresh = [s for s in rows if after is None or s.key > after]
-            page: list[SimAppeal] = []
+            shown = (s.shown(now) for s in self.appeals.values() if s.appeal.org_id == account.org_id)
+            rows = sorted((i for i in shown if i is not None
+                           and (since is None or i.updated_at >= since)
+                           and (status is None or i.status in status)), key=lambda i: (i.updated_at, i.id))
+            fresh = [i for i in rows if after is None or (i.updated_at, i.id) > after]
+            page: list[wire.WireListItem] = []
             if duplicate and after is not None and after[1] in self.appeals:
-                page.append(self.appeals[after[1]])
+                page.append(self.appeals[after[1]].list_item())
                 limit = max(limit - 1, 1)
             page.extend(fresh[:limit])
             more = len(fresh) > limit
-            items = [wire.WireListItem(id=s.appeal.id, status=s.appeal.status,
-                                       updated_at=s.appeal.updated_at).to_wire() for s in page]
-            return items, (encode_cursor(page[-1].key) if more and page else None)
+            cursor = encode_cursor((page[-1].updated_at, page[-1].id)) if more and page else None
+            return [i.to_wire() for i in page], cursor
 
     def find(self, account: SimAccount, appeal_id: str) -> SimAppeal | None:
         with self.lock:
@@ -187,6 +209,7 @@ class SimState:
 
     def _change(self, sim: SimAppeal, status: PosStatus | None = None, *, planned: date | None = None,
                 **event: Any) -> None:
+        before = sim.list_item()
         update: dict[str, Any] = {"updated_at": self.now()}
         if status is not None:
             update |= {"status": status, "status_label": wire.STATUS_LABELS[status], "stage": wire.stage_for(status)}
@@ -196,6 +219,7 @@ class SimState:
         if planned is not None:
             update["planned_date"] = planned
         sim.appeal = sim.appeal.model_copy(update=update)
+        self._becomes_visible(sim, before)
 
     def set_status(self, sim: SimAppeal, req: wire.WireStatusRequest) -> Reply:
         with self.lock:
@@ -275,15 +299,16 @@ class SimState:
             rng = random.Random(req.seed) if req.seed is not None else random.Random(self._rng.getrandbits(64))
             next_id = 10_000_000 + rng.randrange(80_000_000)
             created: list[str] = []
-            visible_at = time.monotonic() + self.visibility_delay
             for n in range(1, req.count + 1):
                 next_id += rng.randint(1, 37)
                 while str(next_id) in self.appeals:
                     next_id += 1
                 appeal = self._generate(rng, str(next_id), account, req, large=bool(
                     req.large_attachment_every and n % req.large_attachment_every == 0))
-                self.appeals[appeal.id] = SimAppeal(appeal, visible_at, history=[
+                sim = SimAppeal(appeal, 0.0, history=[
                     {"status": PosStatus.NEW.value, "at": appeal.updated_at.isoformat()}])
+                self._becomes_visible(sim, None)
+                self.appeals[appeal.id] = sim
                 created.append(appeal.id)
             return created
 
@@ -332,6 +357,7 @@ class SimState:
                     "answers": sum(len(s.answers) for s in self.appeals.values()),
                     "redirects": sum(len(s.redirects) for s in self.appeals.values()),
                     "showcase": len(self.showcase), "requests": dict(self.requests),
+                    "notYetVisible": sum(s.visible_at > time.monotonic() for s in self.appeals.values()),
                     "faultsInjected": dict(faults)}
 
     def details(self) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from email.utils import formatdate
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server

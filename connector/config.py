@@ -53,7 +53,23 @@ class ScheduleSettings(StrictModel):
     push_seconds: int = Field(60, ge=1)
     sstu_seconds: int = Field(0, ge=0, description="0: the sstu job runs daily at [sstu] send_time; "
                                                    "N: every N seconds instead")
+    sweep_seconds: int = Field(24 * 3600, ge=0, description="how often the sweep re-lists [pull] sweep_days "
+                                                            "for what the incremental pulls missed; 0: never")
     misfire_grace_seconds: int = Field(60, ge=1)
+
+
+class PullSettings(StrictModel):
+    """The watermark rules of the pull job (README «Reliability»)."""
+
+    lookback_seconds: int = Field(15 * 60, ge=0, description="every listing starts this long before the "
+                                                             "watermark; items already stored are not fetched again")
+    clock_allowance_seconds: int = Field(60, ge=0, description="the watermark stays this far behind the moment the "
+                                         "listing started; an item dated beyond now + this is a clock warning")
+    sweep_days: int = Field(7, ge=1, le=366, description="the sweep lists the changes of this many last days")
+    max_pages_per_run: int = Field(2000, ge=1, description="a listing with more pages in one run is an error")
+    max_items_per_run: int = Field(100_000, ge=1, description="a listing with more items in one run is an error")
+    max_stale_pages: int = Field(3, ge=1, description="this many pages in a row with a fresh cursor but nothing "
+                                                      "new end the listing as an error")
 
 
 class HttpSettings(StrictModel):
@@ -109,6 +125,7 @@ class AccountSettings(StrictModel):
 class Settings(StrictModel):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    pull: PullSettings = Field(default_factory=PullSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

@@ -31,6 +31,7 @@ from connector.ops import systemd
 from connector.ops.alerts import Alerter
 from connector.ops.health_server import HealthServer
 from connector.ops.metrics import Metrics, last_successes
+from connector.pipeline import sweep
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import JOB_ORDER, build_context, jobs_for, run_all_once, run_job
 
@@ -107,7 +108,8 @@ def _sstu_overdue(ctx: PipelineContext) -> bool:
 
 
 def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metrics) -> None:
-    """The pipeline jobs on their intervals, and the sstu job daily (or on its interval)."""
+    """The pipeline jobs on their intervals, the sweep on its own, and the sstu job daily (or on
+    its interval)."""
     settings = ctx.settings
     # At start the downstream jobs go first (sstu when due, push, track, register, then pull):
     # work in progress is finished before new work is taken in, so a daemon that restarts often
@@ -118,6 +120,12 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
         scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
                           id=f"connector.{name}", name=name, seconds=_interval(settings, name),
                           next_run_time=start + timedelta(milliseconds=position), replace_existing=True)
+    if settings.schedule.sweep_seconds:
+        # after pull at start when due; the whole window in one run, like the daily sstu job
+        scheduler.add_job(_timed_job, "interval", args=(ctx, "sweep", None, metrics), id="connector.sweep",
+                          name="sweep", seconds=settings.schedule.sweep_seconds, replace_existing=True,
+                          **({"next_run_time": start + timedelta(milliseconds=len(JOB_ORDER) + 1)}
+                             if sweep.due(ctx) else {}))
     if settings.sstu.enabled and settings.schedule.sstu_seconds:
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
                           id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,

@@ -48,7 +48,7 @@ def test_at_start_the_downstream_jobs_go_first_a_never_run_sstu_job_before_them(
         tmp_path: Path, scheduled: Any) -> None:
     jobs = scheduled(_ctx(tmp_path))
     first = sorted(jobs, key=lambda name: jobs[name].next_run_time)
-    assert first == ["sstu", "push", "track", "register", "pull"]
+    assert first == ["sstu", "push", "track", "register", "pull", "sweep"]
     assert isinstance(jobs["sstu"].trigger, CronTrigger)
     assert jobs["sstu"].next_run_time - datetime.now(UTC) < timedelta(seconds=5)
 
@@ -69,3 +69,15 @@ def test_an_sstu_interval_replaces_the_daily_time(tmp_path: Path, scheduled: Any
     jobs = scheduled(_ctx(tmp_path, sstu_seconds=120))
     assert isinstance(jobs["sstu"].trigger, IntervalTrigger)
     assert jobs["sstu"].trigger.interval == timedelta(seconds=120)
+
+
+def test_the_sweep_runs_at_start_only_when_its_last_success_is_older_than_its_interval(
+        tmp_path: Path, scheduled: Any) -> None:
+    ctx = _ctx(tmp_path, sweep_seconds=6 * 3600)
+    with ctx.store.sessions.begin() as session:
+        session.add(JobRun(job="sweep", worker="w", started_at=datetime.now(UTC) - timedelta(hours=1),
+                           finished_at=datetime.now(UTC) - timedelta(hours=1), ok=True))
+    jobs = scheduled(ctx)
+    assert jobs["sweep"].trigger.interval == timedelta(hours=6)
+    assert jobs["sweep"].next_run_time - datetime.now(UTC) > timedelta(hours=5)
+    assert "sweep" not in scheduled(_ctx(tmp_path / "off", sweep_seconds=0))

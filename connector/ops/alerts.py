@@ -5,6 +5,11 @@ Incidents:
 * ``failures`` -- items landed in failures since the last alert: one message for all of
   them ("5 new items in failures").  While failures stay open and nothing new arrives, a
   reminder goes out every ``repeat_after_seconds``.
+* ``missed:<account>`` -- the sweep found POS changes the incremental pulls had missed (the
+  count should stay 0): announced once per increase of the account's total.
+* ``listing:<account>`` -- the account's POS listing did not end (a cap or pages with nothing
+  new): announced once, again every ``repeat_after_seconds`` while it lasts; forgotten when a
+  listing ends well.
 * ``stall:<job>`` -- the job has not succeeded for longer than ``stall_after_seconds`` (the
   same rule as ``/healthz``).  Announced once, again every ``repeat_after_seconds`` while it
   lasts; forgotten when the job succeeds again.
@@ -40,7 +45,7 @@ from connector.logs import Redactor
 from connector.ops.health_server import JobHealth, job_health
 from connector.ops.settings import AlertSettings
 from connector.store.db import Store
-from connector.store.models import Failure, JobRun, Message, utcnow
+from connector.store.models import Failure, JobRun, Message, PullWatermark, utcnow
 from connector.transport import RetryingSession, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -65,18 +70,25 @@ class AlertState:
     failures_last_id: int = 0  # failures up to this id were announced
     failures_sent_at: datetime | None = None
     stalls: dict[str, datetime] = field(default_factory=dict)  # job → when its stall was announced
+    missed: dict[str, int] = field(default_factory=dict)  # account → missed total announced
+    listings: dict[str, datetime] = field(default_factory=dict)  # account → when its runaway was announced
 
     def to_json(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "failures_last_id": self.failures_last_id,
                 "failures_sent_at": self.failures_sent_at.isoformat() if self.failures_sent_at else None,
-                "stalls": {job: at.isoformat() for job, at in sorted(self.stalls.items())}}
+                "stalls": {job: at.isoformat() for job, at in sorted(self.stalls.items())},
+                "missed": dict(sorted(self.missed.items())),
+                "listings": {name: at.isoformat() for name, at in sorted(self.listings.items())}}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> AlertState:
         sent_at = doc.get("failures_sent_at")
         return cls(failures_last_id=int(doc.get("failures_last_id", 0)),
                    failures_sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
-                   stalls={job: datetime.fromisoformat(at) for job, at in dict(doc.get("stalls", {})).items()})
+                   stalls={job: datetime.fromisoformat(at) for job, at in dict(doc.get("stalls", {})).items()},
+                   missed={name: int(n) for name, n in dict(doc.get("missed", {})).items()},
+                   listings={name: datetime.fromisoformat(at)
+                             for name, at in dict(doc.get("listings", {})).items()})
 
 
 def load_state(path: Path) -> AlertState:
@@ -143,6 +155,7 @@ class Alerter:
         sent: list[Incident] = []
         try:
             sent += self._check_failures(now)
+            sent += self._check_pull(now)
             sent += self._check_stalls(now)
         except SQLAlchemyError as exc:
             log.warning("alerts: state store unavailable; will check again", extra={"error": type(exc).__name__})
@@ -209,6 +222,67 @@ class Alerter:
                 "failures": [{"id": r.id, "job": r.job, "item_kind": r.item_kind, "account": r.account,
                               "pos_id": r.pos_id, "reason": r.reason} for r in rows]}
         return Incident(key="failures", kind=kind, subject=subject, text=text, data=data)
+
+    # -- the pull watermark's alarms ----------------------------------------------------------
+
+    def _check_pull(self, now: datetime) -> list[Incident]:
+        with self.store.session() as session:
+            marks = session.execute(select(PullWatermark.account, PullWatermark.missed_by_incremental,
+                                           PullWatermark.listing_error, PullWatermark.listing_error_at)).all()
+        sent: list[Incident] = []
+        changed = False
+        for account, missed, error, error_at in marks:
+            announced = self.state.missed.get(account, 0)
+            if missed > announced:
+                incident = self._missed_incident(account, missed - announced, missed)
+                if self._deliver(incident):
+                    self.state.missed[account] = missed
+                    changed = True
+                    sent.append(incident)
+            listed_at = self.state.listings.get(account)
+            if error is None:
+                if listed_at is not None:
+                    del self.state.listings[account]
+                    changed = True
+                continue
+            if listed_at is not None and not self._due(listed_at, now):
+                continue
+            incident = self._listing_incident(account, error, error_at)
+            if self._deliver(incident):
+                self.state.listings[account] = now
+                changed = True
+                sent.append(incident)
+        if changed:
+            self._save()
+        return sent
+
+    def _missed_incident(self, account: str, new: int, total: int) -> Incident:
+        subject = (f"[pos-connector] сверка нашла {new} пропущенных сообщений ПОС / "
+                   f"the sweep found {new} POS messages the pull missed")
+        text = "\n".join([
+            f"Коннектор ПОС на {self.host}, ЛКО {account}: ежедневная сверка нашла и загрузила {new} сообщений, "
+            f"пропущенных обычным опросом (всего: {total}). Их не потеряли, но так быть не должно: проверьте часы "
+            "ПОС и [pull] lookback_seconds.",
+            f"POS connector on {self.host}, account {account}: the sweep found and ingested {new} messages the "
+            f"incremental pulls had missed (total: {total}). Nothing is lost, but it should stay 0: check the POS "
+            "clock and [pull] lookback_seconds.",
+            "", "Подробности / details: journalctl -u pos-connector (\"sweep: an appeal the incremental pull "
+            "missed\")"])
+        return Incident(key=f"missed:{account}", kind="missed", subject=subject, text=text,
+                        data={"account": account, "count": new, "total": total})
+
+    def _listing_incident(self, account: str, error: str, at: datetime | None) -> Incident:
+        reason = self._clean(error)
+        subject = (f"[pos-connector] листинг ПОС не завершается ({account}) / "
+                   f"the POS listing did not end ({account})")
+        text = "\n".join([
+            f"Коннектор ПОС на {self.host}, ЛКО {account}: опрос ПОС остановлен, отметка (watermark) не сдвинута.",
+            f"POS connector on {self.host}, account {account}: the pull stopped; its watermark did not move.",
+            f"Причина / reason: {reason}",
+            *([f"С / since: {at.isoformat(timespec='seconds')}"] if at else []),
+            "", "Проверьте / check: connector status; [pull] max_pages_per_run, max_items_per_run"])
+        return Incident(key=f"listing:{account}", kind="listing", subject=subject, text=text,
+                        data={"account": account, "reason": reason})
 
     # -- stalled jobs -----------------------------------------------------------------------
 

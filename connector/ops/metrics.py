@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -31,7 +31,7 @@ from connector.ops.status import StatusReport, status_report
 from connector.pipeline.answer_completeness import REASON as ANSWER_WAIT_REASON
 from connector.sstu_export.records import SendState
 from connector.store.db import Store
-from connector.store.models import JobRun, MessageState, OutboxState
+from connector.store.models import JobRun, MessageState, OutboxState, PullWatermark
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,14 @@ def last_successes(store: Store) -> dict[str, datetime]:
         rows = session.execute(select(JobRun.job, func.max(JobRun.finished_at))
                                .where(JobRun.ok.is_(True)).group_by(JobRun.job)).all()
     return {job: finished for job, finished in rows if finished is not None}
+
+
+def pull_marks(store: Store) -> list[PullWatermark]:
+    """Every account's watermark row with what its rules noticed (detached, read-only)."""
+    with store.session() as session:
+        rows = list(session.scalars(select(PullWatermark).order_by(PullWatermark.account)))
+        session.expunge_all()
+    return rows
 
 
 class StoreCollector(Collector):
@@ -66,6 +74,7 @@ class StoreCollector(Collector):
         try:
             report = self._report(self.store)
             successes = last_successes(self.store)
+            marks = pull_marks(self.store)
         except SQLAlchemyError as exc:
             # The exception text may carry the database URL: log the type only.
             log.warning("metrics: state store unavailable", extra={"error": type(exc).__name__})
@@ -104,6 +113,17 @@ class StoreCollector(Collector):
                                 value=report.oldest_pending_seconds or 0.0)
         yield GaugeMetricFamily(f"{PREFIX}_open_failures", "Items in failures (dead-letter queue), unresolved",
                                 value=report.open_failures)
+
+        missed = CounterMetricFamily(f"{PREFIX}_pos_missed_by_incremental",
+                                     "POS changes the sweep found that the incremental pulls had missed "
+                                     "(should stay 0)", labels=["account"])
+        warnings = CounterMetricFamily(f"{PREFIX}_pos_clock_warnings",
+                                       "POS appeals dated beyond now + the clock allowance", labels=["account"])
+        for mark in marks:
+            missed.add_metric([mark.account], mark.missed_by_incremental)
+            warnings.add_metric([mark.account], mark.clock_warnings)
+        yield missed
+        yield warnings
 
         last_ok = GaugeMetricFamily(f"{PREFIX}_job_last_success_timestamp_seconds",
                                     "Unix time of the job's last successful run", labels=["job"])

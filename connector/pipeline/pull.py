@@ -1,9 +1,12 @@
 """Job ``pull``: new and changed POS messages → the store (upsert by POS id).
 
-The listing is walked with a per-account watermark that advances only after the batch
-is committed.  An item whose content cannot be fetched yet (broken download, 5xx) is
-stored as ``fetching`` and re-fetched by id on the next run, so advancing the watermark
-never loses it.
+The listing is walked with a per-account watermark that advances only after the batch is
+committed, never past the moment the listing started (:mod:`connector.pipeline.watermark`),
+and starts ``[pull] lookback_seconds`` before it; an item whose stored version has the same
+``updatedAt`` is skipped without a fetch.  A listing that will not end (:mod:`.listing`) stops
+the run and puts the watermark back.  An item whose content cannot be fetched yet (broken
+download, 5xx) is stored as ``fetching`` and re-fetched by id on the next run, so advancing the
+watermark never loses it.  The sweep (:mod:`.sweep`) re-lists a wide window with the same walk.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -26,7 +29,9 @@ from connector.errors import AuthError, ConnectorError, LocalStorageError
 from connector.logs import pii_scope
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.lifecycle import close_if_final
+from connector.pipeline.listing import BoundedListing, ListingRunaway
 from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
+from connector.pipeline.watermark import advanced, listing_since
 from connector.pos_client.client import PosClient
 from connector.pos_client.wire import WireAppeal, WireListItem
 from connector.store.leases import claim, release
@@ -43,18 +48,27 @@ def payload_hash(payload: dict[str, object]) -> str:
 
 
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
+    return for_each_account(ctx, lambda account: _pull_account(ctx, account, max_batches), job=JOB)
+
+
+def for_each_account(ctx: PipelineContext, work: Callable[[AccountSettings], JobStats], *, job: str) -> JobStats:
+    """Run ``work`` per account; what stops one account's listing is a note, not a crash."""
     stats = JobStats()
     for account in ctx.settings.accounts:
         try:
-            stats += _pull_account(ctx, account, max_batches)
+            stats += work(account)
         except AuthError as exc:
             stats.failed += 1
             stats.notes.append(f"{account.name}: {exc.operator_message}")
-            log.error("pull stopped for account", extra={"account": account.name, "reason": exc.operator_message})
+            log.error(f"{job} stopped for account", extra={"account": account.name, "reason": exc.operator_message})
+        except ListingRunaway as exc:
+            stats.notes.append(exc.operator_message)
+            log.error(f"{job} stopped: the listing did not end",
+                      extra={"account": account.name, "reason": exc.operator_message})
         except LocalStorageError as exc:
             # The batch's transaction is rolled back and the watermark stays: nothing is skipped.
             stats.notes.append(exc.operator_message)
-            log.error("pull stopped: local storage", extra={"reason": exc.operator_message})
+            log.error(f"{job} stopped: local storage", extra={"reason": exc.operator_message})
             break
     return stats
 
@@ -62,38 +76,77 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
 def _pull_account(ctx: PipelineContext, account: AccountSettings, max_batches: int | None) -> JobStats:
     stats = JobStats()
     client = ctx.pos(account.name)
-    with _account_lock(ctx, account.name) as watermark_row:
+    with account_lock(ctx, account.name) as watermark_row:
         if watermark_row is None:
             log.info("account is being pulled by another worker", extra={"account": account.name})
             return stats
         stats += _refetch_pending(ctx, account, client)
-        budget = batch_budget(max_batches)
-        batch: list[WireListItem] = []
-        for item in client.list_changes(watermark_row.updated_since):
-            batch.append(item)
-            if len(batch) >= ctx.settings.daemon.batch_size:
-                stats += _ingest(ctx, account, client, batch)
-                batch = []
-                if next(budget, None) is None:
-                    return stats  # the rest waits for the next run; the watermark is committed
-        if batch:
-            stats += _ingest(ctx, account, client, batch)
+        start = watermark_row.updated_since
+        since = listing_since(start, timedelta(seconds=ctx.settings.pull.lookback_seconds))
+        listing = BoundedListing(client.list_pages(since), account=account.name, settings=ctx.settings.pull,
+                                 clock=ctx.clock)
+        try:
+            stats += walk(ctx, account, client, listing, max_batches, move_watermark=True)
+        except ListingRunaway as exc:
+            listing_failed(ctx, account.name, exc, restore=start)
+            raise
+        listing_ended(ctx, account.name)
     return stats
 
 
+def walk(ctx: PipelineContext, account: AccountSettings, client: PosClient, listing: BoundedListing,
+         max_batches: int | None, *, move_watermark: bool, horizon: datetime | None = None) -> JobStats:
+    """Ingest the listing batch by batch; ``horizon``: count items below it that were new to
+    us as missed by the incremental passes (the sweep)."""
+    stats = JobStats()
+    budget = batch_budget(max_batches)
+    batch: list[WireListItem] = []
+    for item in listing:
+        batch.append(item)
+        if len(batch) >= ctx.settings.daemon.batch_size:
+            stats += _ingest(ctx, account, client, batch, listing, move_watermark, horizon)
+            batch = []
+            if next(budget, None) is None:
+                return stats  # the rest waits for the next run; the watermark is committed
+    if batch:
+        stats += _ingest(ctx, account, client, batch, listing, move_watermark, horizon)
+    return stats
+
+
+def listing_failed(ctx: PipelineContext, account: str, exc: ListingRunaway, *, restore: datetime | None = None,
+                   keep_watermark: bool = False) -> None:
+    """Record the runaway for ``status`` and the alert; the watermark goes back to ``restore``."""
+    with ctx.store.sessions.begin() as session:
+        mark = session.get(PullWatermark, account)
+        assert mark is not None
+        if not keep_watermark:
+            mark.updated_since = restore
+        mark.listing_error, mark.listing_error_at = exc.operator_message, ctx.clock()
+
+
+def listing_ended(ctx: PipelineContext, account: str) -> None:
+    with ctx.store.sessions.begin() as session:
+        mark = session.get(PullWatermark, account)
+        if mark is not None and mark.listing_error is not None:
+            mark.listing_error, mark.listing_error_at = None, None
+
+
 @contextmanager
-def _account_lock(ctx: PipelineContext, account: str) -> Iterator[PullWatermark | None]:
+def account_lock(ctx: PipelineContext, account: str) -> Iterator[PullWatermark | None]:
     """Yield the account's watermark row, or None when another worker is pulling it.
 
     On PostgreSQL a session-level advisory lock (released by the server if we die) keeps
     two daemons from pulling one account at once; SQLite has one daemon, guarded by a lockfile.
     """
     _ensure_watermark_row(ctx, account)
-    with ctx.store.session() as session:
-        row = session.get(PullWatermark, account)
-        session.commit()
     with exclusive(ctx.store, f"pull:{account}") as mine:
-        yield row if mine else None
+        if not mine:
+            yield None
+            return
+        with ctx.store.session() as session:  # read under the lock: another worker may just have moved it
+            row = session.get(PullWatermark, account)
+            session.commit()
+        yield row
 
 
 def _ensure_watermark_row(ctx: PipelineContext, account: str) -> None:
@@ -120,35 +173,55 @@ def _refetch_pending(ctx: PipelineContext, account: AccountSettings, client: Pos
     return stats
 
 
-def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient,
-            items: Iterable[WireListItem]) -> JobStats:
+def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, items: Iterable[WireListItem],
+            listing: BoundedListing, move_watermark: bool, horizon: datetime | None) -> JobStats:
     stats = JobStats()
+    signpost = listing.signpost
+    assert signpost is not None  # set with the first page, before its first item
     newest: datetime | None = None
+    future = missed = 0
     with ctx.store.sessions.begin() as session:
         for item in items:
-            newest = item.updated_at if newest is None or item.updated_at > newest else newest
+            dated_ahead = signpost.is_future(item.updated_at)
+            if not dated_ahead and (newest is None or item.updated_at > newest):
+                newest = item.updated_at
             message = session.scalar(select(Message).where(Message.account == account.name,
                                                            Message.pos_id == item.id))
-            if message is not None and message.pos_updated_at is not None \
-                    and message.pos_updated_at >= item.updated_at:
-                continue  # seen already (a repeated page item, or the inclusive watermark)
+            if message is not None and message.pos_updated_at == item.updated_at:
+                continue  # this version is stored (the lookback's overlap, a repeated page item)
+            # new to us, or stored and now changed: not an item whose download is still pending
+            counts_as_missed = message is None or message.payload is not None
             if message is None:
                 message = Message(account=account.name, pos_id=item.id, state=MessageState.FETCHING,
                                   attempts=0)
                 session.add(message)
                 session.flush()
-            _fetch_into(ctx, session, client, message, stats)
-        if newest is not None:
-            mark = session.get(PullWatermark, account.name)
-            assert mark is not None
-            if mark.updated_since is None or newest > mark.updated_since:
-                mark.updated_since = newest
+            if dated_ahead:
+                future += 1
+                log.warning("POS clock warning: an appeal is dated beyond now + the allowance; ingested, "
+                            "the watermark does not follow it",
+                            extra={"account": account.name, "pos_id": item.id,
+                                   "updated_at": item.updated_at.isoformat(),
+                                   "pos_now": signpost.reference.isoformat()})
+            changed = _fetch_into(ctx, session, client, message, stats)
+            if horizon is not None and item.updated_at < horizon and changed and counts_as_missed:
+                missed += 1
+                log.warning("sweep: an appeal the incremental pull missed",
+                            extra={"account": account.name, "pos_id": item.id,
+                                   "updated_at": item.updated_at.isoformat()})
+        mark = session.get(PullWatermark, account.name)
+        assert mark is not None
+        if move_watermark:
+            mark.updated_since = advanced(mark.updated_since, newest, signpost)
+        mark.clock_warnings += future
+        mark.missed_by_incremental += missed
     return stats
 
 
 def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, message: Message,
-                stats: JobStats) -> None:
-    """Fetch the full appeal and its attachments into ``message``; on failure count an attempt."""
+                stats: JobStats) -> bool:
+    """Fetch the full appeal and its attachments into ``message``; on failure count an attempt.
+    True when the stored content changed."""
     try:
         appeal = client.get_appeal(message.pos_id)
         with pii_scope(appeal.applicant.model_dump().values()):
@@ -160,7 +233,7 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
             record_item_error(session, ctx, message, exc, job=JOB, stats=stats)
         else:
             stats.skipped += 1  # known message whose update failed: its next change retries it
-        return
+        return False
     payload = appeal.model_dump(mode="json", by_alias=True)
     new_hash = payload_hash(payload)
     changed = new_hash != message.payload_hash
@@ -180,6 +253,7 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
         release(message)
     if changed:
         stats.processed += 1
+    return changed
 
 
 def _store_attachments(ctx: PipelineContext, session: Session, client: PosClient, message: Message,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from connector.config import Settings
-from connector.pipeline import pull, push, register, sstu, track
+from connector.pipeline import pull, push, register, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.sstu_export.records import SstuAppealRecord
@@ -25,6 +25,7 @@ JOBS: dict[str, Callable[[PipelineContext, int | None], JobStats]] = {
     "track": track.run,
     "push": push.run,
     "sstu": sstu.run,
+    "sweep": sweep.run,
 }
 JOB_ORDER = ("pull", "register", "track", "push")  # the interval jobs; "sstu" runs daily at a set time
 
@@ -98,4 +99,9 @@ def _database_down(job: str, exc: DBAPIError) -> str:
 
 
 def run_all_once(ctx: PipelineContext) -> dict[str, JobStats]:
-    return {name: run_job(ctx, name) for name in jobs_for(ctx.settings)}
+    """One pass of every job; the sweep too when it is due (as the daemon does at start), so a
+    ``--once`` from a timer sweeps once a day instead of on every pass."""
+    results = {name: run_job(ctx, name) for name in jobs_for(ctx.settings)}
+    if sweep.due(ctx):
+        results["sweep"] = run_job(ctx, "sweep")
+    return results

@@ -19,6 +19,7 @@ a token, or the applicant's data.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from http.client import IncompleteRead
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypeVar
@@ -34,6 +35,7 @@ from urllib.parse import quote
 
 import requests
 import urllib3.exceptions
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef, PosStatus, StoredFile
@@ -72,6 +74,27 @@ def safe_file_name(attachment_id: str, remote_name: str) -> str:
     return stem + (ext if _SAFE_EXT.match(ext) else "")
 
 
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC time; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class ListedPage(BaseModel):
+    """One page of the appeal listing and the POS server's own time when it served it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[wire.WireListItem]
+    next_cursor: str | None = None
+    server_date: AwareDatetime | None = None
+
+
 class PosClient:
     """One POS account's client over an injected (retrying) ``requests.Session``.
 
@@ -89,6 +112,13 @@ class PosClient:
 
     def list_changes(self, updated_since: datetime | None) -> Iterator[wire.WireListItem]:
         """Every appeal changed since ``updated_since`` (inclusive), in server order, all pages."""
+        for page in self.list_pages(updated_since):
+            yield from page.items
+
+    def list_pages(self, updated_since: datetime | None) -> Iterator[ListedPage]:
+        """The listing page by page, each with the time the POS server gave in its ``Date`` header
+        (the pull watermark's signpost).  Only an identical repeated cursor is caught here; the
+        caller bounds the listing."""
         params: dict[str, str | int] = {wire.PARAM_LIMIT: self.account.page_size}
         if updated_since is not None:
             if updated_since.tzinfo is None:
@@ -100,8 +130,11 @@ class PosClient:
             page_params = dict(params)
             if cursor is not None:
                 page_params[wire.PARAM_CURSOR] = cursor
-            page: wire.WireListPage = self._get_json(wire.PATH_APPEALS, wire.WireListPage, params=page_params)
-            yield from page.items
+            call = f"GET {wire.PATH_APPEALS}"
+            with self._send("GET", wire.PATH_APPEALS, params=page_params) as response:
+                page: wire.WireListPage = wire.decode(wire.WireListPage, response.content, what=call)
+                server_date = http_date(response.headers.get("Date"))
+            yield ListedPage(items=page.items, next_cursor=page.next_cursor, server_date=server_date)
             if not page.next_cursor:
                 return
             if page.next_cursor in seen:

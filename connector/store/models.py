@@ -208,10 +208,15 @@ class JobRun(Base):
 
 
 class PullWatermark(Base):
-    """Per account: changes up to this POS ``updatedAt`` are committed to the store."""
+    """Per account: changes up to this POS ``updatedAt`` are committed to the store (never past
+    the moment the listing that got there started), and what the watermark rules noticed."""
 
     __tablename__ = "pull_watermarks"
 
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     updated_since: Mapped[datetime | None]
+    clock_warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    missed_by_incremental: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    listing_error: Mapped[str | None] = mapped_column(Text)  # the last listing's runaway, None once one ends well
+    listing_error_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

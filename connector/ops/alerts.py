@@ -5,11 +5,9 @@ Incidents:
 * ``failures`` -- items landed in failures since the last alert: one message for all of
   them ("5 new items in failures").  While failures stay open and nothing new arrives, a
   reminder goes out every ``repeat_after_seconds``.
-* ``missed:<account>`` -- the sweep found POS changes the incremental pulls had missed (the
-  count should stay 0): announced once per increase of the account's total.
-* ``listing:<account>`` -- the account's POS listing did not end (a cap or pages with nothing
-  new): announced once, again every ``repeat_after_seconds`` while it lasts; forgotten when a
-  listing ends well.
+* ``missed:<account>`` -- the sweep found POS changes the pulls had missed: once per increase.
+* ``listing:<account>`` -- the account's POS listing did not end (a cap, pages with nothing new):
+  like a stall, announced again every ``repeat_after_seconds``; forgotten when a listing ends well.
 * ``stall:<job>`` -- the job has not succeeded for longer than ``stall_after_seconds`` (the
   same rule as ``/healthz``).  Announced once, again every ``repeat_after_seconds`` while it
   lasts; forgotten when the job succeeds again.
@@ -257,30 +255,22 @@ class Alerter:
         return sent
 
     def _missed_incident(self, account: str, new: int, total: int) -> Incident:
-        subject = (f"[pos-connector] сверка нашла {new} пропущенных сообщений ПОС / "
-                   f"the sweep found {new} POS messages the pull missed")
-        text = "\n".join([
-            f"Коннектор ПОС на {self.host}, ЛКО {account}: ежедневная сверка нашла и загрузила {new} сообщений, "
-            f"пропущенных обычным опросом (всего: {total}). Их не потеряли, но так быть не должно: проверьте часы "
-            "ПОС и [pull] lookback_seconds.",
-            f"POS connector on {self.host}, account {account}: the sweep found and ingested {new} messages the "
-            f"incremental pulls had missed (total: {total}). Nothing is lost, but it should stay 0: check the POS "
-            "clock and [pull] lookback_seconds.",
-            "", "Подробности / details: journalctl -u pos-connector (\"sweep: an appeal the incremental pull "
-            "missed\")"])
+        subject = f"[pos-connector] сверка нашла {new} пропущенных сообщений ПОС / the sweep found {new} missed"
+        text = (f"Коннектор ПОС на {self.host}, ЛКО {account}: сверка нашла и загрузила {new} сообщений, пропущенных "
+                f"обычным опросом (всего {total}); так быть не должно: проверьте часы ПОС и [pull] lookback_seconds.\n"
+                f"POS connector on {self.host}, account {account}: the sweep found and ingested {new} messages the "
+                f"incremental pulls had missed (total {total}); it should stay 0: check the POS clock and "
+                "[pull] lookback_seconds.\n\nПодробности / details: journalctl -u pos-connector")
         return Incident(key=f"missed:{account}", kind="missed", subject=subject, text=text,
                         data={"account": account, "count": new, "total": total})
 
     def _listing_incident(self, account: str, error: str, at: datetime | None) -> Incident:
-        reason = self._clean(error)
-        subject = (f"[pos-connector] листинг ПОС не завершается ({account}) / "
-                   f"the POS listing did not end ({account})")
-        text = "\n".join([
-            f"Коннектор ПОС на {self.host}, ЛКО {account}: опрос ПОС остановлен, отметка (watermark) не сдвинута.",
-            f"POS connector on {self.host}, account {account}: the pull stopped; its watermark did not move.",
-            f"Причина / reason: {reason}",
-            *([f"С / since: {at.isoformat(timespec='seconds')}"] if at else []),
-            "", "Проверьте / check: connector status; [pull] max_pages_per_run, max_items_per_run"])
+        reason, since = self._clean(error), at.isoformat(timespec="seconds") if at else "—"
+        subject = f"[pos-connector] листинг ПОС не завершается / the POS listing did not end ({account})"
+        text = (f"Коннектор ПОС на {self.host}, ЛКО {account}: опрос ПОС остановлен, отметка не сдвинута.\n"
+                f"POS connector on {self.host}, account {account}: the pull stopped; its watermark did not move.\n"
+                f"Причина / reason: {reason}\nС / since: {since}\n\n"
+                "Проверьте / check: connector status; [pull] max_pages_per_run, max_items_per_run")
         return Incident(key=f"listing:{account}", kind="listing", subject=subject, text=text,
                         data={"account": account, "reason": reason})
 

@@ -27,9 +27,12 @@ from connector.simulators.server import SimServer
 from connector.simulators.sstu import SstuSimulator
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
-from connector.store.models import Card, Failure, Message, MessageState, OutboxItem
+from connector.store.models import Card, Failure, JobRun, Message, MessageState, OutboxItem, PullWatermark
 
-POS_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
+# POS also shows its changes out of order (up to 2 s late), dates one appeal a year ahead and
+# steps its clock back two minutes a few seconds into the run: the pull watermark's faults.
+POS_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2,
+              "visibility_spread": 2.0, "future_dated_next": 1, "clock_step_back": 120, "clock_step_after": 5}
 ONEC_FAULTS = {"error_rate": 0.03, "latency_ms": 2}
 SSTU_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
 FINAL_SSTU_STATUSES = [["Explained"]]
@@ -51,6 +54,9 @@ class ChaosReport:
     cards_during_kills: int = 0
     answers_during_kills: int = 0
     sstu_during_kills: int = 0        # imports ССТУ accepted while the daemon was being killed
+    missed_by_incremental: int = 0    # what the sweep found that the incremental pulls had missed
+    sweeps: int = 0                   # sweeps that finished
+    clock_warnings: int = 0
 
     @property
     def lost(self) -> int:
@@ -72,6 +78,8 @@ class ChaosReport:
                 f"lost={self.lost} duplicated={self.duplicated} sstu_not_final={self.sstu_not_final} "
                 f"sstu_rejected={self.sstu_rejected} "
                 f"leases_held={self.leases_held} failures={len(self.failures)} clean_runs={self.clean_runs} "
+                f"sweeps={self.sweeps} missed_by_incremental={self.missed_by_incremental} "
+                f"clock_warnings={self.clock_warnings} "
                 f"states={self.states}")
 
 
@@ -90,6 +98,10 @@ register_seconds = 1
 track_seconds = 1
 push_seconds = 1
 sstu_seconds = 1
+sweep_seconds = 5
+
+[pull]
+sweep_days = 1
 
 [retry]
 max_attempts = 6
@@ -156,7 +168,11 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
     rng = random.Random(seed)
     pos_sim, onec_sim, sstu_sim = PosSimulator(), OnecSimulator(), SstuSimulator()
     with SimServer(pos_sim) as pos, SimServer(onec_sim) as onec, SimServer(sstu_sim) as sstu:
-        ids = pos_sim.seed(messages, seed=seed, max_attachment_kb=16)
+        requests.post(f"{pos.url}/_sim/faults", json=POS_FAULTS, timeout=10).raise_for_status()
+        ids = pos_sim.seed(messages // 2, seed=seed, max_attachment_kb=16)
+        # the other half arrives while the daemon is being killed, in three waves
+        rest, wave_at = messages - len(ids), sorted({kills * n // 4 for n in (1, 2, 3)})
+        waves = {k: rest // len(wave_at) + (rest % len(wave_at) if k == wave_at[-1] else 0) for k in wave_at}
         config = workdir / "connector.toml"
         data = workdir / "data"
         _config(config, data, pos.url, onec.url, sstu.url, batch)
@@ -164,7 +180,7 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
         setup = Store(f"sqlite:///{data / 'connector.db'}")
         prepare_mapping(setup, workdir / "mapping")
         setup.dispose()
-        for sim, faults in ((pos, POS_FAULTS), (onec, ONEC_FAULTS), (sstu, SSTU_FAULTS)):
+        for sim, faults in ((onec, ONEC_FAULTS), (sstu, SSTU_FAULTS)):
             requests.post(f"{sim.url}/_sim/faults", json=faults, timeout=10).raise_for_status()
         executors = _Executors(onec_sim)
         executors.start()
@@ -172,6 +188,8 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
         done = 0
         try:
             for kill in range(kills):
+                if waves.get(kill):
+                    ids += pos_sim.seed(waves[kill], seed=seed + kill + 1, max_attachment_kb=16)
                 proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         env={**os.environ})
                 _wait_until_working(proc, data / "connector.lock")
@@ -215,6 +233,10 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
             report.sstu_not_final += statuses != FINAL_SSTU_STATUSES
         report.sstu_rejected = int(held["summary"]["rejected"])
         with store.session() as session:
+            report.missed_by_incremental = sum(session.scalars(select(PullWatermark.missed_by_incremental)))
+            report.clock_warnings = sum(session.scalars(select(PullWatermark.clock_warnings)))
+            report.sweeps = session.scalar(select(func.count()).select_from(JobRun).where(
+                JobRun.job == "sweep", JobRun.ok.is_(True))) or 0
             number_of = dict(session.execute(select(Message.pos_id, Card.registration_number)
                                              .join(Card, Card.message_id == Message.id)).all())
             report.sstu_per_message = {pid: held_numbers.get(number_of.get(pid, ""), 0) for pid in ids}

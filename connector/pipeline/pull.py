@@ -104,12 +104,14 @@ def walk(ctx: PipelineContext, account: AccountSettings, client: PosClient, list
     for item in listing:
         batch.append(item)
         if len(batch) >= ctx.settings.daemon.batch_size:
-            stats += _ingest(ctx, account, client, batch, listing, move_watermark, horizon)
+            fetched = _ingest(ctx, account, client, batch, listing, move_watermark, horizon, stats)
             batch = []
-            if next(budget, None) is None:
+            # Only batches that fetched something spend the budget: the lookback's overlap is
+            # stored already, and a budget spent on it would keep the watermark where it is.
+            if fetched and next(budget, None) is None:
                 return stats  # the rest waits for the next run; the watermark is committed
     if batch:
-        stats += _ingest(ctx, account, client, batch, listing, move_watermark, horizon)
+        _ingest(ctx, account, client, batch, listing, move_watermark, horizon, stats)
     return stats
 
 
@@ -174,8 +176,9 @@ def _refetch_pending(ctx: PipelineContext, account: AccountSettings, client: Pos
 
 
 def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, items: Iterable[WireListItem],
-            listing: BoundedListing, move_watermark: bool, horizon: datetime | None) -> JobStats:
-    stats = JobStats()
+            listing: BoundedListing, move_watermark: bool, horizon: datetime | None, stats: JobStats) -> int:
+    """One batch in one transaction; returns how many items had to be fetched."""
+    fetched = 0
     signpost = listing.signpost
     assert signpost is not None  # set with the first page, before its first item
     newest: datetime | None = None
@@ -203,6 +206,7 @@ def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, i
                             extra={"account": account.name, "pos_id": item.id,
                                    "updated_at": item.updated_at.isoformat(),
                                    "pos_now": signpost.reference.isoformat()})
+            fetched += 1
             changed = _fetch_into(ctx, session, client, message, stats)
             if horizon is not None and item.updated_at < horizon and changed and counts_as_missed:
                 missed += 1
@@ -215,7 +219,7 @@ def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, i
             mark.updated_since = advanced(mark.updated_since, newest, signpost)
         mark.clock_warnings += future
         mark.missed_by_incremental += missed
-    return stats
+    return fetched
 
 
 def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, message: Message,

@@ -240,3 +240,13 @@ def test_the_sweep_finds_what_the_incremental_pull_missed(
     assert _metric(ctx, "connector_pos_missed_by_incremental_total") == len(missed)
     missed_alerts = [p for p in alerts(ctx) if p["incident"] == "missed:demo"]
     assert len(missed_alerts) == 1 and str(len(missed)) in missed_alerts[0]["text"]
+
+
+def test_the_lookback_overlap_does_not_spend_the_daemons_batch_budget(
+        make_settings: MakeSettings, contexts: Callable[[Settings], PipelineContext], pos_sim: SimServer) -> None:
+    ctx = contexts(make_settings())  # batch_size 7, every change within the 15 min lookback
+    ids = simctl.seed(pos_sim, 20, seed=1)
+    for _ in range(3):
+        run_job(ctx, "pull", max_batches=1)  # the daemon's bounded run
+
+    assert _stored(ctx) == set(ids)

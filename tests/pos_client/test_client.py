@@ -19,6 +19,7 @@ from connector.errors import AuthError, IntegrityError, RemoteRejected, Transien
 from connector.pos_client import PosClient, wire
 from connector.pos_client.client import safe_file_name
 from connector.simulators.pos import PosSimulator
+from connector.simulators.pos.faults import PosFaultSpec
 from connector.simulators.server import SimServer
 
 Factory = Callable[..., PosClient]
@@ -129,6 +130,15 @@ def test_appeal_touched_between_pages_is_listed_again(sim: PosSimulator, server:
     seen = [i.id for i in first_page + rest]
     assert set(seen) == set(ids) and seen.count(first_page[0].id) == 2
     assert seen[-1] == first_page[0].id and rest[-1].updated_at > first_page[0].updated_at
+
+
+def test_each_listing_page_carries_the_pos_servers_own_time(sim: PosSimulator, client: PosClient) -> None:
+    sim.seed(3)
+    (page,) = client.list_pages(None)
+    assert page.server_date is not None and abs((datetime.now(UTC) - page.server_date).total_seconds()) < 5
+    sim.set_faults(PosFaultSpec(clock_step_back=600))  # the signpost follows POS's clock, not ours
+    (page,) = client.list_pages(None)
+    assert page.server_date is not None and 595 < (datetime.now(UTC) - page.server_date).total_seconds() < 605
 
 
 def test_updated_since_is_inclusive(sim: PosSimulator, client: PosClient) -> None:

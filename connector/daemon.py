@@ -120,12 +120,13 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
         scheduler.add_job(_timed_job, "interval", args=(ctx, name, settings.daemon.batches_per_run, metrics),
                           id=f"connector.{name}", name=name, seconds=_interval(settings, name),
                           next_run_time=start + timedelta(milliseconds=position), replace_existing=True)
-    if settings.schedule.sweep_seconds:
-        # after pull at start when due; the whole window in one run, like the daily sstu job
+    sweep_at = sweep.due_at(ctx)
+    if sweep_at is not None:
+        # its interval after its last success, or right after pull at start when overdue;
+        # the whole window in one run, like the daily sstu job
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sweep", None, metrics), id="connector.sweep",
                           name="sweep", seconds=settings.schedule.sweep_seconds, replace_existing=True,
-                          **({"next_run_time": start + timedelta(milliseconds=len(JOB_ORDER) + 1)}
-                             if sweep.due(ctx) else {}))
+                          next_run_time=max(sweep_at, start + timedelta(milliseconds=len(JOB_ORDER) + 1)))
     if settings.sstu.enabled and settings.schedule.sstu_seconds:
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
                           id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,

@@ -13,7 +13,7 @@ should stay at zero.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -35,15 +35,20 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     return for_each_account(ctx, lambda account: _sweep_account(ctx, account), job=JOB)
 
 
-def due(ctx: PipelineContext) -> bool:
-    """True when the sweep is switched on and its last success is older than its interval
-    (also at the first start): a daemon down at the usual time sweeps when it comes back."""
+def due_at(ctx: PipelineContext) -> datetime | None:
+    """When the next sweep is due: its interval after its last success, at once when it never
+    succeeded (a daemon down at the usual time sweeps when it comes back); None when it is off."""
     every = ctx.settings.schedule.sweep_seconds
     if not every:
-        return False
+        return None
     with ctx.store.session() as session:
         last = session.scalar(select(func.max(JobRun.finished_at)).where(JobRun.job == JOB, JobRun.ok.is_(True)))
-    return last is None or (ctx.clock() - last).total_seconds() >= every
+    return ctx.clock() if last is None else last + timedelta(seconds=every)
+
+
+def due(ctx: PipelineContext) -> bool:
+    at = due_at(ctx)
+    return at is not None and at <= ctx.clock()
 
 
 def _sweep_account(ctx: PipelineContext, account: AccountSettings) -> JobStats:

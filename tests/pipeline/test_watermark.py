@@ -161,7 +161,7 @@ def test_changes_after_the_pos_clock_steps_back_are_pulled(
 def test_changes_visible_out_of_order_are_pulled(
         make_settings: MakeSettings, contexts: Callable[[Settings], PipelineContext], pos_sim: SimServer) -> None:
     ctx = contexts(make_settings())
-    simctl.faults(pos_sim, visibility_spread=2.0, seed=5)
+    simctl.faults(pos_sim, visibility_spread=4.0, seed=5)
     ids = simctl.seed(pos_sim, 20, seed=1)
     while simctl.pos_summary(pos_sim)["notYetVisible"] > 15:
         time.sleep(0.05)

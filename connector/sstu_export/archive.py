@@ -2,10 +2,12 @@
 
 Writer: appeals come from an *iterator*; each is compressed once, its exact size is known
 before it is written, so a part never exceeds ``max_part_bytes`` (local header + data +
-central directory + this part's ``manifest.csv`` + end record all counted).  Only the
-current part's directory and manifest rows are held in memory.  Parts are named
-``<prefix>001.zip``, ``<prefix>002.zip``, …; members are ``<uuid>.json`` and ``manifest.csv``
-(file, number, masked name, statuses).  Written as ``.tmp`` and renamed when complete.
+central directory + end record all counted; 50 000 000 bytes by default, the decimal «50 МБ»
+a public packer cuts at).  Only the current part's directory is held in memory.  Parts are
+named ``<prefix>001.zip``, ``<prefix>002.zip``, … and hold nothing but ``<uuid>.json`` members:
+no public archive carries anything else, and a loader may read every member as an appeal.  The
+manifest (file, number, masked name, statuses) is written *beside* each part as
+``<prefix>001.manifest.csv``.  Both are written as ``.tmp`` and renamed when complete.
 
 Reader: :func:`read_members` yields the members of any tool's archive, refusing unsafe
 names, non-JSON members, encrypted members and anything that looks like a zip bomb.
@@ -14,7 +16,6 @@ names, non-JSON members, encrypted members and anything that looks like a zip bo
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import struct
@@ -29,8 +30,10 @@ from connector.errors import DataError
 from connector.sstu_export import wire
 from connector.sstu_export.canonical import appeal_uuid_of, canonical_bytes
 
-DEFAULT_PART_BYTES = 50 * 1024 * 1024
-MANIFEST = "manifest.csv"
+DEFAULT_PART_BYTES = 50_000_000
+MEGABYTE = 1_000_000  # `[sstu] part_mb` counts decimal megabytes, as the public packer does
+MANIFEST = "manifest.csv"  # inside parts written before 2026-12; skipped when read
+MANIFEST_SUFFIX = ".manifest.csv"
 MANIFEST_HEADER = ("file", "number", "name", "statuses")
 _MAX_ENTRIES = 65_000              # no zip64: a part stays a plain zip every tool reads
 _DOS_DATE = (1 << 5) | 1           # 1980-01-01: fixed, so identical input gives identical parts
@@ -84,6 +87,11 @@ class PartInfo:
     path: Path
     size: int
     appeals: int
+    manifest: Path | None = None
+
+
+def manifest_path(part: Path) -> Path:
+    return part.with_name(part.stem + MANIFEST_SUFFIX)
 
 
 @dataclass
@@ -101,31 +109,17 @@ class _Part:
         self.path = path
         self.tmp = path.with_name(path.name + ".tmp")
         self.fh = open(self.tmp, "wb")  # noqa: SIM115 -- closed in finish()/abort()
+        self.manifest_path = manifest_path(path)
+        self.manifest_tmp = self.manifest_path.with_name(self.manifest_path.name + ".tmp")
+        # utf-8-sig: Excel opens a BOM-less UTF-8 CSV as windows-1251
+        self.manifest_fh = open(self.manifest_tmp, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        self.manifest = csv.writer(self.manifest_fh, lineterminator="\r\n")
+        self.manifest.writerow(MANIFEST_HEADER)
         self.offset = 0
         self.central: list[bytes] = []
         self.central_size = 0
         self.names: set[str] = set()
-        self.rows = io.StringIO()
-        self.manifest = csv.writer(self.rows, lineterminator="\r\n")
-        self.manifest.writerow(MANIFEST_HEADER)
         self.appeals = 0
-
-    def manifest_reserve(self, extra_row: int) -> int:
-        # worst case: manifest stored uncompressed (utf-8 is at most 4 bytes per char) + its headers
-        raw = 3 + 4 * (self.rows.tell() + extra_row)
-        name = len(MANIFEST)
-        return _LOCAL.size + name + raw + _CENTRAL.size + name + _END.size
-
-    def write(self, name: str, data: bytes, level: int) -> None:
-        raw_name = name.encode("utf-8")
-        crc = zlib.crc32(data)
-        method, payload = 0, data
-        if level:
-            comp = zlib.compressobj(level, zlib.DEFLATED, -15)
-            packed = comp.compress(data) + comp.flush()
-            if len(packed) < len(data):
-                method, payload = 8, packed
-        self._emit(raw_name, crc, method, payload, len(data))
 
     def _emit(self, raw_name: bytes, crc: int, method: int, payload: bytes, size: int) -> None:
         head = _LOCAL.pack(0x04034B50, 20, _UTF8_FLAG, method, 0, _DOS_DATE, crc, len(payload), size,
@@ -139,20 +133,24 @@ class _Part:
         self.central_size += len(entry)
         self.offset += len(head) + len(raw_name) + len(payload)
 
-    def finish(self, level: int) -> PartInfo:
-        self.write(MANIFEST, b"\xef\xbb\xbf" + self.rows.getvalue().encode("utf-8"), level)
+    def finish(self) -> PartInfo:
         cd_offset = self.offset
         for entry in self.central:
             self.fh.write(entry)
         n = len(self.central)
         self.fh.write(_END.pack(0x06054B50, 0, 0, n, n, self.central_size, cd_offset, 0))
         self.fh.close()
+        self.manifest_fh.close()
+        os.replace(self.manifest_tmp, self.manifest_path)
         os.replace(self.tmp, self.path)
-        return PartInfo(path=self.path, size=self.path.stat().st_size, appeals=self.appeals)
+        return PartInfo(path=self.path, size=self.path.stat().st_size, appeals=self.appeals,
+                        manifest=self.manifest_path)
 
     def abort(self) -> None:
         self.fh.close()
+        self.manifest_fh.close()
         self.tmp.unlink(missing_ok=True)
+        self.manifest_tmp.unlink(missing_ok=True)
 
 
 class ArchiveWriter:
@@ -183,14 +181,11 @@ class ArchiveWriter:
             packed = comp.compress(item.content) + comp.flush()
             if len(packed) < len(item.content):
                 method, payload = 8, packed
-        row = io.StringIO()
-        csv.writer(row, lineterminator="\r\n").writerow(
-            (member, _csv_cell(item.number), _csv_cell(mask_name(item.name)), ";".join(item.statuses)))
         need = _LOCAL.size + _CENTRAL.size + 2 * len(raw_name) + len(payload)
         for attempt in (1, 2):
             part = self._part or self._new_part()
             self._part = part
-            total = part.offset + part.central_size + part.manifest_reserve(row.tell()) + need
+            total = part.offset + part.central_size + _END.size + need
             if total <= self.max_part_bytes and len(part.central) < _MAX_ENTRIES:
                 break
             if part.appeals == 0 or attempt == 2:
@@ -201,13 +196,14 @@ class ArchiveWriter:
             raise DataError(f"appeal {item.number!r}: {member} is already in this archive part (appeal twice)")
         part.names.add(member)
         part._emit(raw_name, crc, method, payload, len(item.content))
-        part.rows.write(row.getvalue())
+        part.manifest.writerow((member, _csv_cell(item.number), _csv_cell(mask_name(item.name)),
+                                ";".join(item.statuses)))
         part.appeals += 1
         self.result.appeals += 1
 
     def _close_part(self) -> None:
         if self._part is not None:
-            self.result.parts.append(self._part.finish(self.level))
+            self.result.parts.append(self._part.finish())
             self._part = None
 
     def close(self) -> ArchiveResult:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
-from connector.sstu_export.archive import DEFAULT_LIMITS, ArchiveError, ZipLimits, read_members
+from connector.sstu_export.archive import DEFAULT_LIMITS, MANIFEST_SUFFIX, ArchiveError, ZipLimits, read_members
 from connector.sstu_export.validate import Issue, question_codes, validate_document
 
 MAX_JSON_FILE_BYTES = 64 * 1024 * 1024
@@ -133,6 +133,8 @@ def check_path(path: Path, *, codes: Container[str] | None = None, today: date |
                 checker.json_file(file, label)
             elif suffix == ".zip":
                 checker.archive(file, label, limits)
+            elif file.name.endswith(MANIFEST_SUFFIX):
+                continue  # our manifest beside its part: no appeal, nothing to skip
             else:
                 report.skipped += 1
     elif path.suffix.lower() == ".zip" or _is_zip(path):

@@ -118,6 +118,8 @@ def export_archive(store: Store, config: BuildConfig, out_dir: Path, period: str
         # all or nothing: a half-written export must not be mistaken for a complete one
         for part in writer.result.parts:
             part.path.unlink(missing_ok=True)
+            if part.manifest is not None:
+                part.manifest.unlink(missing_ok=True)
         raise
     archive = writer.result
     result.parts = [str(p.path) for p in archive.parts]

@@ -44,7 +44,8 @@ class SstuSettings(StrictModel):
     working_days_only: bool = Field(False, description="run the daily job Monday to Friday only")
     archive_dir: Path | None = Field(None, description="write monthly archives here; empty means no archives")
     archive_by_day: int = Field(3, ge=1, le=28, description="the previous month's archive is due by this day")
-    part_mb: int = Field(50, ge=1, le=2000, description="largest archive part, MB")
+    part_mb: int = Field(50, ge=1, le=2000, description="largest archive part in decimal megabytes "
+                                                        "(50 = 50 000 000 bytes, as the public packer cuts)")
     prefix: str = Field("sstu_", pattern=r"^[A-Za-z0-9_.-]{0,40}$", description="archive part name prefix")
     since: date | None = Field(None, description="report only appeals received on or after this date")
     bodies: dict[str, str] = Field(default_factory=dict,
@@ -100,5 +101,7 @@ class SstuSettings(StrictModel):
 
     @property
     def part_bytes(self) -> int:
-        return self.part_mb * 1024 * 1024
+        from connector.sstu_export.archive import MEGABYTE
+
+        return self.part_mb * MEGABYTE
 

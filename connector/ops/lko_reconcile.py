@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from connector.errors import DataError
 from connector.pos_client.wire import STATUS_LABELS
+from connector.safe_archive import check_office_file
 from connector.store.db import Store
 from connector.store.models import Card, Message, MessageState
 
@@ -61,6 +62,7 @@ class LkoReport(BaseModel):
 
 def read_export(path: Path) -> Iterator[LkoRow]:
     """Rows of the ЛКО export; a missing sheet or «Номер» column is a DataError naming it."""
+    check_office_file(path, what="not a readable XLSX workbook")
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:

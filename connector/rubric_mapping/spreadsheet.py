@@ -17,6 +17,7 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from connector.errors import DataError
+from connector.safe_archive import check_office_file, open_zip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -89,13 +90,14 @@ def _open_xlsx(path: Path, preferred: str | None) -> SheetData:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_office_file(path, what="the workbook cannot be read (damaged or not an .xlsx file)")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         names = wb.sheetnames
         name = _choose(names, preferred)
         ws = wb[name]
         member = getattr(ws, "_worksheet_path", None)
-        with zipfile.ZipFile(path) as archive:
+        with open_zip(path) as archive:
             xml = archive.read(member) if member else b""
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, ParseError) as exc:
         raise DataError(f"{path.name}: the workbook cannot be read (damaged or not an .xlsx file: "

@@ -9,10 +9,12 @@ organisation ids, whichever the EDMS reports for a redirect.  Every bad row is n
 from __future__ import annotations
 
 import csv
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from connector.errors import DataError
+from connector.safe_archive import check_office_file
 from connector.sstu_export import wire
 
 NAME_HEADERS = ("name", "наименование", "орган", "наименование органа", "id организации пос", "организация")
@@ -34,8 +36,13 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         return
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
 
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        check_office_file(path, what="not a readable .xlsx workbook")
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise DataError(f"{path.name}: not a readable .xlsx workbook ({type(exc).__name__})") from None
         try:
             ws = wb.worksheets[0]
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):

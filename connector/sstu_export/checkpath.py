@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
-from connector.sstu_export.archive import DEFAULT_LIMITS, MANIFEST_SUFFIX, ArchiveError, ZipLimits, read_members
+from connector.safe_archive import ArchiveError, ZipLimits
+from connector.sstu_export.archive import DEFAULT_LIMITS, MANIFEST_SUFFIX, read_members
 from connector.sstu_export.validate import Issue, question_codes, validate_document
 
 MAX_JSON_FILE_BYTES = 64 * 1024 * 1024

@@ -1,0 +1,132 @@
+"""The one guard in front of every zip-based input: .docx, .xlsx and .zip files given to us.
+
+Readers open an archive only after :func:`open_zip` (or :func:`check_office_file`, which also
+refuses XML with a DTD) has looked at its central directory: too many entries, an entry or a
+total that would unpack beyond a cap, or an entry that expands suspiciously well is refused
+with one line naming the file, before a byte is inflated.  The declared sizes are a real
+bound, not a hint: Python's ``zipfile`` stops inflating an entry at its declared size (and
+then fails its CRC), and python-docx and openpyxl both read through ``zipfile``.
+
+XML parts may carry no DTD at all: an internal subset is how billion-laughs and external
+entities are smuggled in, and no Office part needs one.  The check parses only the prolog of
+each XML-looking entry, with entities, DTD loading and network access off.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.errors import DataError
+
+# Documented defaults for an administration's office files (README, "Running as a service").
+# A classifier .docx or a mapping workbook has tens of entries and a few MB of XML; the caps
+# leave a wide margin above that and stay far below what exhausts a small server.
+MAX_ENTRIES = 10_000                       # a real .docx/.xlsx has < 100 parts
+MAX_ENTRY_BYTES = 200 * 1024 * 1024        # one sheet/document part, unpacked
+MAX_TOTAL_BYTES = 500 * 1024 * 1024        # all parts together, unpacked
+MAX_RATIO = 200.0                          # unpacked/packed; text XML stays far below, bombs reach 1000
+RATIO_FLOOR_BYTES = 1024 * 1024            # tiny entries may compress arbitrarily well: no harm
+PROLOG_SCAN_BYTES = 1024 * 1024            # the root element of an XML part must start within this
+_CHUNK = 64 * 1024
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_members: int = MAX_ENTRIES
+    max_member_bytes: int = MAX_ENTRY_BYTES
+    max_total_bytes: int = MAX_TOTAL_BYTES
+    max_ratio: float = MAX_RATIO
+    ratio_floor_bytes: int = RATIO_FLOOR_BYTES
+
+
+OFFICE_LIMITS = ZipLimits()
+
+
+class ArchiveError(DataError):
+    """The archive itself is unacceptable (bomb, DTD, not a zip); nothing more is read."""
+
+
+def check_entries(label: str, infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    """Refuse by the central directory alone: entry count, sizes and compression ratio."""
+    if len(infos) > limits.max_members:
+        raise ArchiveError(f"{label}: {len(infos):,} entries, more than the limit {limits.max_members:,}: "
+                           f"zip bomb suspected")
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.max_total_bytes:
+        raise ArchiveError(f"{label}: would unpack to {declared:,} bytes (limit {limits.max_total_bytes:,}): "
+                           f"zip bomb suspected")
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > limits.max_member_bytes or (
+                info.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio):
+            raise ArchiveError(f"{label}: entry {info.filename!r} unpacks to {info.file_size:,} bytes from "
+                               f"{info.compress_size:,} (ratio {ratio:.0f}, limits {limits.max_member_bytes:,} "
+                               f"bytes, ratio {limits.max_ratio:.0f}): zip bomb suspected")
+
+
+def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not a readable zip archive") -> zipfile.ZipFile:
+    """The zip at ``path``, open, once its directory passed :func:`check_entries`; the caller closes it.
+    ``what`` is the caller's sentence for a file that is no zip at all."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise ArchiveError(f"{path.name}: {what} ({exc})") from None
+    try:
+        check_entries(path.name, zf.infolist(), limits)
+    except BaseException:
+        zf.close()
+        raise
+    return zf
+
+
+def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not a readable Office file") -> None:
+    """Raise :class:`ArchiveError` unless the .docx/.xlsx at ``path`` is safe to hand to its library."""
+    with open_zip(path, limits, what=what) as zf:
+        for info in zf.infolist():
+            if info.is_dir() or info.flag_bits & 0x1:
+                continue  # an encrypted part is the library's "cannot read" and cannot carry a DTD to it
+            problem = _xml_prolog_problem(zf, info)
+            if problem:
+                raise ArchiveError(f"{path.name}: part {info.filename!r} {problem}")
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    for bom in _BOMS:
+        if head.startswith(bom):
+            head = head[len(bom):]
+            break
+    return head.replace(b"\x00", b"").lstrip(b" \t\r\n").startswith(b"<")
+
+
+def _xml_prolog_problem(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
+    from lxml import etree
+
+    refused = "declares a DTD (DOCTYPE/ENTITY): XML entity bomb or external entity refused"
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, load_dtd=False, no_network=True,
+                                 huge_tree=False, dtd_validation=False)
+    seen = 0
+    try:
+        with zf.open(info) as fh:
+            while seen < PROLOG_SCAN_BYTES:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    return None  # no element at all: the library reports it as damaged
+                if seen == 0 and not _looks_like_xml(chunk[:64]):
+                    return None  # a picture, a font: no XML parser ever sees it
+                seen += len(chunk)
+                parser.feed(chunk)
+                for _event, element in parser.read_events():
+                    docinfo = element.getroottree().docinfo
+                    if docinfo.doctype or docinfo.internalDTD is not None:
+                        return refused
+                    return None
+    except etree.XMLSyntaxError as exc:
+        if "entit" in str(exc).lower():  # libxml2's own amplification guard tripped on the DTD
+            return refused
+        return f"is not well-formed XML ({str(exc)[:120]})"
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        return f"cannot be unpacked ({type(exc).__name__}: {str(exc)[:120]})"
+    return f"has no XML element within its first {PROLOG_SCAN_BYTES:,} bytes: refused"

@@ -12,10 +12,12 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     BaseModel,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -136,6 +138,7 @@ class Settings(StrictModel):
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, dict[str, Any]] = Field(min_length=1)
+    _edms_models: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @field_validator("status_map", mode="before")
     @classmethod
@@ -187,28 +190,62 @@ class Settings(StrictModel):
         return self.account(account_name).sstu_department_id or self.sstu.department_id
 
     def secret_values(self) -> Iterator[str]:
-        """Every secret value in the tree, for the log redaction filter."""
-        yield from _secrets_in(self)
-        for adapter_settings in self.edms.values():
-            for key, value in adapter_settings.items():
-                if isinstance(value, SecretStr):
-                    yield value.get_secret_value()
-                elif key in {"password", "token", "secret"} and isinstance(value, str):
-                    yield value
+        """Every secret value in the tree, for the redaction of logs, output and metrics: each
+        SecretStr of our models and of every target's adapter model (``*_file`` already read),
+        and every password embedded in a URL."""
+        yield from _secrets_in(self)  # the raw [edms.*] tables included: a target whose model cannot load
+        for name, raw in self.edms.items():
+            model = self._edms_models.get(name) or _validated_target(raw)
+            if model is not None:
+                yield from _secrets_in(model)
+
+    def remember_target(self, name: str, model: BaseModel) -> None:
+        """Keep target ``name``'s validated adapter settings (secret files are read once)."""
+        self._edms_models[name] = model
 
 
-def _secrets_in(model: BaseModel) -> Iterator[str]:
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, SecretStr):
-            if value.get_secret_value():
-                yield value.get_secret_value()
-        elif isinstance(value, BaseModel):
-            yield from _secrets_in(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, BaseModel):
-                    yield from _secrets_in(item)
+def _validated_target(raw: dict[str, Any]) -> BaseModel | None:
+    from connector.edms_adapters.registry import adapter_class
+
+    try:
+        model: BaseModel = adapter_class(str(raw.get("type"))).settings_model.model_validate(raw)
+    except (LookupError, ValueError, ImportError):
+        return None
+    return model
+
+
+_SECRET_KEYS = {"password", "token", "secret", "api_key"}
+
+
+def _secrets_in(node: Any, key: str = "") -> Iterator[str]:
+    """Secret values anywhere under ``node`` (a model, a raw table, a list, a value)."""
+    if isinstance(node, SecretStr):
+        if node.get_secret_value():
+            yield node.get_secret_value()
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _secrets_in(getattr(node, name), name)
+    elif isinstance(node, dict):
+        for k, value in node.items():
+            yield from _secrets_in(value, str(k))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _secrets_in(item, key)
+    elif isinstance(node, str):
+        if key in _SECRET_KEYS and node:
+            yield node
+        if "://" in node:
+            yield from _url_password(node)
+
+
+def _url_password(text: str) -> Iterator[str]:
+    try:
+        password = urlsplit(text.strip()).password
+    except ValueError:
+        return
+    if password:
+        yield password
+        yield unquote(password)
 
 
 def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
@@ -264,7 +301,7 @@ def settings_from_mapping(data: dict[str, Any], *, source: str = "<settings>") -
             problems.append(f"edms.{name}.type: {exc}")
             continue
         try:
-            cls.settings_model.model_validate(target)
+            settings.remember_target(name, cls.settings_model.model_validate(target))
         except ValidationError as exc:
             problems.extend(format_validation_error(exc, prefix=f"edms.{name}"))
     if problems:

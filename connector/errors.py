@@ -16,14 +16,19 @@ another message's card ours.
 
 from __future__ import annotations
 
+from connector.logs import redact_secrets
+
 
 class ConnectorError(Exception):
-    """Base class. ``str(exc)`` is the operator message."""
+    """Base class. ``str(exc)`` is the operator message.  Both texts are masked on the way in
+    (configured secrets, URL passwords): an adapter that names its endpoint in an error cannot
+    put a credential in a log line, a stored failure, an alert or a terminal."""
 
     def __init__(self, operator_message: str, *, detail: str | None = None) -> None:
+        operator_message = redact_secrets(operator_message)
         super().__init__(operator_message)
         self.operator_message = operator_message
-        self.detail = detail
+        self.detail = redact_secrets(detail) if detail is not None else None
 
 
 class ConfigError(ConnectorError):

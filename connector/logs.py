@@ -1,8 +1,9 @@
 """Structured logs with secrets and personal data masked by construction.
 
 Every record passes :class:`RedactingFilter`: registered secret values (all SecretStr fields
-of the settings) and anything shaped like an e-mail address or a phone number are replaced
-before any handler formats it.  Applicants' names never reach a log call in our code (we
+of the settings, adapters' included, and passwords inside URLs) and anything shaped like an
+e-mail address or a phone number are replaced before any handler formats it.  Command output,
+error lines and metric labels go through :func:`redact_secrets` (the secrets only).  Applicants' names never reach a log call in our code (we
 log POS ids); the filter is the net under that rule.
 """
 
@@ -21,6 +22,9 @@ from typing import Any
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\d)(?:\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# ``scheme://user:password@host``: the password is masked wherever a URL is printed, even one
+# that never went through the settings (a library's error text, a pasted database URL).
+_URL_CREDENTIALS = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):[^\s/@]+@")
 
 # Personal data of the applicant whose message is being processed in this context: masked
 # in any record emitted meanwhile, whichever library emits it.
@@ -51,10 +55,16 @@ class Redactor:
     def add_secrets(self, secrets: Iterable[str]) -> None:
         self._secrets.update(s for s in secrets if s and len(s) >= 4)
 
-    def __call__(self, text: str) -> str:
+    def mask_secrets(self, text: str) -> str:
+        """Only the secrets: for command output, where e-mails and phones may be the point."""
+        text = _URL_CREDENTIALS.sub(r"\1:***@", text)
         for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, "***")
+        return text
+
+    def __call__(self, text: str) -> str:
+        text = self.mask_secrets(text)
         for value in _CURRENT_PII.get():
             if value in text:
                 text = text.replace(value, "<pii>")
@@ -103,10 +113,24 @@ class TextFormatter(logging.Formatter):
         return line + (f"\n{record.exc_text}" if record.exc_text else "")
 
 
+_active = Redactor()
+
+
+def active_redactor() -> Redactor:
+    """The redactor of the last :func:`configure_logging`: the process's secrets."""
+    return _active
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every configured secret and URL password masked: for stdout, errors, metrics."""
+    return _active.mask_secrets(text)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = (),
                       stream: Any = None) -> Redactor:
     """Install one handler on the root logger; returns the redactor to add secrets later."""
-    redactor = Redactor(secrets)
+    global _active
+    redactor = _active = Redactor(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter(redactor))
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

@@ -16,12 +16,13 @@ import click
 
 from connector.config import Settings, default_config_path, load_settings
 from connector.errors import ConfigError, ConnectorError, DataError
+from connector.logs import redact_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {redact_secrets(message)}", err=True)
     sys.exit(code)
 
 
@@ -48,7 +49,7 @@ def _load(config: Path | None, *, log_to_stdout: bool = False) -> Settings:
 
 
 def _emit_json(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2, default=str)))
 
 
 config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),

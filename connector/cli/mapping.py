@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from connector.errors import ConnectorError, DataError
+from connector.logs import redact_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -48,7 +49,7 @@ def _require_full(flag: bool, config: Path | None) -> bool:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {redact_secrets(message)}", err=True)
     sys.exit(code)
 
 
@@ -62,7 +63,7 @@ def _run(work: Callable[[], Any]) -> Any:
 
 
 def _emit(doc: Any) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2, default=str)))
 
 
 @click.group("classifier")

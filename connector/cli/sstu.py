@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from connector.errors import DataError
+from connector.logs import redact_secrets
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 MAX_PRINTED = 200
@@ -41,7 +42,7 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     report = check_path(path, codes=codes)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(redact_secrets(json.dumps(report.as_dict(), ensure_ascii=False, indent=2)))
     else:
         for finding in report.findings[:MAX_PRINTED]:
             click.echo(f"error: {finding}", err=True)
@@ -72,7 +73,7 @@ def _context(config: Path | None) -> Any:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {redact_secrets(message)}", err=True)
     sys.exit(code)
 
 
@@ -118,7 +119,7 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
     finally:
         ctx.close()
     if as_json:
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
     else:
         r = doc["export"]
         click.echo(f"{r['appeals']} appeal(s) in {len(r['parts'])} part(s) under {r['directory']}"
@@ -164,7 +165,7 @@ def send_cmd(config: Path | None, as_json: bool) -> None:
         ctx.close()
     doc = {"sent": stats.processed, "failed": stats.failed, "deferred": stats.skipped, "errors": stats.notes}
     if as_json:
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
     else:
         click.echo(f"{stats.processed} appeal(s) accepted by ССТУ, {stats.failed} failed, {stats.skipped} to retry")
         for note in stats.notes:
@@ -195,7 +196,7 @@ def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: 
     finally:
         ctx.close()
     if as_json:
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
     else:
         click.echo(f"{queued} appeal(s) queued to be sent again"
                    + (f"; sent {doc['upload']['sent']}, failed {doc['upload']['failed']}" if now else
@@ -229,7 +230,7 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
         ctx.close()
     doc = {"departments": [r.as_dict() for r in results], "to_resend": to_resend, "queued": queued}
     if as_json:
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
     else:
         for r in results:
             rep = r.report

@@ -39,7 +39,7 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector.logs import Redactor
+from connector.logs import Redactor, active_redactor
 from connector.ops.health_server import JobHealth, job_health
 from connector.ops.settings import AlertSettings
 from connector.store.db import Store
@@ -136,7 +136,7 @@ class Alerter:
         self.started_at = started_at or utcnow()
         self._session = session
         self._smtp_factory = smtp_factory
-        self._redact = redactor or Redactor()
+        self._redact = redactor or active_redactor()
         if settings.smtp_password is not None:
             self._redact.add_secrets([settings.smtp_password.get_secret_value()])
         self.host = socket.gethostname()

@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.logs import redact_secrets
 from connector.ops.status import StatusReport, status_report
 from connector.pipeline.answer_completeness import REASON as ANSWER_WAIT_REASON
 from connector.sstu_export.records import SendState
@@ -170,8 +171,9 @@ class Metrics:
                 self.items.labels(job=name, outcome=outcome).inc(count)
 
     def count_retry(self, reason: str, job: str = "") -> None:
-        """One retry; ``reason`` is a category such as ``"HTTP 503"`` or an exception class name."""
-        self.retries.labels(job=job, reason=(reason or "unknown")[:_MAX_REASON]).inc()
+        """One retry; ``reason`` is a category such as ``"HTTP 503"`` or an exception class name.
+        Masked like a log line: this handler sees the record before the log filter does."""
+        self.retries.labels(job=job, reason=redact_secrets(reason or "unknown")[:_MAX_REASON]).inc()
 
     def retry_log_handler(self) -> logging.Handler:
         """A handler for the ``connector.transport`` logger that counts its "retrying request"

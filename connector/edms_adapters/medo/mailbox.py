@@ -25,6 +25,7 @@ from typing import Any
 
 from connector.edms_adapters.medo import wire
 from connector.edms_adapters.medo.wire import RejectedXml
+from connector.safe_archive import ArchiveError, ZipLimits, check_entries
 
 _CHUNK = 1024 * 1024
 MAX_MEMBERS = 1000
@@ -89,23 +90,20 @@ def check_container(path: Path, max_bytes: int) -> dict[str, zipfile.ZipInfo]:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise RejectedXml(f"container {path.name} is not a readable ZIP ({type(exc).__name__})") from None
-    if len(infos) > MAX_MEMBERS:
-        raise RejectedXml(f"container {path.name} has {len(infos)} members (limit {MAX_MEMBERS})")
-    total = 0
+    limits = ZipLimits(max_members=MAX_MEMBERS, max_member_bytes=max_bytes, max_total_bytes=max_bytes,
+                       max_ratio=MAX_RATIO, ratio_floor_bytes=_CHUNK)
+    try:
+        check_entries(f"container {path.name}", infos, limits)  # the one zip-bomb guard of the connector
+    except ArchiveError as exc:
+        raise RejectedXml(exc.operator_message) from None
     members: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
         check_member_name(info.filename)
         if info.flag_bits & 0x1:
             raise RejectedXml(f"container member {info.filename!r} is encrypted")
-        total += info.file_size
-        if info.file_size > _CHUNK and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise RejectedXml(f"container member {info.filename!r} expands {info.file_size // max(info.compress_size, 1)}"
-                              f"-fold (ZIP bomb refused)")
         if info.filename in members:
             raise RejectedXml(f"container member {info.filename!r} appears twice")
         members[info.filename] = info
-    if total > max_bytes:
-        raise RejectedXml(f"container {path.name} expands to {total} bytes (limit {max_bytes}; ZIP bomb refused)")
     return members
 
 

@@ -29,6 +29,10 @@ MAX_TOTAL_BYTES = 500 * 1024 * 1024        # all parts together, unpacked
 MAX_RATIO = 200.0                          # unpacked/packed; text XML stays far below, bombs reach 1000
 RATIO_FLOOR_BYTES = 1024 * 1024            # tiny entries may compress arbitrarily well: no harm
 PROLOG_SCAN_BYTES = 1024 * 1024            # the root element of an XML part must start within this
+# python-docx builds the whole tree of a part (~150 bytes per element): within the size caps a
+# low-ratio file of empty paragraphs could still cost GBs, so tree-building readers also cap the
+# markup.  The official classifier .docx has well under a million tags.
+MAX_XML_TAGS = 5_000_000
 _CHUNK = 64 * 1024
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
 
@@ -82,15 +86,32 @@ def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not 
     return zf
 
 
-def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not a readable Office file") -> None:
-    """Raise :class:`ArchiveError` unless the .docx/.xlsx at ``path`` is safe to hand to its library."""
+def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not a readable Office file",
+                      max_tags: int | None = None) -> None:
+    """Raise :class:`ArchiveError` unless the .docx/.xlsx at ``path`` is safe to hand to its library.
+    ``max_tags``: for readers that build whole trees, the most ``<`` one XML part may hold."""
     with open_zip(path, limits, what=what) as zf:
         for info in zf.infolist():
             if info.is_dir() or info.flag_bits & 0x1:
                 continue  # an encrypted part is the library's "cannot read" and cannot carry a DTD to it
             problem = _xml_prolog_problem(zf, info)
+            if problem is None and max_tags is not None:
+                problem = _too_many_tags(zf, info, max_tags)
             if problem:
                 raise ArchiveError(f"{path.name}: part {info.filename!r} {problem}")
+
+
+def _too_many_tags(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_tags: int) -> str | None:
+    tags = 0
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(_CHUNK * 16):
+                tags += chunk.count(b"<")
+                if tags > max_tags:
+                    return f"holds more than {max_tags:,} XML tags: refused (XML bomb suspected)"
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        return f"cannot be unpacked ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
 
 
 def _looks_like_xml(head: bytes) -> bool:

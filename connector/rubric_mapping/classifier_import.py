@@ -16,7 +16,7 @@ from typing import Any
 from connector.errors import DataError
 from connector.rubric_mapping.classifier import Classifier, ImportReport, RawEntry, build_classifier
 from connector.rubric_mapping.spreadsheet import open_sheet
-from connector.safe_archive import check_office_file
+from connector.safe_archive import MAX_XML_TAGS, check_office_file
 
 # a code (possibly with a glued footnote digit) at the start of a text, then the name
 _CODE_START_RE = re.compile(r"^\s*(\d{4}(?:\.\d{4,6}){2,4})\s*[–—:-]?\s*(.*)$", re.DOTALL)
@@ -74,7 +74,7 @@ def _docx_fragments(path: Path) -> Iterator[tuple[str, str]]:
     from lxml.etree import XMLSyntaxError
 
     # python-docx inflates and parses whole parts into memory: a bomb must stop before it
-    check_office_file(path, what="not a readable .docx")
+    check_office_file(path, what="not a readable .docx", max_tags=MAX_XML_TAGS)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:

@@ -244,6 +244,13 @@ def test_declared_sizes_bound_what_is_inflated(tmp_path: Path) -> None:
             assert fh.tell() <= 1000
 
 
+def test_tree_building_readers_also_cap_the_markup(tmp_path: Path) -> None:
+    path = docx_paragraph_bomb(tmp_path / "wide.docx", paragraphs=150_000)
+    check_office_file(path)                  # under the ratio floor: within every size cap
+    with pytest.raises(ArchiveError, match=r"wide\.docx: part 'word/document.xml' holds more than 100,000 XML tags"):
+        check_office_file(path, max_tags=100_000)
+
+
 def test_xml_with_a_dtd_is_refused_whatever_its_encoding(tmp_path: Path) -> None:
     laughs = BILLION_LAUGHS.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
     external = b'<?xml version="1.0"?><!DOCTYPE a SYSTEM "http://127.0.0.1:9/x.dtd"><a/>'

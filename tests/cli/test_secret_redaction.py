@@ -8,6 +8,7 @@ simulators, one target unreachable so that error texts (which name the URL) are 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -147,7 +148,7 @@ def test_metrics_labels_are_redacted() -> None:
     from connector.logs import configure_logging
     from connector.ops.metrics import Metrics
 
-    configure_logging("INFO", "json", [EXAMPLE_KEY], stream=open(os.devnull, "w"))  # noqa: SIM115
+    configure_logging("INFO", "json", [EXAMPLE_KEY], stream=io.StringIO())
     metrics = Metrics()
     metrics.count_retry(f"HTTP 503 from https://svc:{DEAD_URL_PASSWORD}@host/x key={EXAMPLE_KEY}", job="pull")
     body = metrics.render()[0].decode()

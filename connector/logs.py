@@ -2,9 +2,10 @@
 
 Every record passes :class:`RedactingFilter`: registered secret values (all SecretStr fields
 of the settings, adapters' included, and passwords inside URLs) and anything shaped like an
-e-mail address or a phone number are replaced before any handler formats it.  Command output,
-error lines and metric labels go through :func:`redact_secrets` (the secrets only).  Applicants' names never reach a log call in our code (we
-log POS ids); the filter is the net under that rule.
+e-mail address or a phone number are replaced before any handler formats it.  Applicants'
+names never reach a log call in our code (we log POS ids); the filter is the net under that
+rule.  Command output, error texts and metric labels go through :func:`redact_secrets`
+(the secrets only: there an e-mail may be the point).
 """
 
 from __future__ import annotations

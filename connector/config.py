@@ -27,7 +27,7 @@ from pydantic import (
 from connector.domain import CardStage, PosStatus
 from connector.errors import ConfigError
 from connector.ops.settings import AlertSettings, MonitoringSettings
-from connector.settings_base import StrictModel
+from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
 from connector.sstu_export.settings import GuidSetting, SstuSettings
 from connector.transport import RetryPolicy
 
@@ -43,6 +43,19 @@ class DaemonSettings(StrictModel):
     lease_seconds: int = Field(300, ge=10, description="a claimed item is free again after this long")
     max_attempts: int = Field(5, ge=1, description="failed attempts before an item lands in failures")
     retry_delay_seconds: int = Field(60, ge=0, description="first delay before an item is tried again; doubles")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if value:
+            from connector.errors import UsageError
+            from connector.store.db import parse_database_url
+
+            try:
+                parse_database_url(value)
+            except UsageError as exc:
+                raise ValueError(exc.operator_message) from None
+        return value
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'connector.db').resolve()}"
@@ -139,6 +152,8 @@ class Settings(StrictModel):
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, dict[str, Any]] = Field(min_length=1)
     _edms_models: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    _source: str = PrivateAttr("")
+    _load_warnings: list[str] = PrivateAttr(default_factory=list)
 
     @field_validator("status_map", mode="before")
     @classmethod
@@ -166,6 +181,15 @@ class Settings(StrictModel):
                 if not (account.sstu_department_id or self.sstu.department_id):
                     problems.append(f"accounts.{i}.sstu_department_id: required for the SSTU report "
                                     "(or set [sstu] department_id for every account)")
+        urls: list[tuple[str, object]] = [(f"accounts.{i}.pos_base_url", a.pos_base_url)
+                                          for i, a in enumerate(self.accounts)]
+        urls += [("sstu.base_url", self.sstu.base_url), ("alerts.webhook_url", self.alerts.webhook_url)]
+        urls += [(f"edms.{n}.{k}", v) for n, t in self.edms.items() for k, v in t.items()
+                 if k == "url" or k.endswith("_url")]
+        for key, url in urls:
+            problem = url_problem(url)
+            if problem:
+                problems.append(f"{key}: {problem}")
         if not self.http.allow_insecure:
             insecure: list[tuple[str, object]] = [
                 (f"accounts.{i}.pos_base_url", a.pos_base_url) for i, a in enumerate(self.accounts)]
@@ -178,6 +202,18 @@ class Settings(StrictModel):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def source(self) -> str:
+        """The configuration file this tree was read from (or what stood in for one)."""
+        return self._source
+
+    def log_load_warnings(self) -> None:
+        """Warnings found while loading (a secret file others can read), logged once logging is set up."""
+        import logging
+
+        for text in self._load_warnings:
+            logging.getLogger("connector.config").warning(text)
 
     def account(self, name: str) -> AccountSettings:
         for account in self.accounts:
@@ -285,12 +321,70 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
     return lines
 
 
-def settings_from_mapping(data: dict[str, Any], *, source: str = "<settings>") -> Settings:
-    """Validate a raw tree, including each EDMS target against its adapter's model."""
+def url_problem(url: object) -> str | None:
+    """Why a configured endpoint URL cannot work (scheme, host), or None; empty means "not set"."""
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"not a valid URL {url!r}: {exc}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"must start with https:// (or http://), got {url!r}"
+    if not parts.hostname:
+        return f"has no host, got {url!r}"
+    return None
+
+
+def _path_like(annotation: Any) -> bool:
+    return annotation is Path or Path in getattr(annotation, "__args__", ())
+
+
+def resolve_relative_paths(data: dict[str, Any], model: type[BaseModel], base: Path) -> None:
+    """Make every relative path of a raw tree absolute against ``base`` (the configuration file's
+    directory), driven by the model's types: its ``Path`` fields -- given or defaulted -- and the
+    ``<secret>_file`` keys.  A daemon started by systemd and an operator's shell elsewhere then read
+    the same files and the same database."""
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if _path_like(annotation):
+            value = data.get(name, field.default)
+            if isinstance(value, str | Path) and str(value) and not Path(value).expanduser().is_absolute():
+                data[name] = str(base / Path(value))
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            sub = data.setdefault(name, {})
+            if isinstance(sub, dict):
+                resolve_relative_paths(sub, annotation, base)
+        elif getattr(annotation, "__origin__", None) is list:
+            (item_type,) = getattr(annotation, "__args__", (None,))
+            if isinstance(item_type, type) and issubclass(item_type, BaseModel):
+                for item in data.get(name) or []:
+                    if isinstance(item, dict):
+                        resolve_relative_paths(item, item_type, base)
+    for key, value in list(data.items()):
+        if key.endswith(SECRET_FILE_SUFFIX) and key[: -len(SECRET_FILE_SUFFIX)] in model.model_fields \
+                and isinstance(value, str) and not Path(value).expanduser().is_absolute():
+            data[key] = str(base / value)
+
+
+def settings_from_mapping(data: dict[str, Any], *, source: str = "<settings>", base_dir: Path | None = None) -> Settings:
+    """Validate a raw tree, including each EDMS target against its adapter's model.  With
+    ``base_dir`` relative paths are made absolute against it first."""
     from connector.edms_adapters.registry import adapter_class  # entry points: only when needed
 
+    if base_dir is not None:
+        resolve_relative_paths(data, Settings, base_dir)
+        for target in (data.get("edms") or {}).values():
+            if isinstance(target, dict) and isinstance(target.get("type"), str):
+                try:
+                    resolve_relative_paths(target, adapter_class(target["type"]).settings_model, base_dir)
+                except LookupError:
+                    pass  # reported below, naming the key
+    warnings: list[str] = []
+    context = {LOAD_WARNINGS: warnings}
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(data, context=context)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc), source=source) from None
     problems: list[str] = []
@@ -301,11 +395,13 @@ def settings_from_mapping(data: dict[str, Any], *, source: str = "<settings>") -
             problems.append(f"edms.{name}.type: {exc}")
             continue
         try:
-            settings.remember_target(name, cls.settings_model.model_validate(target))
+            settings.remember_target(name, cls.settings_model.model_validate(target, context=context))
         except ValidationError as exc:
             problems.extend(format_validation_error(exc, prefix=f"edms.{name}"))
     if problems:
         raise ConfigError(problems, source=source)
+    settings._source = source
+    settings._load_warnings = warnings
     return settings
 
 
@@ -315,15 +411,29 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     source = "environment"
     if path is not None:
         source = str(path)
+        path = path.expanduser().absolute()
+        source = str(path)
         try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise ConfigError([f"file not found: {path}"], source=source) from None
+        except IsADirectoryError:
+            raise ConfigError([f"{path} is a directory, not a configuration file"], source=source) from None
+        except OSError as exc:
+            raise ConfigError([f"cannot read {path}: {exc.strerror}"], source=source) from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError([f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): "
+                               "save the file as UTF-8"], source=source) from None
+        try:
+            data = tomllib.loads(text.removeprefix("\ufeff"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"not valid TOML: {exc}"], source=source) from None
     data = apply_env_overrides(data, environ)
-    return settings_from_mapping(data, source=source)
+    # Relative paths resolve against the file's directory (without a file: the current one).
+    base = path.parent if path is not None else Path.cwd()
+    return settings_from_mapping(data, source=source, base_dir=base)
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> Path | None:

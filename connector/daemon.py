@@ -2,8 +2,10 @@
 
 Like Flexget's scheduler: stable job ids, ``coalesce``, ``max_instances=1``, an explicit
 misfire grace time, and a single worker thread so jobs never overlap inside one process.
-SIGTERM/SIGINT let the running job finish, then stop.  On SQLite a lockfile keeps a
-second daemon off the same database.
+SIGTERM/SIGINT let the running job finish, then stop.  On SQLite a lockfile next to the
+database file keeps a second daemon off it, whatever data_dir each one has.  A database that
+is down at start is waited for (with back-off, said once) instead of exiting, so that systemd
+does not restart the service in a loop.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from connector.config import Settings
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, DatabaseUnavailable, LocalStorageError
 from connector.ops import systemd
 from connector.ops.alerts import Alerter
 from connector.ops.health_server import HealthServer
@@ -34,29 +36,44 @@ from connector.ops.metrics import Metrics, last_successes
 from connector.pipeline import sweep
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import JOB_ORDER, build_context, jobs_for, run_all_once, run_job
+from connector.store.db import sqlite_path
 
 log = logging.getLogger(__name__)
 
 
 class AlreadyRunning(ConnectorError):
-    """Another daemon holds the lock on this data directory."""
+    """Another daemon holds the lock on this SQLite database."""
+
+
+def lock_path(settings: Settings) -> Path | None:
+    """``<database file>.lock`` for a SQLite store (the file's resolved path: two daemons with
+    different data_dir but the same database meet on it); None for PostgreSQL, where leases
+    and advisory locks let several daemons share the work."""
+    database = sqlite_path(settings.daemon.resolved_database_url())
+    return None if database is None else database.with_name(database.name + ".lock")
 
 
 class DaemonLock:
-    """An exclusive ``flock`` on ``<data_dir>/connector.lock``, released by the kernel on death."""
+    """An exclusive ``flock`` on the lockfile, released by the kernel on death."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database: Path | None = None) -> None:
         self.path = path
+        self.database = database or path.with_suffix("")
         self._fh: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fh = self.path.open("a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fh = self.path.open("a+")
+        except OSError as exc:
+            raise LocalStorageError(f"cannot create the lock {self.path}: {exc.strerror or exc} "
+                                    "(the service user must own the database's directory)") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.close()
-            raise AlreadyRunning(f"another daemon already uses {self.path.parent} (lock {self.path})") from None
+            raise AlreadyRunning(f"another daemon already uses the database {self.database} "
+                                 f"(lock {self.path})") from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")
@@ -76,11 +93,20 @@ def _interval(settings: Settings, job: str) -> int:
 
 def run_daemon(settings: Settings, *, once: bool = False) -> int:
     """Returns the exit code: 0 when the last pass had no job error, 1 otherwise."""
-    lock = DaemonLock(settings.daemon.data_dir / "connector.lock")
-    is_sqlite = not settings.daemon.database_url or settings.daemon.database_url.startswith("sqlite")
-    if is_sqlite:
+    path = lock_path(settings)
+    lock = DaemonLock(path, path.with_suffix("")) if path is not None else None
+    if lock is not None:
         lock.acquire()
-    ctx = build_context(settings)
+    try:
+        ctx = build_context(settings) if once else _context_when_database_is_up(settings)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if ctx is None:  # stopped while waiting for the database
+        if lock is not None:
+            lock.release()
+        return 0
     try:
         if once:
             results = run_all_once(ctx)
@@ -90,7 +116,39 @@ def run_daemon(settings: Settings, *, once: bool = False) -> int:
     finally:
         ctx.close()
         ctx.store.dispose()
-        lock.release()
+        if lock is not None:
+            lock.release()
+
+
+def _context_when_database_is_up(settings: Settings, *, first_wait: float = 1.0,
+                                 max_wait: float = 60.0) -> PipelineContext | None:
+    """Build the context, waiting with back-off while the database is unavailable: said once in
+    the log (and in systemd's status), the watchdog kept fed; None when SIGTERM came meanwhile."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda _s, _f: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        wait, said = first_wait, False
+        while True:
+            try:
+                return build_context(settings)
+            except DatabaseUnavailable as exc:
+                if not said:
+                    log.warning(f"{exc.operator_message}; waiting for it, retrying with back-off up to "
+                                f"{max_wait:.0f}s", extra={"reason": exc.operator_message})
+                    systemd.ready(f"waiting for the database: {exc.operator_message}")
+                    said = True
+            ping = systemd.watchdog_interval()
+            deadline = time.monotonic() + wait
+            while not stop.is_set() and time.monotonic() < deadline:
+                systemd.watchdog_ping()
+                stop.wait(min(ping or wait, max(0.0, deadline - time.monotonic())))
+            if stop.is_set():
+                log.info("stopped while waiting for the database")
+                return None
+            wait = min(wait * 2, max_wait)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _timed_job(ctx: PipelineContext, name: str, max_batches: int, metrics: Metrics) -> None:

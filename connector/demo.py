@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from connector.config import Settings, settings_from_mapping
 from connector.demo_edms import DemoEdms
 from connector.demo_sstu import DEMO_DEPARTMENT_ID, SstuDemoReport, prepare_mapping
+from connector.errors import LocalStorageError, UsageError
 from connector.ops.failures import list_failures
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -27,6 +28,11 @@ from connector.simulators.server import SimServer
 DEMO_POS_LOGIN, DEMO_POS_PASSWORD = "lko-demo", "demo-secret"
 DEMO_1C_LOGIN, DEMO_1C_PASSWORD = "integration", "1c-secret"
 DEMO_SECRETS = (DEMO_POS_PASSWORD, DEMO_1C_PASSWORD, "rx-secret")
+# Written into every directory the demo creates; only such a directory is ever cleared, and then
+# only of what the demo itself puts there.
+DEMO_MARKER = ".pos-connector-demo"
+DEMO_ENTRIES = ("connector.db", "connector.db-wal", "connector.db-shm", "connector.db-journal", "connector.db.lock",
+                "connector.lock", "answers", "attachments", "edms", "edms-sim", "mapping", "sstu", "sstu-archive")
 
 
 class DemoReport(BaseModel):
@@ -70,8 +76,7 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
     from connector.simulators.pos import PosSimulator
     from connector.simulators.sstu import SstuSimulator
 
-    if data_dir.exists():
-        shutil.rmtree(data_dir)
+    prepare_demo_dir(data_dir)
     with SimServer(PosSimulator()) as pos, DEMO_TARGETS[edms](data_dir / "edms-sim") as target, \
             SimServer(SstuSimulator()) as sstu:
         settings = demo_settings(data_dir, pos.url, edms=target.settings(), sstu_url=sstu.url)
@@ -90,6 +95,30 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
             ctx.close()
             ctx.store.dispose()
     return report
+
+
+def prepare_demo_dir(data_dir: Path) -> None:
+    """Make ``data_dir`` the demo's: create it (with the marker), or clear what an earlier demo
+    left in a directory that carries the marker.  Anything else there is never touched, and a
+    non-empty directory without the marker is refused: it may be a production store."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise UsageError(f"--data-dir {data_dir} is not a directory")
+    marker = data_dir / DEMO_MARKER
+    if data_dir.is_dir() and not marker.is_file():
+        if any(data_dir.iterdir()):
+            raise UsageError(f"--data-dir {data_dir.resolve()} is not empty and was not created by the demo: "
+                             "the demo only uses a directory of its own (give a new or empty one)")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for name in DEMO_ENTRIES:
+            entry = data_dir / name
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            elif entry.exists() or entry.is_symlink():
+                entry.unlink()
+        marker.write_text("created by `connector demo`; it replaces only its own files here\n", encoding="utf-8")
+    except OSError as exc:
+        raise LocalStorageError(f"cannot prepare the demo directory {data_dir}: {exc.strerror or exc}") from None
 
 
 def _drive(ctx: PipelineContext, target: DemoEdms, step: Callable[[str], None]) -> dict[str, int]:

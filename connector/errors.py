@@ -95,3 +95,13 @@ class ForeignCardError(IntegrityError):
 
 class DataError(ConnectorError):
     """Input data violates our rules (bad spreadsheet, validation gap)."""
+
+
+class UsageError(ConnectorError):
+    """The command or the configuration asks for something that cannot work as given (an
+    unsupported database URL, a driver not installed, a store that does not exist): exit 2."""
+
+
+class DatabaseUnavailable(TransientError):
+    """The state store cannot be reached (server down, network, file not openable): the work
+    waits; nothing is lost because every step commits its own transaction."""

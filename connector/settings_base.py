@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import stat
-import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, model_validator
 
 SECRET_FILE_SUFFIX = "_file"
+LOAD_WARNINGS = "load_warnings"  # validation context key: a list collecting warnings to log once logging is set up
+
+log = logging.getLogger("connector.config")
 
 
 class StrictModel(BaseModel):
@@ -19,7 +22,7 @@ class StrictModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _read_secret_files(cls, data: Any) -> Any:
+    def _read_secret_files(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
         data = dict(data)
@@ -35,7 +38,7 @@ class StrictModel(BaseModel):
                 content = path.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
-            _warn_if_world_readable(path, key)
+            _warn_if_world_readable(path, key, info)
             data[target] = content.rstrip("\r\n")
         return data
 
@@ -45,7 +48,13 @@ def _annotation_types(annotation: Any) -> tuple[Any, ...]:
     return tuple(args) if args else (annotation,)
 
 
-def _warn_if_world_readable(path: Path, key: str) -> None:
+def _warn_if_world_readable(path: Path, key: str, info: ValidationInfo) -> None:
     mode = path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        warnings.warn(f"{key}: secret file {path} is readable by other users (chmod 600 it)", stacklevel=2)
+        text = f"{key}: secret file {path} is readable by other users (chmod 600 it)"
+        collected = info.context.get(LOAD_WARNINGS) if isinstance(info.context, dict) else None
+        if isinstance(collected, list):
+            if text not in collected:
+                collected.append(text)
+        else:
+            log.warning(text)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,15 +97,28 @@ class _Wait:
         return float(self._exp(state))
 
 
-def build_retrying(policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep) -> Retrying:
-    """The one tenacity policy.  Tests pass ``sleep=lambda s: None``."""
+def endpoint_of(url: str) -> str:
+    """scheme://host[:port]/path of a URL: never its user:password, never its query string."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def build_retrying(policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep, *,
+                   system: str = "", endpoint: str = "") -> Retrying:
+    """The one tenacity policy.  Tests pass ``sleep=lambda s: None``.  ``system`` and
+    ``endpoint`` name in each retry warning who failed, so an operator knows where to look."""
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         reason = type(exc).__name__
         if isinstance(exc, RetryableStatus) and exc.response is not None:
             reason = f"HTTP {exc.response.status_code}"
-        log.warning("retrying request", extra={"attempt": state.attempt_number, "reason": reason})
+        where = " ".join(p for p in (system, endpoint) if p)
+        log.warning(f"retrying request to {where}" if where else "retrying request",
+                    extra={"attempt": state.attempt_number, "reason": reason, "system": system,
+                           "endpoint": endpoint})
 
     return Retrying(
         retry=retry_if_exception(_is_retryable),
@@ -128,8 +142,9 @@ class RetryingSession(requests.Session):
     """
 
     def __init__(self, policy: RetryPolicy, *, timeout: float = 30.0, verify: bool | str = True,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, system: str = "") -> None:
         super().__init__()
+        self.system = system  # who is at the other end, for the retry warnings ("POS demo", "edms.onec")
         self.policy = policy
         self.default_timeout = timeout
         self.verify = verify
@@ -154,7 +169,8 @@ class RetryingSession(requests.Session):
             return response
 
         try:
-            return build_retrying(self.policy, self._sleep)(attempt)
+            return build_retrying(self.policy, self._sleep, system=self.system,
+                                  endpoint=f"{method.upper()} {endpoint_of(url)}")(attempt)
         except RetryableStatus:
             return last[0]
 

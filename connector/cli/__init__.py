@@ -1,55 +1,31 @@
 """The ``connector`` command.  One small function per verb; the work lives in services.
 
-Exit codes: 0 success, 1 the work failed (details printed), 2 bad usage or bad input.
-``--json`` prints one JSON document on stdout and nothing else there.
+Exit codes (``connector.cli._common``): 0 done or no differences, 1 the work failed or differences
+were found, 2 bad usage or bad input.  ``--json`` prints one JSON document on stdout and nothing
+else there, ``{"error": …}`` when the command failed.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from connector.config import Settings, default_config_path, load_settings
-from connector.errors import ConfigError, ConnectorError, DataError
-from connector.logs import redact_secrets
+from connector.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    ConnectorGroup,
+    emit_json,
+    fail,
+    load,
+    open_store,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"error: {redact_secrets(message)}", err=True)
-    sys.exit(code)
-
-
-def _load(config: Path | None, *, log_to_stdout: bool = False) -> Settings:
-    path = config or default_config_path()
-    if path is None:
-        from connector.resources import EXAMPLE_CONFIG, resource_path
-
-        _fail("no configuration: pass --config FILE or set CONNECTOR_CONFIG "
-              f"({resource_path(EXAMPLE_CONFIG)} documents every key)", EXIT_BAD_INPUT)
-    try:
-        settings = load_settings(path)
-    except ConfigError as exc:
-        click.echo(f"error: invalid configuration in {exc.source}:", err=True)
-        for line in exc.problems:
-            click.echo(f"  {line}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    from connector.logs import configure_logging
-
-    # The daemon logs to stdout (the journal collects it); other commands keep stdout for results.
-    configure_logging(settings.logging.level, settings.logging.format, settings.secret_values(),
-                      stream=sys.stdout if log_to_stdout else sys.stderr)
-    return settings
-
-
-def _emit_json(doc: Any) -> None:
-    click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2, default=str)))
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main"]
 
 
 config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
@@ -57,7 +33,7 @@ config_option = click.option("--config", "config", type=click.Path(dir_okay=Fals
                                   "/etc/pos-connector/connector.toml)")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ConnectorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pos-connector")
 def main() -> None:
     """pos-connector: POS («Госуслуги. Решаем вместе») ↔ EDMS ↔ SSTU.RF integration gateway."""
@@ -68,7 +44,8 @@ def main() -> None:
               help="how many messages the POS simulator seeds")
 @click.option("--json", "as_json", is_flag=True, help="print a machine-readable summary only")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
-              show_default=True, help="wiped and re-created for each demo run")
+              show_default=True, help="the demo's own directory: what an earlier demo left there is replaced; "
+                                      "a non-empty directory the demo did not create is refused")
 @click.option("--edms", "edms", type=click.Choice(["onec", "medo", "directum"]), default="onec", show_default=True,
               help="which EDMS simulator the cycle registers cards in")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="WARNING",
@@ -82,7 +59,7 @@ def demo(messages: int, as_json: bool, data_dir: Path, edms: str, log_level: str
     with _progress(quiet=as_json) as step:
         report = run_demo(messages, data_dir, step, edms=edms)
     if as_json:
-        _emit_json(report.model_dump())
+        emit_json(report.model_dump())
     else:
         _print_demo(report)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
@@ -162,12 +139,8 @@ def run(config: Path | None, once: bool) -> None:
     """The daemon (or one pass of every job with --once)."""
     from connector.daemon import run_daemon
 
-    settings = _load(config, log_to_stdout=True)
-    try:
-        code = run_daemon(settings, once=once)
-    except ConnectorError as exc:
-        _fail(exc.operator_message)
-    sys.exit(code)
+    settings = load(config, log_to_stdout=True)
+    sys.exit(run_daemon(settings, once=once))
 
 
 @main.command()
@@ -190,7 +163,7 @@ def sim(system: str, port: int, host: str, faults: str, kind: str, outbox: Path,
     try:
         server = SimServer(_simulator(system, kind, faults, outbox, inbox, interval), host=host, port=port)
     except ValueError as exc:
-        _fail(str(exc), EXIT_BAD_INPUT)
+        fail(str(exc), EXIT_BAD_INPUT)
     click.echo(f"{system} simulator listening on {server.url.replace('127.0.0.1', host)}", err=True)
     try:
         server.serve_forever()
@@ -231,13 +204,15 @@ def _simulator(system: str, kind: str, faults: str, outbox: Path, inbox: Path, i
 def status(config: Path | None, as_json: bool) -> None:
     """Counts per lifecycle state, outbox depth, oldest pending item, messages waiting and why, last runs."""
     from connector.ops.status import status_report
-    from connector.store.db import Store
 
-    settings = _load(config)
-    report = status_report(Store(settings.daemon.resolved_database_url()))
+    settings = load(config)
+    store = open_store(settings)
+    report = status_report(store, config_file=settings.source, zone=settings.sstu.zone)
     if as_json:
-        _emit_json(report.model_dump(mode="json"))
+        emit_json(report.model_dump(mode="json"))
         return
+    click.echo(f"configuration: {report.config_file}")
+    click.echo(f"database: {report.database}")
     click.echo("messages by state:")
     for state, count in sorted(report.messages_by_state.items()):
         click.echo(f"  {state:<14} {count}")
@@ -254,8 +229,7 @@ def status(config: Path | None, as_json: bool) -> None:
             click.echo(f"  {held.account}/{held.pos_id} {held.reason}{until}")
     click.echo(f"open failures: {report.open_failures}")
     for job, last in report.last_runs.items():
-        verdict = "ok" if last.ok else f"FAILED: {last.error}"
-        click.echo(f"last {job:<9} {last.started_at:%Y-%m-%d %H:%M:%S} processed={last.processed} {verdict}")
+        click.echo(f"last {job:<9} {last.started_at:%Y-%m-%d %H:%M:%S %Z} processed={last.processed} {last.verdict}")
 
 
 @main.group()
@@ -268,16 +242,15 @@ def failures() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def failures_list(config: Path | None, as_json: bool) -> None:
     from connector.ops.failures import list_failures
-    from connector.store.db import Store
 
-    items = list_failures(Store(_load(config).daemon.resolved_database_url()))
+    items = list_failures(open_store(load(config)))
     if as_json:
-        _emit_json([i.model_dump(mode="json") for i in items])
+        emit_json([i.model_dump(mode="json") for i in items])
         return
     if not items:
         click.echo("no open failures")
     for item in items:
-        click.echo(f"#{item.id} {item.job:<8} {item.account}/{item.pos_id} {item.created_at:%Y-%m-%d %H:%M} "
+        click.echo(f"#{item.id} {item.job:<8} {item.account}/{item.pos_id} {item.created_at:%Y-%m-%d %H:%M} UTC "
                    f"{item.reason}")
 
 
@@ -287,14 +260,14 @@ def failures_list(config: Path | None, as_json: bool) -> None:
 @click.option("--all", "retry_all", is_flag=True, help="re-queue every open failure")
 def failures_retry(config: Path | None, ids: tuple[int, ...], retry_all: bool) -> None:
     from connector.ops.failures import retry_failures
-    from connector.store.db import Store
 
     if bool(ids) == retry_all:
-        _fail("give failure IDs or --all (not both)", EXIT_BAD_INPUT)
-    result = retry_failures(Store(_load(config).daemon.resolved_database_url()), None if retry_all else ids)
-    click.echo(f"re-queued {len(result.requeued)} item(s)")
+        fail("give failure IDs or --all (not both)", EXIT_BAD_INPUT)
+    result = retry_failures(open_store(load(config)), None if retry_all else ids)
     if result.unknown:
-        _fail(f"no open failure with id {', '.join(map(str, result.unknown))}")
+        fail(f"no open failure with id {', '.join(map(str, result.unknown))} (see connector failures list); "
+             "nothing was re-queued", EXIT_BAD_INPUT)
+    click.echo(f"re-queued {len(result.requeued)} item(s)")
 
 
 @main.group()
@@ -316,30 +289,31 @@ def pos_reconcile(export: Path, config: Path | None, account: str | None, fix: b
 
     from connector.errors import DataError
     from connector.ops.lko_reconcile import reconcile, write_report
-    from connector.store.db import Store
 
-    settings = _load(config)
+    settings = load(config)
     names = [a.name for a in settings.accounts]
     if account is None and len(names) > 1:
-        _fail(f"several accounts ({', '.join(names)}): say which with --account", EXIT_BAD_INPUT)
+        fail(f"several accounts ({', '.join(names)}): say which with --account", EXIT_BAD_INPUT)
     account = account or names[0]
     if account not in names:
-        _fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+        fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
     try:
-        result = reconcile(Store(settings.daemon.resolved_database_url()), account, export,
+        result = reconcile(open_store(settings), account, export,
                            datetime.now(UTC).date(), fix=fix)
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     if report is not None:
         write_report(result, report)
     if as_json:
-        _emit_json(result.model_dump())
-        return
-    click.echo(f"{account}: {result.rows} rows in the export, {len(result.differences)} difference(s)")
-    for d in result.differences:
-        click.echo(f"  {d.kind:<20} №{d.number} (row {d.row}) POS: {d.pos or '—'}  here: {d.ours or '—'}")
-    if result.queued:
-        click.echo(f"queued for the next pull: {len(result.queued)}")
+        emit_json(result.model_dump())
+    else:
+        click.echo(f"{account}: {result.rows} rows in the export, {len(result.differences)} difference(s)")
+        for d in result.differences:
+            click.echo(f"  {d.kind:<20} №{d.number} (row {d.row}) POS: {d.pos or '—'}  here: {d.ours or '—'}")
+        if result.queued:
+            click.echo(f"queued for the next pull: {len(result.queued)}")
+    # like sstu reconcile: differences are a finding to act on (exit 1), none is a clean bill (0)
+    sys.exit(EXIT_FAILED if result.differences else EXIT_OK)
 
 
 @main.group()
@@ -355,12 +329,12 @@ def edms_check(config: Path | None, account: str | None, as_json: bool) -> None:
     """Validate each EDMS target's configuration and call its health check."""
     from connector.ops.edms_check import check_edms
 
-    settings = _load(config)
+    settings = load(config)
     if account is not None and account not in {a.name for a in settings.accounts}:
-        _fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+        fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
     results = check_edms(settings, account)
     if as_json:
-        _emit_json([r.model_dump() for r in results])
+        emit_json([r.model_dump() for r in results])
     else:
         for r in results:
             verdict = "ok" if r.ok else f"FAILED: {r.problem}"
@@ -377,10 +351,10 @@ def db() -> None:
 @config_option
 def db_upgrade(config: Path | None) -> None:
     """Apply schema migrations (the daemon also does this on start)."""
-    from connector.store.db import Store, current_revision
+    from connector.store.db import current_revision
 
-    store = Store(_load(config).daemon.resolved_database_url())
-    click.echo(f"database at revision {current_revision(store.engine)}")
+    store = open_store(load(config), create=True)
+    click.echo(f"database {store.location} at revision {current_revision(store.engine)}")
 
 
 @db.command("backup")
@@ -392,14 +366,11 @@ def db_backup(file: Path, config: Path | None, as_json: bool) -> None:
     from connector.store.backup import backup
     from connector.store.db import Store
 
-    settings = _load(config)
-    store = Store(settings.daemon.resolved_database_url(), migrate=False)
-    try:
-        report = backup(store, settings.daemon.data_dir, file)
-    except ConnectorError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT if isinstance(exc, DataError) else EXIT_FAILED)
+    settings = load(config)
+    store = Store(settings.daemon.resolved_database_url(), migrate=False, create=False)
+    report = backup(store, settings.daemon.data_dir, file)  # an error is one line (ConnectorGroup)
     if as_json:
-        _emit_json(report.model_dump(mode="json"))
+        emit_json(report.model_dump(mode="json"))
     else:
         click.echo(f"backup written to {report.path}: {report.backend} at revision {report.schema_revision}, "
                    f"{report.messages} message(s), {report.files} file(s), {report.bytes} bytes")
@@ -412,23 +383,26 @@ def db_backup(file: Path, config: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def db_restore(file: Path, config: Path | None, force: bool, as_json: bool) -> None:
     """Replace the store and data_dir's files with a backup (stop the daemon first)."""
-    from connector.daemon import AlreadyRunning, DaemonLock
+    from connector.daemon import AlreadyRunning, DaemonLock, lock_path
     from connector.store.backup import restore
 
-    settings = _load(config)
-    lock = DaemonLock(settings.daemon.data_dir / "connector.lock")
+    settings = load(config)
+    # SQLite: the daemon's own lock proves it is stopped.  PostgreSQL has no such lock (several
+    # workers share the database): stop every worker first, as the README says.
+    path = lock_path(settings)
+    lock = DaemonLock(path) if path is not None else None
     try:
-        lock.acquire()
+        if lock is not None:
+            lock.acquire()
     except AlreadyRunning as exc:
-        _fail(f"{exc.operator_message}: stop it before a restore", EXIT_FAILED)
+        fail(f"{exc.operator_message}: stop it before a restore", EXIT_FAILED)
     try:
         report = restore(settings.daemon.resolved_database_url(), settings.daemon.data_dir, file, force=force)
-    except ConnectorError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT if isinstance(exc, DataError) else EXIT_FAILED)
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
     if as_json:
-        _emit_json(report.model_dump(mode="json"))
+        emit_json(report.model_dump(mode="json"))
     else:
         click.echo(f"restored {report.path}: {report.messages} message(s), {report.files} file(s); "
                    f"database at revision {report.schema_revision}")
@@ -442,10 +416,11 @@ def db_check(config: Path | None, as_json: bool) -> None:
     from connector.store.backup import check
     from connector.store.db import Store
 
-    settings = _load(config)
-    report = check(Store(settings.daemon.resolved_database_url(), migrate=False), settings.daemon.data_dir)
+    settings = load(config)
+    report = check(Store(settings.daemon.resolved_database_url(), migrate=False, create=False),
+                   settings.daemon.data_dir)
     if as_json:
-        _emit_json({**report.model_dump(mode="json"), "ok": report.ok})
+        emit_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
         click.echo(f"database {report.database} at revision {report.schema_revision}: "
                    f"{report.messages} message(s), {report.attachments} attachment(s)")

@@ -8,18 +8,15 @@ Tests may pass a ready ``Store`` as ``obj={"store": store}`` instead of ``--conf
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from connector.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, emit_json, fail, load, open_store
 from connector.errors import ConnectorError, DataError
-from connector.logs import redact_secrets
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
                              help="TOML configuration (as for the other commands)")
@@ -28,14 +25,12 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_file = click.Path(dir_okay=False, writable=True, path_type=Path)
 
 
-def _store(config: Path | None) -> Any:
+def _store(config: Path | None, *, create: bool = False) -> Any:
+    """``create``: only the verbs that set the mapping up may bring a new store into being."""
     ctx = click.get_current_context()
     if isinstance(ctx.obj, dict) and ctx.obj.get("store") is not None:
         return ctx.obj["store"]
-    from connector.cli import _load
-    from connector.store.db import Store
-
-    return Store(_load(config).daemon.resolved_database_url())
+    return open_store(load(config), create=create)
 
 
 def _require_full(flag: bool, config: Path | None) -> bool:
@@ -43,27 +38,16 @@ def _require_full(flag: bool, config: Path | None) -> bool:
     ctx = click.get_current_context()
     if flag or (isinstance(ctx.obj, dict) and ctx.obj.get("store") is not None):
         return flag
-    from connector.cli import _load
-
-    return _load(config).mapping.require_full
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {redact_secrets(message)}", err=True)
-    sys.exit(code)
+    return load(config).mapping.require_full
 
 
 def _run(work: Callable[[], Any]) -> Any:
     try:
         return work()
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     except ConnectorError as exc:
-        _fail(exc.operator_message, EXIT_FAILED)
-
-
-def _emit(doc: Any) -> None:
-    click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2, default=str)))
+        fail(exc.operator_message, EXIT_FAILED)
 
 
 @click.group("classifier")
@@ -81,10 +65,10 @@ def classifier_import(file: Path, label: str | None, current: bool, config: Path
     """Import an edition from the official .docx, the JSON tree form or an .xlsx."""
     from connector.rubric_mapping.service import import_classifier
 
-    store = _store(config)
+    store = _store(config, create=True)
     report = _run(lambda: import_classifier(store, file, label, make_current=current))
     if as_json:
-        _emit(report)
+        emit_json(report)
         return
     click.echo(f"edition {report['edition']}: {report['node_count']} codes ({report['question_count']} "
                f"question-level), sections {report['sections']}" + (" — current" if report["current"] else ""))
@@ -109,7 +93,7 @@ def classifier_list(config: Path | None, as_json: bool) -> None:
 
     rows = _run(lambda: list_editions(_store(config)))
     if as_json:
-        _emit(rows)
+        emit_json(rows)
         return
     for row in rows:
         click.echo(f"{'*' if row['current'] else ' '} {row['edition']:<20} {row['nodes']:>6} codes  "
@@ -128,7 +112,7 @@ def classifier_use(label: str, force: bool, config: Path | None, as_json: bool) 
     outcome = _run(lambda: use_edition(_store(config), label, force=force))
     impact = outcome.impact
     if as_json:
-        _emit({"switched": outcome.switched, **impact.to_dict()})
+        emit_json({"switched": outcome.switched, **impact.to_dict()})
     else:
         for row in impact.vanished:
             click.echo(f"  vanished {row['code']} ({row['path'] or row['category']})")
@@ -156,20 +140,19 @@ def mapping() -> None:
 def mapping_categories(account: str | None, file: Path | None, config: Path | None, as_json: bool) -> None:
     """Refresh the stored POS category list the workbook and the validator use."""
     if (account is None) == (file is None):
-        _fail("give --from-pos ACCOUNT or --file FILE (one of them)", EXIT_BAD_INPUT)
+        fail("give --from-pos ACCOUNT or --file FILE (one of them)", EXIT_BAD_INPUT)
     from connector.rubric_mapping import service
 
-    store = _store(config)
+    store = _store(config, create=True)
     if file is not None:
         tree = _run(lambda: service.store_categories_file(store, file))
     else:
-        from connector.cli import _load
         from connector.pos_client import PosClient
         from connector.transport import RetryingSession
 
-        settings = _load(config)
+        settings = load(config)
         if account not in {a.name for a in settings.accounts}:
-            _fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+            fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
         http = settings.http
         client = PosClient(settings.account(str(account)),
                            RetryingSession(settings.retry, timeout=http.timeout_seconds, verify=http.verify()))
@@ -178,7 +161,7 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
         finally:
             client.close()
     doc = {"categories": len(tree.by_id), "leaves": sum(1 for c in tree.by_id.values() if c.level == 3)}
-    _emit(doc) if as_json else click.echo(f"stored {doc['categories']} POS categories ({doc['leaves']} facts)")
+    emit_json(doc) if as_json else click.echo(f"stored {doc['categories']} POS categories ({doc['leaves']} facts)")
 
 
 @mapping.command("template")
@@ -192,7 +175,7 @@ def mapping_template(out: Path, categories: Path | None, config: Path | None, as
     from connector.rubric_mapping.service import make_template
 
     doc = _run(lambda: make_template(_store(config), out, categories))
-    _emit(doc) if as_json else click.echo(f"{out}: {doc['rows']} POS categories, edition {doc['edition']}")
+    emit_json(doc) if as_json else click.echo(f"{out}: {doc['rows']} POS categories, edition {doc['edition']}")
 
 
 @mapping.command("export")
@@ -204,7 +187,7 @@ def mapping_export(out: Path, config: Path | None, as_json: bool) -> None:
     from connector.rubric_mapping.service import export_mapping
 
     doc = _run(lambda: export_mapping(_store(config), out))
-    _emit(doc) if as_json else click.echo(f"{out}: {doc['rows']} rows, mapping version {doc['version']}, "
+    emit_json(doc) if as_json else click.echo(f"{out}: {doc['rows']} rows, mapping version {doc['version']}, "
                                           f"edition {doc['edition']}")
 
 
@@ -230,7 +213,7 @@ def mapping_validate(file: Path, require_full: bool, report: Path | None, config
     full = _require_full(require_full, config)
     result = _run(lambda: validate_file(_store(config), file, require_full=full, report=report))
     doc = result.to_dict()
-    _emit(doc) if as_json else _print_problems(doc)
+    emit_json(doc) if as_json else _print_problems(doc)
     sys.exit(EXIT_OK if result.ok else EXIT_BAD_INPUT)
 
 
@@ -244,9 +227,9 @@ def mapping_import(file: Path, require_full: bool, config: Path | None, as_json:
     from connector.rubric_mapping.service import import_mapping
 
     full = _require_full(require_full, config)
-    doc = _run(lambda: import_mapping(_store(config), file, require_full=full))
+    doc = _run(lambda: import_mapping(_store(config, create=True), file, require_full=full))
     if as_json:
-        _emit(doc)
+        emit_json(doc)
     else:
         if not doc["validation"]["valid"]:
             _print_problems(doc["validation"])
@@ -269,7 +252,7 @@ def mapping_diff(a: str, b: str, config: Path | None, as_json: bool) -> None:
 
     doc = _run(lambda: diff(_store(config), a, b))
     if as_json:
-        _emit(doc)
+        emit_json(doc)
         return
     for row in doc["added"]:
         click.echo(f"+ {row['category']} {row['path']}: {row['code']}")

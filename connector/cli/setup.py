@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from connector.cli import EXIT_BAD_INPUT, _emit_json, _fail
+from connector.cli._common import EXIT_BAD_INPUT, emit_json, fail
 from connector.errors import ConfigError, DataError
 
 _SYSTEM_CONFIG = Path("/etc/pos-connector/connector.toml")
@@ -32,7 +32,7 @@ class _Asker:
         if not self.interactive:
             if default is not None:
                 return default
-            _fail(f"missing {flag} (required with --non-interactive)", EXIT_BAD_INPUT)
+            fail(f"missing {flag} (required with --non-interactive)", EXIT_BAD_INPUT)
         return click.prompt(prompt, hide_input=secret, default=default, err=True)
 
 
@@ -103,18 +103,18 @@ def init(out: Path | None, non_interactive: bool, force: bool, account: str, pos
             allow_insecure=allow_insecure)
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(f"--{'-'.join(str(p) for p in first['loc']).replace('_', '-')}: {first['msg']}", EXIT_BAD_INPUT)
+        fail(f"--{'-'.join(str(p) for p in first['loc']).replace('_', '-')}: {first['msg']}", EXIT_BAD_INPUT)
     try:
         result = write(answers, target, force=force)
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     except ConfigError as exc:
         click.echo("error: the configuration would not load, nothing was written:", err=True)
         for line in exc.problems:
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     if as_json:
-        _emit_json(result.model_dump(mode="json"))
+        emit_json(result.model_dump(mode="json"))
         return
     click.echo(f"configuration written to {result.config}")
     for path in result.secret_files:

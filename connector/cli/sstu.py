@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from connector.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, load
 from connector.errors import DataError
 from connector.logs import redact_secrets
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 MAX_PRINTED = 200
 
 
@@ -38,8 +38,7 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
     try:
         codes = load_codes(codes_from) if codes_from is not None else None
     except DataError as exc:
-        click.echo(f"error: {exc.operator_message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     report = check_path(path, codes=codes)
     if as_json:
         click.echo(redact_secrets(json.dumps(report.as_dict(), ensure_ascii=False, indent=2)))
@@ -60,21 +59,17 @@ config_option = click.option("--config", "config", type=click.Path(dir_okay=Fals
 json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
 
 
-def _context(config: Path | None) -> Any:
-    from connector.cli import _load
+def _context(config: Path | None, *, create: bool = False) -> Any:
+    """The pipeline context of the configuration; only ``sstu send`` (the daily job) may create
+    the store, the other verbs read an existing one."""
     from connector.pipeline.runner import build_context
     from connector.resources import EXAMPLE_CONFIG, resource_path
 
-    settings = _load(config)
+    settings = load(config)
     if not settings.sstu.enabled and not settings.sstu.department_id:
-        _fail("no [sstu] section: set department_id and base_url and/or archive_dir "
-              f"({resource_path(EXAMPLE_CONFIG)})", EXIT_BAD_INPUT)
-    return build_context(settings)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {redact_secrets(message)}", err=True)
-    sys.exit(code)
+        fail("no [sstu] section: set department_id and base_url and/or archive_dir "
+             f"({resource_path(EXAMPLE_CONFIG)})", EXIT_BAD_INPUT)
+    return build_context(settings, create=create)
 
 
 def _build_config(ctx: Any) -> Any:
@@ -83,7 +78,7 @@ def _build_config(ctx: Any) -> Any:
     try:
         return build_config(ctx.settings, ctx.store)
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
 
 
 @sstu.command("export")
@@ -101,9 +96,12 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
     """Write the month's appeals as zip parts (<prefix>001.zip…, each with manifest.csv)."""
     from connector.sstu_export.service import export_archive, month_bounds
 
-    ctx = _context(config)
     try:
         month_bounds(period)
+    except DataError as exc:
+        fail(exc.operator_message, EXIT_BAD_INPUT)
+    ctx = _context(config)
+    try:
         built = _build_config(ctx)
         sstu_settings = ctx.settings.sstu
         directory = out or (sstu_settings.archive_dir or ctx.data_dir / "sstu") / period
@@ -113,9 +111,9 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
         if upload:
             doc["upload"] = _send(ctx, built)
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     except OSError as exc:
-        _fail(f"cannot write the archive: {exc}", EXIT_FAILED)
+        fail(f"cannot write the archive: {exc}", EXIT_FAILED)
     finally:
         ctx.close()
     if as_json:
@@ -158,7 +156,7 @@ def send_cmd(config: Path | None, as_json: bool) -> None:
     """Run the daily job now: refresh every appeal, send the changed ones, write a due archive."""
     from connector.pipeline.runner import run_job
 
-    ctx = _context(config)
+    ctx = _context(config, create=True)
     try:
         stats = run_job(ctx, "sstu")
     finally:
@@ -184,7 +182,7 @@ def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: 
     from connector.sstu_export.service import requeue
 
     if not period and not numbers:
-        _fail("give --period YYYY-MM and/or --number N", EXIT_BAD_INPUT)
+        fail("give --period YYYY-MM and/or --number N", EXIT_BAD_INPUT)
     ctx = _context(config)
     try:
         queued = requeue(ctx.store, ctx.settings, period=period, numbers=list(numbers) or None)
@@ -192,7 +190,7 @@ def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: 
         if now:
             doc["upload"] = _send(ctx, _build_config(ctx))
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     finally:
         ctx.close()
     if as_json:
@@ -217,15 +215,15 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
     ctx = _context(config)
     try:
         if not ctx.settings.sstu.base_url:
-            _fail("[sstu] base_url is not set: there is no read-back API to compare with", EXIT_BAD_INPUT)
-        client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session())
+            fail("[sstu] base_url is not set: there is no read-back API to compare with", EXIT_BAD_INPUT)
+        client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session("ССТУ"))
         results = reconcile_portal(ctx.store, ctx.settings, client)
         to_resend = sorted({n for r in results for n in r.report.to_resend})
         queued = requeue(ctx.store, ctx.settings, numbers=to_resend) if resend and to_resend else 0
     except DataError as exc:
-        _fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.operator_message, EXIT_BAD_INPUT)
     except ConnectorError as exc:
-        _fail(exc.operator_message, EXIT_FAILED)
+        fail(exc.operator_message, EXIT_FAILED)
     finally:
         ctx.close()
     doc = {"departments": [r.as_dict() for r in results], "to_resend": to_resend, "queued": queued}

@@ -42,18 +42,22 @@ class RetryResult(BaseModel):
 
 
 def retry_failures(store: Store, ids: Sequence[int] | None) -> RetryResult:
-    """Re-queue the given failures (all open ones when ``ids`` is None)."""
+    """Re-queue the given failures (all open ones when ``ids`` is None).  An id that is not an
+    open failure re-queues nothing at all: the operator mistyped, and half a retry would hide it."""
     requeued: list[int] = []
     with store.sessions.begin() as session:
         query = select(Failure).where(Failure.resolved_at.is_(None))
         if ids is not None:
             query = query.where(Failure.id.in_(ids))
-        for failure in session.scalars(query):
+        found = list(session.scalars(query))
+        missing = sorted(set(ids or ()) - {f.id for f in found})
+        if missing:
+            return RetryResult(requeued=[], unknown=missing)
+        for failure in found:
             _requeue(session, failure)
             failure.resolved_at = utcnow()
             requeued.append(failure.id)
-    unknown = sorted(set(ids or ()) - set(requeued))
-    return RetryResult(requeued=requeued, unknown=unknown)
+    return RetryResult(requeued=requeued, unknown=[])
 
 
 def _requeue(session: Session, failure: Failure) -> None:

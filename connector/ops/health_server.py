@@ -10,6 +10,7 @@ for ``stall_after_seconds``.  A store that cannot be read is 503 too.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import socket
@@ -23,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.errors import ConnectorError
 from connector.ops.metrics import Metrics, last_successes
 from connector.ops.settings import MonitoringSettings
 from connector.store.db import Store
@@ -91,7 +93,12 @@ class HealthServer:
             return
         handler = _make_handler(self)
         server_class = _V6Server if ":" in self.settings.host else ThreadingHTTPServer
-        self._server = server_class((self.settings.host, self.settings.port), handler)
+        try:
+            self._server = server_class((self.settings.host, self.settings.port), handler)
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc.strerror})"
+            raise ConnectorError(f"monitoring listen {self.settings.listen} {reason}: "
+                                 "set [monitoring] listen") from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-server", daemon=True)
         self._thread.start()
         log.info("monitoring endpoint listening", extra={"url": self.url})

@@ -191,5 +191,5 @@ class _RetryCountingHandler(logging.Handler):
         self.metrics = metrics
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "retrying request":
+        if str(record.msg).startswith("retrying request"):
             self.metrics.count_retry(str(getattr(record, "reason", "unknown")), job=str(getattr(record, "job", "")))

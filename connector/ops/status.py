@@ -3,7 +3,7 @@ messages held back with a reason (an answer without its file)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,6 +25,13 @@ class JobRunSummary(BaseModel):
     failed: int
     error: str | None
 
+    @property
+    def verdict(self) -> str:
+        if self.finished_at is None:
+            # no end recorded: it runs now, or its daemon was killed mid-run
+            return "running (no end recorded yet)"
+        return "ok" if self.ok else f"FAILED: {self.error or 'no reason recorded'}"
+
 
 class WaitingMessage(BaseModel):
     """A message whose card is open but whose next step is held back (e.g. «ответ без файла»)."""
@@ -36,6 +43,8 @@ class WaitingMessage(BaseModel):
 
 
 class StatusReport(BaseModel):
+    config_file: str = ""
+    database: str = ""
     messages_by_state: dict[str, int]
     outbox_by_state: dict[str, int]
     outbox_depth: int
@@ -47,7 +56,8 @@ class StatusReport(BaseModel):
     waiting: list[WaitingMessage] = []
 
 
-def status_report(store: Store) -> StatusReport:
+def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) -> StatusReport:
+    """``zone``: times are shown in it, with their offset (the body's zone, as the product's dates)."""
     with store.session() as session:
         by_state = dict(session.execute(select(Message.state, func.count()).group_by(Message.state)).all())
         outbox = dict(session.execute(select(OutboxItem.state, func.count()).group_by(OutboxItem.state)).all())
@@ -65,11 +75,15 @@ def status_report(store: Store) -> StatusReport:
         last_runs: dict[str, Any] = {}
         latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
         for run in session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)):
-            last_runs[run.job] = JobRunSummary.model_validate(run, from_attributes=True)
+            summary = JobRunSummary.model_validate(run, from_attributes=True)
+            summary.started_at = summary.started_at.astimezone(zone)
+            if summary.finished_at is not None:
+                summary.finished_at = summary.finished_at.astimezone(zone)
+            last_runs[run.job] = summary
     oldest_age = None
     if oldest is not None:
         oldest_age = (utcnow() - oldest).total_seconds()
-    return StatusReport(messages_by_state=by_state, outbox_by_state=outbox,
+    return StatusReport(config_file=config_file, database=store.location, messages_by_state=by_state, outbox_by_state=outbox,
                         outbox_depth=outbox.get(OutboxState.PENDING, 0), oldest_pending_seconds=oldest_age,
                         sstu_by_send_state=sstu,
                         open_failures=failures or 0, last_runs=last_runs,

@@ -34,17 +34,17 @@ class PipelineContext:
     def data_dir(self) -> Path:
         return self.settings.daemon.data_dir
 
-    def new_session(self) -> RetryingSession:
+    def new_session(self, system: str = "") -> RetryingSession:
         http = self.settings.http
         return RetryingSession(self.settings.retry, timeout=http.timeout_seconds, verify=http.verify(),
-                               sleep=self.sleep)
+                               sleep=self.sleep, system=system)
 
     def pos(self, account_name: str) -> PosClient:
         from connector.pos_client import PosClient
 
         if account_name not in self._pos:
             account = self.settings.account(account_name)
-            self._pos[account_name] = PosClient(account, self.new_session())
+            self._pos[account_name] = PosClient(account, self.new_session(f"POS {account_name}"))
         return self._pos[account_name]
 
     def adapter_for_account(self, account_name: str) -> tuple[str, EdmsAdapter]:
@@ -54,7 +54,7 @@ class PipelineContext:
     def adapter(self, target: str) -> EdmsAdapter:
         if target not in self._adapters:
             answer_days = next((a.answer_days for a in self.settings.accounts if a.edms == target), 30)
-            context = AdapterContext(target_name=target, session_factory=self.new_session,
+            context = AdapterContext(target_name=target, session_factory=lambda: self.new_session(f"edms.{target}"),
                                      data_dir=self.data_dir / "edms" / target, answer_days=answer_days)
             self._adapters[target] = create_adapter(self.settings.edms[target], context)
         return self._adapters[target]

@@ -22,13 +22,22 @@ class JobStats:
     failed: int = 0
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
+    # why items were put back to be tried again (a peer's 503, a timeout): such a run did not
+    # do its work, and says so (exit 1, job run not ok) instead of "0 failed"
+    retry_reasons: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: JobStats) -> JobStats:
         self.processed += other.processed
         self.failed += other.failed
         self.skipped += other.skipped
         self.notes += other.notes
+        for reason in other.retry_reasons:
+            self.left_to_retry(reason)
         return self
+
+    def left_to_retry(self, reason: str) -> None:
+        if reason not in self.retry_reasons and len(self.retry_reasons) < 5:
+            self.retry_reasons.append(reason)
 
 
 def batch_budget(max_batches: int | None) -> Iterator[int]:
@@ -50,6 +59,7 @@ def record_item_error(session: Session, ctx: PipelineContext, item: Message | Ca
         delay = ctx.settings.daemon.retry_delay_seconds * 2 ** (item.attempts - 1)
         item.next_attempt_at = now + timedelta(seconds=delay)
         stats.skipped += 1
+        stats.left_to_retry(exc.operator_message)
         return
     item.next_attempt_at = None
     stats.failed += 1

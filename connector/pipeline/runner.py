@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from connector.config import Settings
+from connector.errors import LocalStorageError
 from connector.pipeline import pull, push, register, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
@@ -35,9 +38,11 @@ def jobs_for(settings: Settings) -> tuple[str, ...]:
     return (*JOB_ORDER, "sstu") if settings.sstu.enabled else JOB_ORDER
 
 
-def build_context(settings: Settings, **overrides: Any) -> PipelineContext:
-    settings.daemon.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    store = Store(settings.daemon.resolved_database_url())
+def build_context(settings: Settings, *, create: bool = True, **overrides: Any) -> PipelineContext:
+    """``create=False`` (read-only verbs): a missing store is an error naming where it was looked for."""
+    if create:
+        ensure_data_dir(settings.daemon.data_dir)
+    store = Store(settings.daemon.resolved_database_url(), create=create)
     worker = settings.daemon.worker_id or default_worker_id()
     ctx = PipelineContext(settings=settings, store=store, worker=worker, **overrides)
     if store.is_sqlite:
@@ -47,6 +52,17 @@ def build_context(settings: Settings, **overrides: Any) -> PipelineContext:
         if freed:
             log.info("released leases of a previous run", extra={"count": freed})
     return ctx
+
+
+def ensure_data_dir(path: Path) -> None:
+    """The data directory exists and is ours to write, or one line says which path and why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as exc:
+        raise LocalStorageError(f"cannot use the data directory {path}: {exc.strerror or exc} "
+                                "(daemon.data_dir; the service user must own it)") from None
 
 
 def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> JobStats:
@@ -74,6 +90,8 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
     except Exception as exc:  # noqa: BLE001 - the outermost runner: anything here is a bug
         error = f"internal error ({type(exc).__name__}); see the log"
         log.exception("job crashed (bug)", extra={"job": name})
+    if stats.retry_reasons:
+        stats.notes.append(f"{stats.skipped} item(s) left to retry: {'; '.join(stats.retry_reasons)}")
     try:
         with ctx.store.sessions.begin() as session:
             finished = session.get(JobRun, run_id)
@@ -84,10 +102,13 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
             finished.error = error or ("; ".join(stats.notes) if stats.notes else None)
     except (OperationalError, InterfaceError) as exc:
         error = error or _database_down(name, exc)
-    log.info("job finished", extra={"job": name, "processed": stats.processed, "failed": stats.failed,
-                                    "deferred": stats.skipped})
+    counts = {"job": name, "processed": stats.processed, "failed": stats.failed, "deferred": stats.skipped}
     if error is not None:
         stats.notes.append(error)
+    if stats.notes:
+        log.warning("job failed", extra={**counts, "reason": "; ".join(stats.notes)})
+    else:
+        log.info("job finished", extra=counts)
     return stats
 
 

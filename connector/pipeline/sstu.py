@@ -58,7 +58,7 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
 
 
 def send_pending(ctx: PipelineContext, config: BuildConfig, max_batches: int | None = None) -> JobStats:
-    client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session())
+    client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session("ССТУ"))
 
     def handle(ctx: PipelineContext, record_id: int, stats: JobStats) -> None:
         _send_one(ctx, config, client, record_id, stats)

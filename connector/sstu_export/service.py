@@ -106,24 +106,25 @@ def export_archive(store: Store, config: BuildConfig, out_dir: Path, period: str
     ids, unchanged = _period_ids(store, first_or_none, last, changed_only=changed_only)
     result = ExportResult(period=period, directory=str(out_dir), unchanged=unchanged,
                           invalid=_invalid_in(store, first_or_none, last))
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     written: list[tuple[int, str]] = []
-    writer = ArchiveWriter(out_dir, prefix, max_part_bytes=config.settings.sstu.part_bytes)
-    try:
-        with writer:
-            for record_id, content_hash, item in _items(store, config, ids):
-                writer.add(item)
-                written.append((record_id, content_hash))
-    except BaseException:
-        # all or nothing: a half-written export must not be mistaken for a complete one
-        for part in writer.result.parts:
-            part.path.unlink(missing_ok=True)
-            if part.manifest is not None:
-                part.manifest.unlink(missing_ok=True)
-        raise
-    archive = writer.result
-    result.parts = [str(p.path) for p in archive.parts]
-    result.appeals, result.bytes = archive.appeals, archive.bytes
+    if ids:  # a month with nothing to write leaves no empty directories behind
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        writer = ArchiveWriter(out_dir, prefix, max_part_bytes=config.settings.sstu.part_bytes)
+        try:
+            with writer:
+                for record_id, content_hash, item in _items(store, config, ids):
+                    writer.add(item)
+                    written.append((record_id, content_hash))
+        except BaseException:
+            # all or nothing: a half-written export must not be mistaken for a complete one
+            for part in writer.result.parts:
+                part.path.unlink(missing_ok=True)
+                if part.manifest is not None:
+                    part.manifest.unlink(missing_ok=True)
+            raise
+        archive = writer.result
+        result.parts = [str(p.path) for p in archive.parts]
+        result.appeals, result.bytes = archive.appeals, archive.bytes
     now = clock()
     with store.sessions.begin() as session:
         for start in range(0, len(written), 500):
@@ -163,8 +164,13 @@ def requeue(store: Store, settings: Settings, *, period: str | None = None,
             query = query.where(SstuAppealRecord.incoming_date >= first, SstuAppealRecord.incoming_date <= last)
         if numbers is not None:
             query = query.where(SstuAppealRecord.number.in_(list(numbers)))
+        records = list(session.scalars(query))
+        unknown = sorted(set(numbers or ()) - {r.number for r in records})
+        if unknown:
+            # nothing is queued: a mistyped number must not pass for a done resend
+            raise DataError(f"no appeal sent to ССТУ with number {', '.join(unknown)}")
         count = 0
-        for record in session.scalars(query):
+        for record in records:
             record.sent_hash = ""
             record.send_state = SendState.PENDING
             record.attempts, record.next_attempt_at, record.last_error = 0, None, None

@@ -54,6 +54,12 @@ class SstuSettings(StrictModel):
     outcomes: dict[str, OutcomeRule] = Field(default_factory=dict,
                                              description="card outcome / answer result → SSTU status")
 
+    @field_validator("archive_dir", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: Any) -> Any:
+        # documented: an empty archive_dir means no archives (Path("") would be the current directory)
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("send_time")
     @classmethod
     def _time(cls, value: str) -> str:

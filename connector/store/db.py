@@ -3,23 +3,86 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.errors import DatabaseUnavailable, UsageError
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+POSTGRES_MISSING = "PostgreSQL support is not installed: pip install 'pos-connector[postgres]'"
+
+
+def parse_database_url(url: str) -> URL:
+    """The URL as SQLAlchemy reads it, or a one-line refusal naming the scheme."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        scheme = url.partition("://")[0] if "://" in url else url[:20]
+        raise UsageError(f"unsupported database URL {scheme!r}: expected sqlite:///PATH or "
+                         "postgresql://USER@HOST:PORT/DB") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise UsageError(f"unsupported database URL {parsed.drivername}: expected sqlite:///PATH or "
+                         "postgresql://USER@HOST:PORT/DB")
+    return parsed
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).resolve()
+
+
+def describe_location(url: str) -> str:
+    """Where the store is, safe to print: the file, or host:port/database with the password masked."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return ":memory:"
+    return parsed.render_as_string(hide_password=True)
+
+
+def _host_port(url: str) -> str:
+    if not url:
+        return "the configured database"
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    parsed = parse_database_url(url)
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+_PG_PREFIX = re.compile(r"^(connection failed: )?(connection to server (at|on) .*?failed: )?(FATAL: +)?")
+
+
+def database_unavailable(exc: DBAPIError | OSError, url: str) -> DatabaseUnavailable:
+    """The one translation of a driver's connection error into a line an operator can act on."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    reason = _PG_PREFIX.sub("", first).strip() or type(orig).__name__
+    return DatabaseUnavailable(f"database unavailable: {_host_port(url)}: {reason}")
 
 
 def make_engine(url: str) -> Engine:
-    parsed = make_url(url)
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise database_unavailable(exc, url) from None
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -42,7 +105,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError:
+        raise UsageError(POSTGRES_MISSING) from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -65,14 +131,33 @@ def current_revision(engine: Engine) -> str | None:
 
 
 class Store:
-    """An engine plus a session factory; the one handle jobs and the CLI share."""
+    """An engine plus a session factory; the one handle jobs and the CLI share.
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    ``create=False`` (the read-only commands) refuses to bring a new, empty store into being:
+    an operator in the wrong directory must learn that, not read an empty database."""
+
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
         self.url = url
+        path = sqlite_path(url)
+        if not create and path is not None and not path.exists():
+            raise UsageError(f"no database at {path}: check daemon.data_dir / daemon.database_url "
+                             "(relative paths resolve against the configuration file's directory), "
+                             "or create it with connector db upgrade")
         self.engine = make_engine(url)
-        if migrate:
-            upgrade(self.engine)
+        try:
+            if not create and path is None and current_revision(self.engine) is None:
+                raise UsageError(f"no connector database at {describe_location(url)}: "
+                                 "create it with connector db upgrade")
+            if migrate:
+                upgrade(self.engine)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise database_unavailable(exc, url) from None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def location(self) -> str:
+        return describe_location(self.url)
 
     @property
     def is_sqlite(self) -> bool:

@@ -80,7 +80,8 @@ def test_status_json_and_failures_retry(tmp_path: Path) -> None:
 
     assert runner.invoke(main, ["failures", "retry", "--config", str(path)]).exit_code == 2
     unknown = runner.invoke(main, ["failures", "retry", "999", "--config", str(path)])
-    assert unknown.exit_code == 1 and "no open failure with id 999" in unknown.output
+    assert unknown.exit_code == 2 and "no open failure with id 999" in unknown.output
+    assert "re-queued 0" not in unknown.output
     retried = runner.invoke(main, ["failures", "retry", str(failure["id"]), "--config", str(path)])
     assert retried.exit_code == 0, retried.output
     with store.session() as session:

@@ -110,7 +110,7 @@ class ConnectorGroup(click.Group):
     never a traceback (a database error is translated by ``store.db``, the one place)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
         from connector.store.db import database_unavailable
 
@@ -121,5 +121,10 @@ class ConnectorGroup(click.Group):
             return super().invoke(ctx)
         except ConnectorError as exc:
             fail_with(exc)
-        except DBAPIError as exc:
+        except (OperationalError, InterfaceError) as exc:
             fail(database_unavailable(exc, ctx.meta.get("connector.database_url", "")).operator_message)
+        except DBAPIError as exc:
+            # a constraint the code should have checked first: a bug, but still one line
+            first = (str(exc.orig or exc).splitlines() or [""])[0]
+            fail(f"the database refused the change ({type(exc.orig or exc).__name__}: {first}); "
+                 "nothing was stored. Please report this")

@@ -30,6 +30,10 @@ def default_label(path: Path) -> str:
 def import_classifier(store: Store, path: Path, label: str | None = None, *, make_current: bool = True
                       ) -> dict[str, Any]:
     classifier, report = import_classifier_file(path)
+    if not len(classifier):
+        rejected = "; ".join(f"{r['where']}: {r['raw']!r} {r['reason']}" for r in report.rejected[:5])
+        raise DataError(f"{path.name}: no valid classifier code" + (f" ({rejected})" if rejected else "")
+                        + ": nothing imported")
     label = label or default_label(path)
     with store.session() as session, session.begin():
         edition = v.store_edition(session, label, classifier, report, make_current=make_current)

@@ -98,8 +98,8 @@ def load(config: Path | None, *, log_to_stdout: bool = False) -> Any:
 
 
 def open_store(settings: Any, *, create: bool = False) -> Any:
-    """The store the configuration names.  Only the verbs that set a store up (``run``,
-    ``db upgrade``, the imports) pass ``create=True``; the others refuse a missing one."""
+    """The store the configuration names.  Only ``run`` and ``db upgrade`` pass ``create=True``;
+    every other verb refuses a missing store, naming where it looked."""
     from connector.store.db import Store
 
     return Store(settings.daemon.resolved_database_url(), create=create)

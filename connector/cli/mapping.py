@@ -25,12 +25,13 @@ existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_file = click.Path(dir_okay=False, writable=True, path_type=Path)
 
 
-def _store(config: Path | None, *, create: bool = False) -> Any:
-    """``create``: only the verbs that set the mapping up may bring a new store into being."""
+def _store(config: Path | None) -> Any:
+    """The existing store (``connector db upgrade`` creates it): an import run from the wrong
+    directory must not fill a new, empty database the daemon never reads."""
     ctx = click.get_current_context()
     if isinstance(ctx.obj, dict) and ctx.obj.get("store") is not None:
         return ctx.obj["store"]
-    return open_store(load(config), create=create)
+    return open_store(load(config))
 
 
 def _require_full(flag: bool, config: Path | None) -> bool:
@@ -65,7 +66,7 @@ def classifier_import(file: Path, label: str | None, current: bool, config: Path
     """Import an edition from the official .docx, the JSON tree form or an .xlsx."""
     from connector.rubric_mapping.service import import_classifier
 
-    store = _store(config, create=True)
+    store = _store(config)
     report = _run(lambda: import_classifier(store, file, label, make_current=current))
     if as_json:
         emit_json(report)
@@ -143,8 +144,8 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
         fail("give --from-pos ACCOUNT or --file FILE (one of them)", EXIT_BAD_INPUT)
     from connector.rubric_mapping import service
 
-    store = _store(config, create=True)
     if file is not None:
+        store = _store(config)
         tree = _run(lambda: service.store_categories_file(store, file))
     else:
         from connector.pos_client import PosClient
@@ -153,6 +154,7 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
         settings = load(config)
         if account not in {a.name for a in settings.accounts}:
             fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+        store = _store(config)
         http = settings.http
         client = PosClient(settings.account(str(account)),
                            RetryingSession(settings.retry, timeout=http.timeout_seconds, verify=http.verify()))
@@ -227,7 +229,7 @@ def mapping_import(file: Path, require_full: bool, config: Path | None, as_json:
     from connector.rubric_mapping.service import import_mapping
 
     full = _require_full(require_full, config)
-    doc = _run(lambda: import_mapping(_store(config, create=True), file, require_full=full))
+    doc = _run(lambda: import_mapping(_store(config), file, require_full=full))
     if as_json:
         emit_json(doc)
     else:

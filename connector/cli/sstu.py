@@ -59,9 +59,8 @@ config_option = click.option("--config", "config", type=click.Path(dir_okay=Fals
 json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
 
 
-def _context(config: Path | None, *, create: bool = False) -> Any:
-    """The pipeline context of the configuration; only ``sstu send`` (the daily job) may create
-    the store, the other verbs read an existing one."""
+def _context(config: Path | None) -> Any:
+    """The pipeline context over the existing store (only ``run`` and ``db upgrade`` create one)."""
     from connector.pipeline.runner import build_context
     from connector.resources import EXAMPLE_CONFIG, resource_path
 
@@ -69,7 +68,7 @@ def _context(config: Path | None, *, create: bool = False) -> Any:
     if not settings.sstu.enabled and not settings.sstu.department_id:
         fail("no [sstu] section: set department_id and base_url and/or archive_dir "
              f"({resource_path(EXAMPLE_CONFIG)})", EXIT_BAD_INPUT)
-    return build_context(settings, create=create)
+    return build_context(settings, create=False)
 
 
 def _build_config(ctx: Any) -> Any:
@@ -156,7 +155,7 @@ def send_cmd(config: Path | None, as_json: bool) -> None:
     """Run the daily job now: refresh every appeal, send the changed ones, write a due archive."""
     from connector.pipeline.runner import run_job
 
-    ctx = _context(config, create=True)
+    ctx = _context(config)
     try:
         stats = run_job(ctx, "sstu")
     finally:

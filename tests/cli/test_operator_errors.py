@@ -82,6 +82,16 @@ def status_from_another_directory_names_the_missing_store(rig: Rig) -> Run:
     return Run(["status", "--config", str(config)], elsewhere, check=nothing_created)
 
 
+def an_import_never_creates_a_store(rig: Rig) -> Run:
+    config = write_config(rig.tmp / "etc" / "connector.toml", daemon='data_dir = "var"')
+    sample = Path(__file__).parents[2] / "connector" / "rubric_mapping" / "samples" / "SAMPLE_sstu_classifier.json"
+
+    def nothing_created(_r: subprocess.CompletedProcess[str]) -> None:
+        assert not (rig.tmp / "etc" / "var" / "connector.db").exists()
+
+    return Run(["classifier", "import", str(sample), "--config", str(config)], rig.tmp, check=nothing_created)
+
+
 def status_json_error_is_a_document(rig: Rig) -> Run:
     config = write_config(rig.tmp / "connector.toml")
 
@@ -267,6 +277,7 @@ CASES: list[tuple[Callable[[Rig], Run], int, list[str], list[str]]] = [
     # setup, exit code, the message names…, never shown
     (demo_on_a_foreign_directory, 2, ["var-lib", "not empty and was not created by the demo"], []),
     (status_from_another_directory_names_the_missing_store, 2, ["no database at {tmp}/etc/var/connector.db"], []),
+    (an_import_never_creates_a_store, 2, ["no database at {tmp}/etc/var/connector.db", "connector db upgrade"], []),
     (status_json_error_is_a_document, 2, ["no database at"], []),
     (status_names_config_and_store_relative_to_the_file, 0,
      ["configuration: {tmp}/etc/connector.toml", "database: {tmp}/etc/var/connector.db"], []),

@@ -192,7 +192,7 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
                     ids += pos_sim.seed(waves[kill], seed=seed + kill + 1, max_attachment_kb=16)
                 proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         env={**os.environ})
-                _wait_until_working(proc, data / "connector.lock")
+                _wait_until_working(proc, data / "connector.db.lock")
                 time.sleep(rng.uniform(min_alive, max_alive))
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(30)

@@ -38,6 +38,7 @@ password = "y"
 def test_categories_from_the_pos_api_feed_the_template(tmp_path: Path, pos_sim: SimServer) -> None:
     config = _config(tmp_path, pos_sim.url)
     runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--config", str(config)]).exit_code == 0
     fetched = runner.invoke(main, ["mapping", "categories", "--from-pos", "city", "--json", "--config", str(config)])
     assert fetched.exit_code == 0, fetched.output
     count = json.loads(fetched.stdout)["categories"]

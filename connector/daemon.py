@@ -98,7 +98,8 @@ def run_daemon(settings: Settings, *, once: bool = False) -> int:
     if lock is not None:
         lock.acquire()
     try:
-        ctx = build_context(settings) if once else _context_when_database_is_up(settings)
+        # a SQLite file that cannot be opened does not come back by waiting; a database server does
+        ctx = build_context(settings) if once or lock is not None else _context_when_database_is_up(settings)
     except BaseException:
         if lock is not None:
             lock.release()

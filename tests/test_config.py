@@ -109,3 +109,46 @@ def test_plain_http_is_refused_unless_allowed(tmp_path: Path) -> None:
         load_settings(_write(tmp_path, text), environ={})
     settings = load_settings(_write(tmp_path, text), environ={"CONNECTOR_HTTP__ALLOW_INSECURE": "true"})
     assert settings.http.allow_insecure and settings.http.verify_tls
+
+
+def test_relative_paths_resolve_against_the_config_files_directory(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "lko.password").write_text("from-file\n", encoding="utf-8")
+    (etc / "lko.password").chmod(0o600)
+    (etc / "connector.toml").write_text("""
+[daemon]
+data_dir = "state"
+[sstu]
+department_id = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+archive_dir = "archives"
+[[accounts]]
+name = "a"
+pos_base_url = "https://pos.example"
+login = "l"
+password_file = "lko.password"
+edms = "medo"
+[edms.medo]
+type = "medo"
+outbox_dir = "medo/out"
+inbox_dir = "/srv/medo/in"
+sender_uid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+sender_organization = "Администрация"
+addressee_organization = "Ведомство"
+addressee_address = "MEDO-1"
+""", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the shell is elsewhere: nothing may resolve against it
+    settings = load_settings(Path("etc/connector.toml"), environ={})
+    assert settings.daemon.data_dir == etc / "state"
+    assert settings.daemon.resolved_database_url() == f"sqlite:///{etc / 'state' / 'connector.db'}"
+    assert settings.sstu.archive_dir == etc / "archives"
+    assert settings.accounts[0].password.get_secret_value() == "from-file"
+    assert settings.edms["medo"]["outbox_dir"] == str(etc / "medo" / "out")
+    assert settings.edms["medo"]["inbox_dir"] == "/srv/medo/in"
+    assert settings.source == str(etc / "connector.toml")
+
+
+def test_an_empty_archive_dir_means_no_archives(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.replace("[[accounts]]", '[sstu]\narchive_dir = ""\n\n[[accounts]]', 1))
+    assert load_settings(path, environ={}).sstu.archive_dir is None

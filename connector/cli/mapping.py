@@ -157,7 +157,8 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
         store = _store(config)
         http = settings.http
         client = PosClient(settings.account(str(account)),
-                           RetryingSession(settings.retry, timeout=http.timeout_seconds, verify=http.verify()))
+                           RetryingSession(settings.retry, timeout=http.timeout_seconds, verify=http.verify(),
+                                           system=f"POS {account}"))
         try:
             tree = _run(lambda: service.refresh_categories_from_api(store, client))
         finally:

@@ -119,8 +119,12 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
         click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
     else:
         r = doc["export"]
-        click.echo(f"{r['appeals']} appeal(s) in {len(r['parts'])} part(s) under {r['directory']}"
-                   f" ({r['unchanged_skipped']} unchanged since the last archive skipped)")
+        if r["parts"]:
+            click.echo(f"{r['appeals']} appeal(s) in {len(r['parts'])} part(s) under {r['directory']}"
+                       f" ({r['unchanged_skipped']} unchanged since the last archive skipped)")
+        else:
+            click.echo(f"0 appeal(s) to write for {period}: nothing written"
+                       f" ({r['unchanged_skipped']} unchanged since the last archive skipped)")
         for part in r["parts"]:
             click.echo(f"  {part}")
         if r["invalid"]:

@@ -376,7 +376,7 @@ class Alerter:
                    "subject": incident.subject, "text": incident.text, "at": utcnow().isoformat(), **incident.data}
         if self._session is None:
             self._session = RetryingSession(RetryPolicy(max_attempts=3, initial_wait=1, max_wait=10),
-                                            timeout=self.settings.webhook_timeout)
+                                            timeout=self.settings.webhook_timeout, system="alerts webhook")
         try:
             response = self._session.post(self.settings.webhook_url, json=payload,
                                           timeout=self.settings.webhook_timeout)

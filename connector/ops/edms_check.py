@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pydantic import BaseModel
 
 from connector.config import Settings
@@ -29,8 +31,9 @@ def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck
         raw = settings.edms[acc.edms]
         context = AdapterContext(target_name=acc.edms, data_dir=settings.daemon.data_dir / "edms" / acc.edms,
                                  answer_days=acc.answer_days,
-                                 session_factory=lambda: RetryingSession(policy, timeout=http.timeout_seconds,
-                                                                         verify=http.verify()))
+                                 session_factory=functools.partial(
+                                     RetryingSession, policy, timeout=http.timeout_seconds, verify=http.verify(),
+                                     system=f"edms.{acc.edms}"))
         check = EdmsCheck(account=acc.name, target=acc.edms, adapter=str(raw["type"]), ok=False)
         try:
             adapter = create_adapter(raw, context)

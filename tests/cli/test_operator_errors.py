@@ -194,7 +194,7 @@ def edms_url_without_scheme(rig: Rig) -> Run:
 
 
 def classifier_without_one_valid_code(rig: Rig) -> Run:
-    config = write_config(rig.tmp / "connector.toml")
+    config = rig.upgraded(write_config(rig.tmp / "connector.toml"))
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -68,6 +68,7 @@ class QuestionFacts(_Input):
     registration_date: date | None = None
     response_date: date | None = None
     answer: AnswerFileInput | None = None
+    unsent_files: tuple[str, ...] = ()   # the answer's other files: ССТУ takes one (facts.choose_answer_file)
     redirect_body: str = ""              # name of the receiving body (looked up in the directory)
     transfer_date: date | None = None    # outgoing covering letter's date (default: response_date)
     transfer_number: str = ""            # outgoing covering letter's number
@@ -166,8 +167,11 @@ class SstuBuilder:
 
     def __init__(self, code_for: CodeLookup, *, outcomes: Mapping[str, OutcomeRule] | None = None,
                  bodies: BodyDirectory | Mapping[str, str] | None = None, codes: Container[str] | None = None,
-                 today: date | None = None) -> None:
+                 today: date | None = None, send_is_extend: bool = False) -> None:
         self.code_for = code_for
+        # isExtend is in one public sender only (a 2023 prototype); the fullest export model lacks it,
+        # so an extension is reported only when `[sstu] send_is_extend` says the portal takes it
+        self.send_is_extend = send_is_extend
         table = default_outcomes()
         table.update(outcomes or {})
         self.outcomes = {_key(k): v for k, v in table.items()}
@@ -214,7 +218,7 @@ class SstuBuilder:
         for name, value in dates.items():
             if name in required and value is not None:
                 doc[name] = value
-        if rule.is_extend and wire.F_IS_EXTEND in optional:
+        if rule.is_extend and self.send_is_extend and wire.F_IS_EXTEND in optional:
             doc[wire.F_IS_EXTEND] = True
         if wire.F_ACTIONS_TAKEN in required:
             doc[wire.F_ACTIONS_TAKEN] = rule.actions_taken or q.measures_taken

@@ -8,9 +8,11 @@ by :mod:`connector.sstu_export.refresh`); :func:`appeal_facts` decides what СС
 * a card whose answer is announced but not stored yet is still «in work» — as it is in POS: only
   an answer queued for POS is stored (:mod:`connector.pipeline.answer_completeness` decides, so
   an answer held back for its missing file is «in work» on both sides);
-* the attachment is the answer's first file; an answer queued without one (a body that answers
-  with text alone) gives ССТУ its text as ``Ответ.txt``, because ССТУ needs a file for every
-  considered status and POS has the answer;
+* ССТУ takes one answer file: :func:`choose_answer_file` picks the signed main document — detached
+  signatures (.sig, .p7s, .sgn) are never it, a PDF wins over an editable document, which wins over
+  anything else, ties go to the EDMS's order — and the rest are reported (``unsent_files``);
+  an answer queued without a file (a body that answers with text alone) gives ССТУ its text as
+  ``Ответ.txt``, because ССТУ needs a file for every considered status and POS has the answer;
 * dates are calendar dates in the body's zone: incoming = when POS received the message,
   registration = the card's, response = the answer's; a redirect or a refusal is dated when
   we saw it;
@@ -53,6 +55,20 @@ class StoredAnswerFile(_Snapshot):
 
 
 TEXT_ANSWER_NAME = "Ответ.txt"
+# Detached signatures travel with the document they sign; they are never the answer itself.
+SIGNATURE_SUFFIXES = (".sig", ".p7s", ".sgn", ".sign")
+_DOCUMENT_RANK = {".pdf": 0, ".docx": 1, ".doc": 1, ".odt": 1, ".rtf": 1}
+
+
+def choose_answer_file(files: tuple[StoredAnswerFile, ...]) -> tuple[StoredAnswerFile | None,
+                                                                      tuple[StoredAnswerFile, ...]]:
+    """The signed main document ССТУ gets, and the files it does not (see the module's rule)."""
+    candidates = [f for f in files if Path(f.name).suffix.lower() not in SIGNATURE_SUFFIXES]
+    if not candidates:
+        return None, files
+    chosen = min(candidates, key=lambda f: (_DOCUMENT_RANK.get(Path(f.name).suffix.lower(), 2),
+                                            files.index(f)))
+    return chosen, tuple(f for f in files if f is not chosen)
 
 
 class StoredAnswer(_Snapshot):
@@ -101,9 +117,9 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
     seen = local_date(card.checked_at or card.created_at, zone)
     answer = snap.answer if outcome == "answered" else None
     answer_file = None
-    if answer is not None and answer.files:
-        first = answer.files[0]
-        answer_file = AnswerFileInput(name=first.name, path=first.path)
+    chosen, unsent = choose_answer_file(answer.files) if answer is not None else (None, ())
+    if chosen is not None:
+        answer_file = AnswerFileInput(name=chosen.name, path=chosen.path)
     elif answer is not None and answer.text.strip():
         answer_file = AnswerFileInput(name=TEXT_ANSWER_NAME, content=answer.text.encode("utf-8"))
     category_refs = [r for r in (message.category, message.subcategory, message.fact) if r is not None]
@@ -117,6 +133,7 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
         registration_date=card.registration_date or local_date(card.created_at, zone),
         response_date=answer.date if answer is not None else (seen if outcome in ("redirected", "refused") else None),
         answer=answer_file,
+        unsent_files=tuple(f.name for f in unsent),
         redirect_body=card.redirect_org_id if outcome == "redirected" else "",
         transfer_date=(card.redirect_letter_date or seen) if outcome == "redirected" else None,
         transfer_number=card.redirect_letter_number if outcome == "redirected" else "",

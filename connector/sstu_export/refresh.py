@@ -61,7 +61,15 @@ class BuildConfig:
 
     def build(self, snap: AppealSnapshot) -> BuiltAppeal | None:
         facts = appeal_facts(snap, self.zone)
-        return None if facts is None else self.builder.build(facts)
+        if facts is None:
+            return None
+        for question in facts.questions:
+            if question.unsent_files and question.answer is not None:
+                # names may carry the applicant's; the count and the kinds say enough to find them
+                log.warning("ССТУ takes one answer file: the signed main document was chosen, the others are not sent",
+                            extra={"number": facts.number, "sent_kind": Path(question.answer.name).suffix.lower(),
+                                   "not_sent": len(question.unsent_files)})
+        return self.builder.build(facts)
 
 
 def build_config(settings: Settings, store: Store) -> BuildConfig:
@@ -81,8 +89,10 @@ def build_config(settings: Settings, store: Store) -> BuildConfig:
     bodies = dict(sstu.bodies)
     if sstu.bodies_file is not None:
         bodies.update(load_bodies_file(sstu.bodies_file))
-    builder = SstuBuilder(_code_for(lookup), outcomes=sstu.outcomes, bodies=BodyDirectory(bodies), codes=codes)
+    builder = SstuBuilder(_code_for(lookup), outcomes=sstu.outcomes, bodies=BodyDirectory(bodies), codes=codes,
+                          send_is_extend=sstu.send_is_extend)
     fingerprint = json.dumps({
+        "is_extend": sstu.send_is_extend,
         "departments": {a.name: settings.sstu_department(a.name) for a in settings.accounts},
         "outcomes": {k: v.model_dump(mode="json") for k, v in sorted(sstu.outcomes.items())},
         "bodies": sorted(bodies.items()), "mapping": mapping_ref, "zone": sstu.timezone,

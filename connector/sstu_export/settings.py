@@ -46,6 +46,8 @@ class SstuSettings(StrictModel):
     archive_by_day: int = Field(3, ge=1, le=28, description="the previous month's archive is due by this day")
     part_mb: int = Field(50, ge=1, le=2000, description="largest archive part in decimal megabytes "
                                                         "(50 = 50 000 000 bytes, as the public packer cuts)")
+    send_is_extend: bool = Field(False, description="mark extended terms with isExtend=true (only one public "
+                                                    "sender has the field; off: an extension is plain InWork)")
     prefix: str = Field("sstu_", pattern=r"^[A-Za-z0-9_.-]{0,40}$", description="archive part name prefix")
     since: date | None = Field(None, description="report only appeals received on or after this date")
     bodies: dict[str, str] = Field(default_factory=dict,

@@ -66,7 +66,7 @@ def _facts(*questions: QuestionFacts, **kw: Any) -> AppealFacts:
 def test_outcome_table_defaults(outcome: str, result: str, status: str, extra: dict[str, Any]) -> None:
     q = _q(outcome, result=result, redirect_body="министерство строительства тверской области",
            transfer_number="01-12/345")
-    built = _builder().build(_facts(q))
+    built = _builder(send_is_extend=True).build(_facts(q))
     doc = built.document["questions"][0]
     assert doc["status"] == status
     for key, value in extra.items():

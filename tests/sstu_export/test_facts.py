@@ -95,9 +95,34 @@ def test_an_answer_queued_without_a_file_gives_sstu_its_text_as_the_file(tmp_pat
     assert with_file["questions"][0]["attachment"]["name"] == "Ответ.pdf"  # a real file always wins
 
 
-def test_the_extended_term_is_reported_as_in_work_with_is_extend(tmp_path: Path) -> None:
-    [question] = _build(_snap(tmp_path, CardStage.EXTENDED))["questions"]
+def test_the_extended_term_is_in_work_and_carries_is_extend_only_when_configured(tmp_path: Path) -> None:
+    # isExtend comes from one public sender only: by default an extended term is plain InWork
+    [plain] = _build(_snap(tmp_path, CardStage.EXTENDED))["questions"]
+    assert plain["status"] == "InWork" and "isExtend" not in plain
+    [question] = _build(_snap(tmp_path, CardStage.EXTENDED), send_is_extend=True)["questions"]
     assert (question["status"], question["isExtend"]) == ("InWork", True)
+
+
+@pytest.mark.parametrize(("names", "sent"), [
+    (("ответ.pdf.sig", "ответ.pdf"), "ответ.pdf"),              # a detached signature is never the answer
+    (("приложение.xlsx", "ответ.docx", "ответ.pdf"), "ответ.pdf"),  # the PDF wins
+    (("письмо.odt", "фото.jpg"), "письмо.odt"),                 # a document before anything else
+    (("scan1.jpg", "scan2.jpg"), "scan1.jpg"),                  # ties: the EDMS's order
+])
+def test_one_answer_file_is_chosen_by_the_stated_rule(tmp_path: Path, names: tuple[str, ...], sent: str) -> None:
+    files = []
+    for name in names:
+        path = tmp_path / name
+        path.write_bytes(b"%PDF-1.4 " + name.encode())
+        files.append(StoredAnswerFile(name=name, path=path))
+    snap = _snap(tmp_path, CardStage.ANSWER_READY).model_copy(update={"answer": StoredAnswer(
+        date=date(2026, 11, 10), decision="Разъяснено", files=tuple(files))})
+    facts = appeal_facts(snap, MSK)
+    assert facts is not None
+    [question] = facts.questions
+    assert question.answer is not None and question.answer.name == sent
+    assert sorted(question.unsent_files) == sorted(n for n in names if n != sent)
+    assert _build(snap)["questions"][0]["attachment"]["name"] == sent
 
 
 def test_a_card_without_a_number_waits_while_registered_and_is_an_error_later(tmp_path: Path) -> None:

@@ -236,7 +236,9 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
         for r in results:
             rep = r.report
             click.echo(f"{r.department_id}: {rep.matched} match, {len(rep.missing)} missing, {len(rep.stale)} stale, "
-                       f"{len(rep.rejected)} rejected, {len(rep.unknown)} unknown to us")
+                       f"{len(rep.rejected)} rejected, {len(rep.unknown)} unknown to us; not errors: "
+                       f"{len(rep.undelivered)} not yet delivered by the portal, {len(rep.presidential)} registered "
+                       f"by the Presidential Administration (А26…), {rep.unnumbered} without a number")
             for d in (*rep.missing, *rep.stale, *rep.rejected):
                 click.echo(f"  {d.kind:8} {d.number}: {d.reason}")
         if resend:

@@ -42,6 +42,7 @@ class ReadBackItem(BaseModel):
     department_id: str = ""
     statuses: tuple[str, ...] = ()
     exception_message: str | None = None
+    delivered: bool = True  # False: received by the plugin, dispatchDate and uploadDate still empty
 
 
 class _WireQuestion(BaseModel):
@@ -51,10 +52,18 @@ class _WireQuestion(BaseModel):
 
 class _WireItem(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    number: str = Field(min_length=1)
+    number: str | None = ""  # an item without one is counted, not a failure of the whole read-back
     department_id: str = Field("", alias=wire.F_DEPARTMENT_ID)
     questions: list[_WireQuestion] = Field(default_factory=list)
     exception_message: str | None = Field(None, alias=wire.F_EXCEPTION_MESSAGE)
+    dispatch_date: str | None = Field(None, alias=wire.F_DISPATCH_DATE)
+    upload_date: str | None = Field(None, alias=wire.F_UPLOAD_DATE)
+
+    @property
+    def delivered(self) -> bool:
+        """A portal that does not list the dates at all says nothing: only empty dates mean «not yet»."""
+        listed = {"dispatch_date", "upload_date"} & self.model_fields_set
+        return not listed or bool(self.dispatch_date or self.upload_date)
 
 
 def _reason(response: requests.Response) -> str:
@@ -122,7 +131,8 @@ class SstuClient:
                 first = exc.errors(include_input=False)[0]
                 field = ".".join(map(str, first["loc"])) or "<item>"
                 raise TransientError(f"ССТУ read-back: item {index}: field {field}: {first['msg']}") from None
-            items.append(ReadBackItem(number=item.number, department_id=item.department_id,
+            items.append(ReadBackItem(number=item.number or "", department_id=item.department_id,
                                       statuses=tuple(q.status for q in item.questions),
-                                      exception_message=item.exception_message or None))
+                                      exception_message=item.exception_message or None,
+                                      delivered=item.delivered))
         return items

@@ -187,7 +187,9 @@ class DepartmentReconcile:
         r = self.report
         return {"department_id": self.department_id, "matched": r.matched,
                 "missing": [d.number for d in r.missing], "stale": [vars_of(d) for d in r.stale],
-                "rejected": [vars_of(d) for d in r.rejected], "unknown": r.unknown, "to_resend": r.to_resend}
+                "rejected": [vars_of(d) for d in r.rejected], "unknown": r.unknown,
+                "undelivered": r.undelivered, "presidential": r.presidential, "unnumbered": r.unnumbered,
+                "to_resend": r.to_resend}
 
 
 def vars_of(d: object) -> dict[str, str]:

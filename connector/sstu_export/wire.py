@@ -66,6 +66,12 @@ TRANSFER_FIELDS = frozenset({F_TRANSFER_DEPARTMENT_ID, F_TRANSFER_DATE, F_TRANSF
 # --- read-back -----------------------------------------------------------------------------
 
 F_EXCEPTION_MESSAGE = "exceptionMessage"
+# Empty while the plugin has received an appeal but not yet delivered it on (a public read-back sample).
+F_DISPATCH_DATE = "dispatchDate"
+F_UPLOAD_DATE = "uploadDate"
+# Appeals the Presidential Administration registered (numbers «А26…»): already on the portal before
+# the body reports them, so they are no one's omission; a public sender skips them too.
+PRESIDENTIAL_NUMBER_RE = re.compile(r"^[АAаa]26")
 READ_BACK_LIST_KEYS = ("items", "requests", "data", "result")  # wrappers seen around the list
 
 

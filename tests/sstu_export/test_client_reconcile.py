@@ -104,3 +104,25 @@ def test_reconcile_pure_cases() -> None:
             ReadBackItem(number="2", exception_message="x"), ReadBackItem(number="2", statuses=("InWork",))]
     report = reconcile([SentRecord("1", "h", ("InWork",)), SentRecord("2", "h", ("InWork",))], held)
     assert report.ok and report.matched == 2 and report.unknown == ["9"]
+
+
+def test_read_back_with_an_empty_number_undelivered_and_a26_items_reconciles_without_error(
+        sim: tuple[SstuSimulator, SstuClient]) -> None:
+    simulator, client = sim
+    sent = {}
+    for number in ("OK-1", "LATE-1"):
+        client.import_appeal(_built(number))
+        sent[number] = SentRecord(number, f"hash-{number}", ("Answered",))
+    base = client.base_url
+    for act in ({"action": "hold_undelivered", "number": "LATE-1"},
+                {"action": "plant_foreign", "number": "А26-12345"},   # Cyrillic А, as the portal writes it
+                {"action": "plant_foreign", "number": "A26-777"},     # and a Latin one
+                {"action": "plant_foreign", "number": ""},
+                {"action": "plant_foreign", "number": "X-9"}):
+        requests.post(base + "/_sim/act", json={"departmentId": DEP, **act}, timeout=5).raise_for_status()
+    held = client.read_back(DEP)  # an item without a number no longer fails the whole read-back
+    report = reconcile(sent.values(), held)
+    assert report.ok and report.to_resend == []
+    assert report.matched == 1 and report.undelivered == ["LATE-1"]  # not counted as matched
+    assert report.presidential == ["A26-777", "А26-12345"] and report.unknown == ["X-9"]
+    assert report.unnumbered == 1

@@ -8,7 +8,11 @@
   portal holds, one item per appeal with ``exceptionMessage`` (null when fine; the reason of
   the last rejection for an appeal that was never accepted).
 * ``GET /_sim/state[?summary=1]``, ``GET|POST /_sim/faults`` (FaultSpec), ``POST /_sim/act``
-  ``{"action": "set_exception"|"drop"|"reset", "departmentId", "number", "message"}``.
+  ``{"action": "set_exception"|"drop"|"hold_undelivered"|"plant_foreign"|"reset", "departmentId",
+  "number", "message"}``: ``hold_undelivered`` keeps an accepted appeal's ``dispatchDate`` and
+  ``uploadDate`` empty (received, not delivered on); ``plant_foreign`` lists an appeal we never sent
+  (a «А26…» number registered by the Presidential Administration, or ``""`` for an item without a
+  number), as a public read-back sample shows them.
 
 Faults apply to the protocol endpoints only, never to ``/_sim/*``.
 """
@@ -20,7 +24,9 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -57,6 +63,13 @@ def _summary_questions(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"code": q.get("code"), "status": q.get("status")} for q in questions if isinstance(q, dict)]
 
 
+_PORTAL_ZONE = ZoneInfo("Europe/Moscow")  # the portal dates what it receives on Moscow's calendar
+
+
+def _portal_today() -> str:
+    return datetime.now(_PORTAL_ZONE).date().isoformat()
+
+
 class SstuSimulator:
     """A WSGI callable standing for the ССТУ import plugin; ``SimServer(SstuSimulator())``."""
 
@@ -67,6 +80,9 @@ class SstuSimulator:
         self.accepted: dict[Key, dict[str, Any]] = {}
         self.exceptions: dict[Key, str] = {}         # last rejection / planted portal error per appeal
         self.refused: dict[Key, list[dict[str, Any]]] = {}  # never accepted: question summary
+        # read-back items we did not import: «А26…» appeals the Presidential Administration registered,
+        # items without a number (both seen in a public read-back sample)
+        self.foreign: list[dict[str, Any]] = []
         self.rejections: deque[dict[str, Any]] = deque(maxlen=KEEP_REJECTIONS)
         self.counts = {"requests": 0, "accepted": 0, "replaced": 0, "rejected": 0}
 
@@ -153,7 +169,9 @@ class SstuSimulator:
         with self.lock:
             previous = self.accepted.get(key)
             version = previous["version"] + 1 if previous else 1
-            self.accepted[key] = {"appeal": doc, "version": version}
+            # received today; delivered on at once unless an act holds it (dispatchDate/uploadDate empty)
+            self.accepted[key] = {"appeal": doc, "version": version, "received": _portal_today(),
+                                  "delivered": previous["delivered"] if previous else True}
             self.exceptions.pop(key, None)
             self.refused.pop(key, None)
             self.counts["accepted"] += 1
@@ -167,13 +185,16 @@ class SstuSimulator:
         with self.lock:
             for key, entry in sorted(self.accepted.items()):
                 if key[0] == department_id:
+                    delivered = entry["received"] if entry["delivered"] else None
                     items.append({"number": key[1], "departmentId": key[0],
                                   "questions": _summary_questions(entry["appeal"]),
-                                  "exceptionMessage": self.exceptions.get(key)})
+                                  "receiveDate": entry["received"], "dispatchDate": delivered,
+                                  "uploadDate": delivered, "exceptionMessage": self.exceptions.get(key)})
             for key, questions in sorted(self.refused.items()):
                 if key[0] == department_id and key not in self.accepted:
                     items.append({"number": key[1], "departmentId": key[0], "questions": questions,
                                   "exceptionMessage": self.exceptions.get(key)})
+            items.extend(item for item in self.foreign if item["departmentId"] == department_id)
         return _json(200, items)
 
     # --- /_sim/* -----------------------------------------------------------------------------------
@@ -206,14 +227,23 @@ class SstuSimulator:
                 self.exceptions.clear()
                 self.refused.clear()
                 self.rejections.clear()
+                self.foreign.clear()
                 return _json(200, {"ok": True})
-            if action not in ("set_exception", "drop"):
-                return _json(400, {"reason": "action must be set_exception, drop or reset"})
+            if action == "plant_foreign":  # number "" plants an item without a number
+                self.foreign.append({"number": key[1], "departmentId": key[0], "isDirect": False,
+                                     "questions": [{"status": "NotRegistered"}], "dispatchDate": None,
+                                     "uploadDate": None, "exceptionMessage": None})
+                return _json(200, {"ok": True, "action": action})
+            if action not in ("set_exception", "drop", "hold_undelivered"):
+                return _json(400, {"reason": "action must be set_exception, drop, hold_undelivered, "
+                                             "plant_foreign or reset"})
             if key not in self.accepted:
                 return _json(404, {"reason": "no such appeal"})
             if action == "drop":
                 del self.accepted[key]
                 self.exceptions.pop(key, None)
+            elif action == "hold_undelivered":
+                self.accepted[key]["delivered"] = False
             else:
                 self.exceptions[key] = str(body.get("message") or "portal processing error")
         return _json(200, {"ok": True, "action": action})

@@ -43,14 +43,17 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
     if as_json:
         click.echo(redact_secrets(json.dumps(report.as_dict(), ensure_ascii=False, indent=2)))
     else:
-        for finding in report.findings[:MAX_PRINTED]:
-            click.echo(f"error: {finding}", err=True)
-        if len(report.findings) > MAX_PRINTED:
-            click.echo(f"… and {len(report.findings) - MAX_PRINTED} more error(s)", err=True)
+        errors, warnings = report.errors, report.warnings
+        for kind, findings in (("error", errors), ("warning", warnings)):
+            for finding in findings[:MAX_PRINTED]:
+                click.echo(f"{kind}: {finding}", err=True)
+            if len(findings) > MAX_PRINTED:
+                click.echo(f"… and {len(findings) - MAX_PRINTED} more {kind}(s)", err=True)
         click.echo(f"{report.appeals} appeal(s) in {report.files} file(s)"
                    + (f" from {report.archives} archive(s)" if report.archives else "")
                    + (f", {report.skipped} other file(s) skipped" if report.skipped else "")
-                   + (": valid" if report.ok else f": {len(report.findings)} error(s)"))
+                   + (": valid" if report.ok else f": {len(errors)} error(s)")
+                   + (f", {len(warnings)} warning(s) of our own stricter policy" if warnings else ""))
     sys.exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
 
 

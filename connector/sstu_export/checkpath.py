@@ -17,7 +17,7 @@ from typing import Any
 from connector.errors import DataError
 from connector.safe_archive import ArchiveError, ZipLimits
 from connector.sstu_export.archive import DEFAULT_LIMITS, MANIFEST_SUFFIX, read_members
-from connector.sstu_export.validate import Issue, question_codes, validate_document
+from connector.sstu_export.validate import ERROR, Issue, question_codes, validate_document
 
 MAX_JSON_FILE_BYTES = 64 * 1024 * 1024
 
@@ -30,8 +30,14 @@ class Finding:
     def __str__(self) -> str:
         return f"{self.source}: {self.issue}"
 
+    @property
+    def is_error(self) -> bool:
+        return self.issue.severity == ERROR
+
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.source, **self.issue.as_dict()}
+        issue = self.issue.as_dict()
+        issue.pop("severity")  # the list it is in says it
+        return {"file": self.source, **issue}
 
 
 @dataclass
@@ -44,12 +50,23 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def errors(self) -> list[Finding]:
+        """What the portal would refuse."""
+        return [f for f in self.findings if f.is_error]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Our own stricter policy: public senders send it and the portal takes it."""
+        return [f for f in self.findings if not f.is_error]
+
+    @property
     def ok(self) -> bool:
-        return not self.findings and (self.appeals > 0)
+        return not self.errors and (self.appeals > 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "ok": self.ok, "files": self.files, "archives": self.archives,
-                "appeals": self.appeals, "skipped": self.skipped, "errors": [f.as_dict() for f in self.findings]}
+                "appeals": self.appeals, "skipped": self.skipped, "errors": [f.as_dict() for f in self.errors],
+                "warnings": [f.as_dict() for f in self.warnings]}
 
 
 def _file_problem(source: str, message: str) -> Finding:

@@ -12,6 +12,13 @@ Rules (numbers as in the format document):
 4. per status exactly the fields of the table (``wire.STATUS_FIELDS``);
 5. ``code`` at question level or deeper (and in the given edition, when codes are given);
 6. byte-identical output is a property of the writer (:mod:`.canonical`), not of a document.
+
+Two severities.  An **error** is what the portal would refuse.  A **policy** issue is what our own
+writer never produces but public production senders do send, so the portal evidently takes it
+(``docs``: sstu-public-clients): ``null`` for a field that may be left out, ``responseDate`` or
+``attachment`` on an InWork question, Supported without ``actionsTaken``, ``isExtend: false``,
+upper-case GUIDs, a direct appeal in format Electronic.  Our builder refuses both kinds;
+``connector sstu validate`` on another tool's archive reports policy issues as warnings.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from typing import Any
 from connector.sstu_export import wire
 from connector.sstu_export.wire import Format, Status
 
+ERROR, POLICY = "error", "policy"
+# Fields a public InWork sender fills once the answer exists; the portal takes them.
+_INWORK_TOLERATED = frozenset({wire.F_RESPONSE_DATE, wire.F_ATTACHMENT})
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:
@@ -32,15 +43,18 @@ class Issue:
     question: int | None
     field: str
     message: str
+    severity: str = ERROR
 
     def __str__(self) -> str:
         where = f"appeal {self.number!r}" if self.number else "appeal without a number"
         if self.question is not None:
             where += f", question {self.question}"
-        return f"{where}, field {self.field}: {self.message}"
+        note = " (our policy; public senders send it)" if self.severity == POLICY else ""
+        return f"{where}, field {self.field}: {self.message}{note}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "question": self.question, "field": self.field, "message": self.message}
+        return {"number": self.number, "question": self.question, "field": self.field, "message": self.message,
+                "severity": self.severity}
 
 
 class _Checker:
@@ -48,8 +62,16 @@ class _Checker:
         self.number, self.today, self.codes = number, today, codes
         self.issues: list[Issue] = []
 
-    def add(self, field: str, message: str, question: int | None = None) -> None:
-        self.issues.append(Issue(self.number, question, field, message))
+    def add(self, field: str, message: str, question: int | None = None, *, policy: bool = False) -> None:
+        self.issues.append(Issue(self.number, question, field, message, POLICY if policy else ERROR))
+
+    def nulls(self, obj: dict[str, Any], allowed: Iterable[str], path: str, q: int | None = None) -> set[str]:
+        """Names present with ``null``: the portal reads them as absent (a public sender writes
+        them), we never write them.  Returns them so the caller treats them as absent."""
+        found = {name for name, value in obj.items() if value is None and name in allowed}
+        for name in sorted(found):
+            self.add(f"{path}{name}", "null: leave the field out instead", q, policy=True)
+        return found
 
     def text(self, obj: dict[str, Any], key: str, path: str, q: int | None = None, *, required: bool = True) -> None:
         value = obj.get(key)
@@ -65,9 +87,10 @@ class _Checker:
         value = obj.get(key)
         if value is None:
             self.add(path, "required (a GUID)", q)
+        elif isinstance(value, str) and not wire.GUID_RE.match(value) and wire.GUID_RE.match(value.lower()):
+            self.add(path, "a GUID in upper case: we write it in lower case", q, policy=True)
         elif not isinstance(value, str) or not wire.GUID_RE.match(value):
-            hint = " in lower case" if isinstance(value, str) and wire.GUID_RE.match(value.lower()) else ""
-            self.add(path, f"must be a GUID{hint} (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", q)
+            self.add(path, "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", q)
 
     def day(self, obj: dict[str, Any], key: str, path: str, q: int | None = None) -> date | None:
         value = obj.get(key)
@@ -177,10 +200,15 @@ def _question(c: _Checker, question: Any, q: int, create: date | None, forwarded
         c.add(f"{base}.{wire.F_STATUS}", "required" if raw_status is None else f"unknown status (one of {allowed})", q)
         return
     required, optional = wire.STATUS_FIELDS[status]
-    for name in sorted(required - set(question)):
-        c.add(f"{base}.{name}", f"required for status {status.value}", q)
-    for name in sorted(set(question) - required - optional):
-        c.add(f"{base}.{name}", f"not allowed for status {status.value}", q)
+    present = set(question) - c.nulls(question, set(question) - required, f"{base}.", q)
+    if present != set(question):
+        question = {k: v for k, v in question.items() if k in present}
+    for name in sorted(required - present):
+        tolerated = status is Status.SUPPORTED and name == wire.F_ACTIONS_TAKEN
+        c.add(f"{base}.{name}", f"required for status {status.value}", q, policy=tolerated)
+    for name in sorted(present - required - optional):
+        tolerated = status is Status.IN_WORK and name in _INWORK_TOLERATED
+        c.add(f"{base}.{name}", f"not allowed for status {status.value}", q, policy=tolerated)
     code = question.get(wire.F_CODE)
     if code is not None:
         problem = check_code(code, c.codes) if isinstance(code, str) else "must be a string"
@@ -194,8 +222,10 @@ def _question(c: _Checker, question: Any, q: int, create: date | None, forwarded
                 "Дата поступления должна быть не ранее даты обращения (incomingDate ≥ createDate)", q)
     c.order(registered, incoming, f"{base}.{wire.F_REGISTRATION_DATE}", "must not be before incomingDate", q)
     c.order(response, registered, f"{base}.{wire.F_RESPONSE_DATE}", "must not be before registrationDate", q)
-    if wire.F_IS_EXTEND in question and question[wire.F_IS_EXTEND] is not True:
-        c.add(f"{base}.{wire.F_IS_EXTEND}", "only true is allowed (omit it when the term was not extended)", q)
+    if wire.F_IS_EXTEND in question and question[wire.F_IS_EXTEND] is False:
+        c.add(f"{base}.{wire.F_IS_EXTEND}", "false: we leave it out when the term was not extended", q, policy=True)
+    elif wire.F_IS_EXTEND in question and question[wire.F_IS_EXTEND] is not True:
+        c.add(f"{base}.{wire.F_IS_EXTEND}", "must be true or false", q)
     if wire.F_ACTIONS_TAKEN in question and not isinstance(question[wire.F_ACTIONS_TAKEN], bool):
         c.add(f"{base}.{wire.F_ACTIONS_TAKEN}", "must be true or false", q)
     if wire.F_ATTACHMENT in question:
@@ -213,6 +243,11 @@ def validate_appeal(doc: Any, *, today: date | None = None, codes: Container[str
     raw_number = doc.get(wire.F_NUMBER)
     number = raw_number.strip() if isinstance(raw_number, str) and raw_number.strip() else None
     c = _Checker(number, today or wire.today_latest(), codes)
+    optional = wire.APPEAL_FIELDS - {wire.F_DEPARTMENT_ID, wire.F_IS_DIRECT, wire.F_FORMAT, wire.F_NUMBER,
+                                     wire.F_NAME, wire.F_QUESTIONS}
+    absent = c.nulls(doc, optional, "")
+    if absent:
+        doc = {k: v for k, v in doc.items() if k not in absent}
     for name in sorted(set(doc) - wire.APPEAL_FIELDS):
         c.add(name, "field not allowed in an appeal")
     c.guid(doc, wire.F_DEPARTMENT_ID, wire.F_DEPARTMENT_ID)
@@ -223,7 +258,8 @@ def validate_appeal(doc: Any, *, today: date | None = None, codes: Container[str
     if fmt not in {f.value for f in Format}:
         c.add(wire.F_FORMAT, "required: Electronic or Other")
     elif is_direct is True and fmt == Format.ELECTRONIC:
-        c.add(wire.F_FORMAT, "Electronic means forwarded over МЭДО: a direct appeal is Other")
+        c.add(wire.F_FORMAT, "Electronic means forwarded over МЭДО: we report a direct appeal as Other",
+              policy=True)
     c.text(doc, wire.F_NUMBER, wire.F_NUMBER)
     c.text(doc, wire.F_NAME, wire.F_NAME)
     c.text(doc, wire.F_ADDRESS, wire.F_ADDRESS, required=False)

@@ -103,3 +103,15 @@ def test_codes_from_the_official_edition(tmp_path: Path) -> None:
     (tmp_path / "none.txt").write_text("nothing here\n")
     code, _, out = _run(str(tmp_path / "a.json"), "--codes-from", str(tmp_path / "none.txt"))
     assert code == 2 and "no question-level classifier code" in out
+
+
+def test_what_public_senders_send_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    lenient = appeal(question("InWork", responseDate="2025-03-05"))
+    lenient["address"] = None
+    (tmp_path / "other-tool.json").write_text(json.dumps(lenient))
+    code, doc, _ = _run(str(tmp_path / "other-tool.json"), "--json")
+    assert code == 0 and doc["ok"] and doc["errors"] == []
+    assert {w["field"] for w in doc["warnings"]} == {"address", "questions[0].responseDate"}
+    code, _, out = _run(str(tmp_path / "other-tool.json"))
+    assert code == 0 and "warning: other-tool.json: appeal '12-34/2025', field address" in out
+    assert "2 warning(s) of our own stricter policy" in out

@@ -87,6 +87,7 @@ def test_a_changed_outcome_is_sent_once_with_the_new_status_an_unchanged_appeal_
     summary = _sim(sstu_sim)["summary"]
     assert changed.processed == 12
     assert (summary["accepted"], summary["replaced"], summary["appeals"], summary["rejected"]) == (24, 12, 12, 0)
+    assert summary["tolerated"] == 0  # our own output never needs what the portal merely takes
     assert set(map(tuple, _statuses_held(sstu_sim).values())) == {("Explained",)}
     assert all(r.sends == 2 and r.send_state == SendState.IDLE and r.receipt for r in _records(sctx))
 

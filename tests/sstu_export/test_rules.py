@@ -71,8 +71,8 @@ RULES: list[tuple[str, Callable[[], Doc], Callable[[Doc], None], Callable[[Doc],
      _set("questions.0.responseDate", "2025-03-05"),
      _set("questions.0.attachment", {"name": "a.pdf", "content": "QQ=="}), "questions[0].attachment",
      "not allowed for status LeftWithoutAnswer"),
-    ("4 isExtend only true", appeal, _set("questions.0.isExtend", True), _set("questions.0.isExtend", False),
-     "questions[0].isExtend", "only true"),
+    ("4 isExtend is a boolean", appeal, _set("questions.0.isExtend", True), _set("questions.0.isExtend", "да"),
+     "questions[0].isExtend", "true or false"),
     ("4 attachment is base64", lambda: appeal(question("Answered")), _set("questions.0.attachment.content", "QUJD"),
      _set("questions.0.attachment.content", "not base64!"), "questions[0].attachment.content", "base64"),
     ("4 attachment name has an extension", lambda: appeal(question("Answered")),
@@ -147,3 +147,22 @@ def test_a_code_must_be_in_the_edition_in_force_when_one_is_given(classifier_tre
 ])
 def test_check_code_structure(code: str, ok: bool) -> None:
     assert (check_code(code) is None) is ok
+
+
+@pytest.mark.parametrize(("label", "base", "change", "field"), [
+    ("a null address", appeal, _set("address", None), "address"),
+    ("a null responseDate on InWork", appeal, _set("questions.0.responseDate", None), "questions[0].responseDate"),
+    ("responseDate on InWork", appeal, _set("questions.0.responseDate", "2025-03-05"), "questions[0].responseDate"),
+    ("attachment on InWork", appeal, _set("questions.0.attachment", {"name": "a.pdf", "content": "QQ=="}),
+     "questions[0].attachment"),
+    ("Supported without actionsTaken", lambda: appeal(question("Supported")),
+     lambda d: d["questions"][0].pop("actionsTaken"), "questions[0].actionsTaken"),
+    ("isExtend false", appeal, _set("questions.0.isExtend", False), "questions[0].isExtend"),
+    ("an upper-case GUID", appeal, lambda d: d.update(departmentId=d["departmentId"].upper()), "departmentId"),
+])
+def test_what_public_senders_send_is_our_policy_not_a_portal_error(label: str, base: Any, change: Any,
+                                                                   field: str) -> None:
+    doc = base()
+    change(doc)
+    issues = validate_appeal(doc, today=TODAY)
+    assert [(i.field, i.severity) for i in issues] == [(field, "policy")], (label, issues)

@@ -84,7 +84,9 @@ class SstuSimulator:
         # items without a number (both seen in a public read-back sample)
         self.foreign: list[dict[str, Any]] = []
         self.rejections: deque[dict[str, Any]] = deque(maxlen=KEEP_REJECTIONS)
-        self.counts = {"requests": 0, "accepted": 0, "replaced": 0, "rejected": 0}
+        # accepted although our own writer never sends it (what public senders do send)
+        self.tolerated: deque[dict[str, Any]] = deque(maxlen=KEEP_REJECTIONS)
+        self.counts = {"requests": 0, "accepted": 0, "replaced": 0, "rejected": 0, "tolerated": 0}
 
     # --- in-process API -----------------------------------------------------------------------
 
@@ -97,7 +99,8 @@ class SstuSimulator:
             appeals = [{"departmentId": k[0], "number": k[1], "appeal": v["appeal"], "version": v["version"],
                         "exceptionMessage": self.exceptions.get(k)} for k, v in sorted(self.accepted.items())]
             rejections = list(self.rejections)
-        return {"summary": self.summary(), "appeals": appeals, "rejections": rejections}
+        return {"summary": self.summary(), "appeals": appeals, "rejections": rejections,
+                "tolerated": list(self.tolerated)}
 
     def appeal(self, department_id: str, number: str) -> dict[str, Any] | None:
         with self.lock:
@@ -162,10 +165,14 @@ class SstuSimulator:
         except (UnicodeDecodeError, ValueError, RecursionError):
             return self._reject("the body is not UTF-8 JSON", None)
         try:
-            check_appeal(doc, codes=self.codes)
+            notes = check_appeal(doc, codes=self.codes)
         except Rejected as exc:
             return self._reject(str(exc), doc)
-        key = (doc["departmentId"], doc["number"])
+        if notes:
+            with self.lock:
+                self.counts["tolerated"] += 1
+                self.tolerated.append({"number": doc.get("number"), "notes": notes})
+        key = (str(doc["departmentId"]).lower(), doc["number"])  # the portal matches GUIDs in any case
         with self.lock:
             previous = self.accepted.get(key)
             version = previous["version"] + 1 if previous else 1

@@ -3,6 +3,12 @@
 Deliberately independent of ``connector.sstu_export`` (no import from it: not its names,
 not its tables, not its validator), so that a mistake in our builder or validator is
 caught here as a 400, like the real portal would.
+
+What public production senders send is taken, as the portal evidently takes it, and noted
+(:func:`check_appeal` returns the notes; the simulator counts them as ``tolerated``, so a test
+can still prove our own output never needs them): ``null`` for a field that may be left out,
+``responseDate``/``attachment`` on InWork, Supported without ``actionsTaken``,
+``isExtend: false``, upper-case GUIDs, a direct appeal in format Electronic.
 """
 
 from __future__ import annotations
@@ -57,9 +63,18 @@ def _day(value: Any, where: str, today: date) -> date:
     return day
 
 
-def _guid(value: Any, where: str) -> None:
+def _guid(value: Any, where: str, notes: list[str]) -> None:
+    if isinstance(value, str) and not _GUID.fullmatch(value) and _GUID.fullmatch(value.lower()):
+        notes.append(f"{where}: upper-case GUID")
+        return
     if not isinstance(value, str) or not _GUID.fullmatch(value):
-        raise Rejected(f"{where}: not a lower-case GUID")
+        raise Rejected(f"{where}: not a GUID")
+
+
+def _drop_nulls(obj: dict[str, Any], keep: set[str], where: str, notes: list[str]) -> dict[str, Any]:
+    nulls = sorted(k for k, v in obj.items() if v is None and k not in keep)
+    notes.extend(f"{where}{k}: null" for k in nulls)
+    return {k: v for k, v in obj.items() if k not in nulls}
 
 
 def _filled(value: Any, where: str) -> None:
@@ -83,7 +98,8 @@ def _code(value: Any, where: str, codes: set[str] | None) -> None:
         raise Rejected(f"{where}: {value} is not in the classifier in force")
 
 
-def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[str] | None) -> None:
+def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[str] | None,
+              notes: list[str]) -> None:
     at = f"questions[{i}]"
     if not isinstance(q, dict):
         raise Rejected(f"{at}: must be an object")
@@ -92,10 +108,16 @@ def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[st
         raise Rejected(f"{at}.status: unknown status {status!r}")
     required, optional = _STATUS[status]
     need = {"code", "status", *required}
+    q = _drop_nulls(q, need, f"{at}.", notes)
+    if status == "Supported" and "actionsTaken" not in q:
+        notes.append(f"{at}: Supported without actionsTaken")
+        need.discard("actionsTaken")
     absent = sorted(need - q.keys())
     if absent:
         raise Rejected(f"{at}: status {status} requires {', '.join(absent)}")
-    extra = sorted(q.keys() - need - set(optional))
+    allowed = set(optional) | ({"responseDate", "attachment"} if status == "InWork" else set())
+    notes.extend(f"{at}: InWork with {k}" for k in sorted((q.keys() - need) & (allowed - set(optional))))
+    extra = sorted(q.keys() - need - allowed)
     if extra:
         raise Rejected(f"{at}: status {status} does not allow {', '.join(extra)}")
     _code(q["code"], f"{at}.code", codes)
@@ -106,10 +128,12 @@ def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[st
             raise Rejected(f"{at}.incomingDate: Дата поступления должна быть не ранее даты обращения")
     if "registrationDate" in days and days["registrationDate"] < days["incomingDate"]:
         raise Rejected(f"{at}.registrationDate: earlier than incomingDate")
-    if "responseDate" in days and days["responseDate"] < days["registrationDate"]:
+    if "responseDate" in days and "registrationDate" in days and days["responseDate"] < days["registrationDate"]:
         raise Rejected(f"{at}.responseDate: earlier than registrationDate")
-    if "isExtend" in q and q["isExtend"] is not True:
-        raise Rejected(f"{at}.isExtend: only true may be sent")
+    if "isExtend" in q and q["isExtend"] is False:
+        notes.append(f"{at}.isExtend: false")
+    elif "isExtend" in q and q["isExtend"] is not True:
+        raise Rejected(f"{at}.isExtend: must be a boolean")
     if "actionsTaken" in q and type(q["actionsTaken"]) is not bool:
         raise Rejected(f"{at}.actionsTaken: must be a boolean")
     if "attachment" in q:
@@ -130,29 +154,32 @@ def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[st
         tr = q["transfer"]
         if not isinstance(tr, dict) or set(tr) != {"departmentId", "transferDate", "transferNumber"}:
             raise Rejected(f"{at}.transfer: must be exactly {{departmentId, transferDate, transferNumber}}")
-        _guid(tr["departmentId"], f"{at}.transfer.departmentId")
+        _guid(tr["departmentId"], f"{at}.transfer.departmentId", notes)
         _day(tr["transferDate"], f"{at}.transfer.transferDate", today)
         _filled(tr["transferNumber"], f"{at}.transfer.transferNumber")
 
 
-def check_appeal(doc: Any, *, today: date | None = None, codes: set[str] | None = None) -> None:
-    """Raise :class:`Rejected` with the first reason the portal refuses ``doc``."""
+def check_appeal(doc: Any, *, today: date | None = None, codes: set[str] | None = None) -> list[str]:
+    """Raise :class:`Rejected` with the first reason the portal refuses ``doc``; return what it
+    took although our own writer never sends it (see the module's note)."""
     today = today or portal_today()
+    notes: list[str] = []
     if not isinstance(doc, dict):
         raise Rejected("the body must be one JSON object (one appeal per request)")
+    doc = _drop_nulls(doc, _TOP_REQUIRED, "", notes)
     absent = sorted(_TOP_REQUIRED - doc.keys())
     if absent:
         raise Rejected(f"required: {', '.join(absent)}")
     extra = sorted(doc.keys() - _TOP_ALLOWED)
     if extra:
         raise Rejected(f"unknown field(s): {', '.join(extra)}")
-    _guid(doc["departmentId"], "departmentId")
+    _guid(doc["departmentId"], "departmentId", notes)
     if type(doc["isDirect"]) is not bool:
         raise Rejected("isDirect: must be a boolean")
     if doc["format"] not in ("Electronic", "Other"):
         raise Rejected("format: must be Electronic or Other")
     if doc["isDirect"] and doc["format"] == "Electronic":
-        raise Rejected("format: Electronic is for appeals forwarded over МЭДО, not direct ones")
+        notes.append("format: Electronic on a direct appeal")
     _filled(doc["number"], "number")
     _filled(doc["name"], "name")
     for key in ("address", "email"):
@@ -166,4 +193,5 @@ def check_appeal(doc: Any, *, today: date | None = None, codes: set[str] | None 
     if not isinstance(questions, list) or len(questions) == 0:
         raise Rejected("questions: at least one question is required")
     for i, q in enumerate(questions):
-        _question(q, i, doc, today, codes)
+        _question(q, i, doc, today, codes, notes)
+    return notes

@@ -432,13 +432,14 @@ def db_check(config: Path | None, as_json: bool) -> None:
 
 def _register_groups() -> None:
     from connector.cli.mapping import classifier, mapping
-    from connector.cli.setup import init
+    from connector.cli.setup import doctor, init
     from connector.cli.sstu import sstu
 
     main.add_command(classifier)
     main.add_command(mapping)
     main.add_command(sstu)
     main.add_command(init)
+    main.add_command(doctor)
 
 
 _register_groups()

@@ -1,4 +1,5 @@
-"""``connector init``: the first configuration of a new installation."""
+"""``connector init`` and ``connector doctor``: the first configuration of a new installation, and
+whether an installation is ready to run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import click
 
-from connector.cli._common import EXIT_BAD_INPUT, emit_json, fail
+from connector.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, emit_json, fail
 from connector.errors import ConfigError, DataError
 
 _SYSTEM_CONFIG = Path("/etc/pos-connector/connector.toml")
@@ -120,3 +121,27 @@ def init(out: Path | None, non_interactive: bool, force: bool, account: str, pos
     for path in result.secret_files:
         click.echo(f"  secret (0600): {path}")
     click.echo(f"next: connector db upgrade --config {result.config}")
+
+
+@click.command("doctor")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML configuration (default: $CONNECTOR_CONFIG, ./connector.toml, /etc/pos-connector/connector.toml)")
+@click.option("--json", "as_json", is_flag=True)
+def doctor(config: Path | None, as_json: bool) -> None:
+    """Check the configuration, paths, database, endpoints, clock and disk: is this ready to run?"""
+    from connector.cli._common import config_path, load
+    from connector.ops.doctor import Result, run_doctor
+
+    settings = load(config)
+    report = run_doctor(settings, config_path(config))
+    if as_json:
+        emit_json({**report.model_dump(mode="json"), "worst": report.worst.value})
+    else:
+        width = max(len(c.name) for c in report.checks)
+        click.echo(f"configuration {report.config_file}")
+        for check in report.checks:
+            click.echo(f"  {check.result.value.upper():4}  {check.name:<{width}}  {check.detail}")
+        click.echo({Result.OK: "ready", Result.WARN: "ready, with warnings",
+                    Result.FAIL: "NOT READY: fix the failed checks"}[report.worst])
+    # warnings are worth reading but do not stop a service: only a failed check is exit 1
+    sys.exit(EXIT_FAILED if report.worst is Result.FAIL else EXIT_OK)

@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench dist clean
+.PHONY: demo test test-clock lint bench dist clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 2; }
@@ -26,6 +26,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python tests/system_deps.py
 	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python tests/faketime_run.py
+
+# The date-sensitive tests under libfaketime at 31 Dec 22:30 UTC and 28 Feb 21:30 UTC (next day in Moscow).
+test-clock: $(VENV)/.installed-test
+	$(BIN)/python tests/system_deps.py
+	$(BIN)/python tests/faketime_run.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check connector tests bench packaging

@@ -2,6 +2,7 @@
 
 PostgreSQL: the store and pipeline tests run on a real server (tests/pg_server.py).
 LibreOffice Calc (no GUI): the mapping workbook must open in LibreOffice headless.
+faketime: tests/faketime_run.py runs the date-sensitive tests with the clock shifted to a new year in Moscow.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PACKAGES: list[tuple[str, object]] = [
     ("poppler-utils", lambda: shutil.which("pdfinfo") is not None),
     # rpmbuild for `make dist` (tests/packaging builds the .rpm and reads it back with rpm -qip).
     ("rpm", lambda: shutil.which("rpmbuild") is not None),
+    ("faketime", lambda: shutil.which("faketime") is not None),
 ]
 
 

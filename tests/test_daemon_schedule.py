@@ -21,6 +21,8 @@ from connector.store.models import JobRun
 
 from testconfig import settings_mapping
 
+pytestmark = pytest.mark.date_sensitive  # the sstu job's daily time is in the body's zone
+
 DEPT = "5a0c8f2e-3b7d-4e61-9c2a-0d5e7f1b2c3d"
 
 

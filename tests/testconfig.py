@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connector.sstu_export.settings import SstuSettings
+
+# The body's zone of these settings (`[sstu] timezone`, Europe/Moscow by default): the product and the
+# simulators date registrations, answers and periods in it, so a test's "today" comes from here, never
+# from the machine's UTC date (21:00-24:00 UTC it is already tomorrow in Moscow).
+BODY_ZONE = ZoneInfo(SstuSettings.model_fields["timezone"].default)
+
+
+def body_today(now: datetime | None = None) -> date:
+    """The body's date at ``now`` (aware; default the current moment)."""
+    return (now or datetime.now(BODY_ZONE)).astimezone(BODY_ZONE).date()
+
+
+# libfaketime 0.9.10 does not shift sem_clockwait, on which Python 3.11 waits for every lock, event and queue
+# with a timeout: under it such a wait lasts the whole offset (weeks), so the daemon's scheduler and polling
+# threads stall whatever the date. tests/faketime_run.py deselects these tests.
+FAKETIME_STALLS_THREADS = pytest.mark.faketime_unsafe(
+    reason="threads waiting with a timeout stall under libfaketime (sem_clockwait is not faked)")
+
 
 POS_LOGIN, POS_PASSWORD = "lko-demo", "demo-secret"
 ONEC_LOGIN, ONEC_PASSWORD = "integration", "1c-secret"

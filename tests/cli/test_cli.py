@@ -22,7 +22,7 @@ from connector.store.db import Store
 from connector.store.models import Failure, Message, MessageState
 
 import simctl
-from testconfig import onec_account_toml
+from testconfig import FAKETIME_STALLS_THREADS, onec_account_toml
 
 CONFIG = """
 [daemon]
@@ -91,6 +91,7 @@ def test_status_json_and_failures_retry(tmp_path: Path) -> None:
     store.dispose()
 
 
+@FAKETIME_STALLS_THREADS
 def test_daemon_runs_jobs_on_schedule_and_stops_cleanly_on_sigterm(
         tmp_path: Path, pos_sim: SimServer, onec_sim: SimServer) -> None:
     ids = simctl.seed(pos_sim, 5)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
@@ -18,7 +19,9 @@ from connector.simulators.server import SimServer
 from connector.store.models import Message, MessageState
 
 import simctl
-from testconfig import settings_mapping
+from testconfig import body_today, settings_mapping
+
+pytestmark = pytest.mark.date_sensitive  # overdue is judged against the body's today
 
 # The full column set of a recent ЛКО export; an older layout simply lacks some of them.
 HEADERS = ["Номер", "Номер ЕПГУ", "Источник", "Категория", "Подкатегория", "Факт", "Дата поступления",
@@ -45,7 +48,7 @@ def test_reconcile_finds_exactly_the_planted_differences_and_fix_queues_the_miss
     ctx = build_context(settings_from_mapping(mapping), sleep=lambda _s: None)
     run_job(ctx, "pull")
     [missed] = simctl.seed(pos_sim, 1, seed=99)  # POS has it; the daemon has not pulled it yet
-    today = datetime.now(UTC).date()
+    today = body_today()
     appeals = simctl.pos_appeals(pos_sim)
     rows = [{"Номер": pid, "Статус": STATUS_LABELS[PosStatus(appeals[pid]["status"])], "Просрочено": "Нет",
              "Дата планируемого завершения работ": (today + timedelta(days=20)).strftime("%d.%m.%Y")}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,9 @@ from connector.sstu_export.service import period_of
 from connector.store.db import Store
 
 import simctl
-from testconfig import onec_account_toml
+from testconfig import body_today, onec_account_toml
+
+pytestmark = pytest.mark.date_sensitive  # the export period is the body's current month
 
 CONFIG = """
 [daemon]
@@ -74,7 +75,7 @@ def test_an_operator_sends_exports_reconciles_and_resends(
     result, doc = _run("status", "--json", "--config", str(config))
     assert doc["sstu_by_send_state"] == {"idle": 6}
 
-    period = period_of(datetime.now(UTC).date())
+    period = period_of(body_today())
     out = tmp_path / "carry"
     result, doc = _run("sstu", "export", "--period", period, "--through", "--out", str(out), "--json",
                        "--config", str(config))

@@ -8,7 +8,7 @@ import json
 import os
 import socket
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,10 @@ from connector.edms_adapters.registry import adapter_class, create_adapter
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
 from connector.simulators.directum import DirectumFaultSpec, DirectumSimulator
 from connector.simulators.server import SimServer
+
+from testconfig import body_today
+
+pytestmark = pytest.mark.date_sensitive  # registration and answer dates are the body's today
 
 Sim = tuple[DirectumSimulator, SimServer]
 MakeFile = Callable[[str, bytes], StoredFile]
@@ -49,10 +53,6 @@ def adapter(rx_sim: Sim, adapter_context: AdapterContext) -> DirectumRxAdapter:
 
 def faults(sim: DirectumSimulator, **spec: Any) -> None:
     sim.set_faults(DirectumFaultSpec(**spec))
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def letter_of(sim: DirectumSimulator, ref: CardRef) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def test_create_twice_makes_one_letter_with_registration(rx_sim: Sim, adapter: D
     state = adapter.get_card(ref)
     assert state.stage is CardStage.REGISTERED
     assert state.registration_number == letter["registration_number"]
-    assert state.registration_date == today()
+    assert state.registration_date == body_today()
     assert state.executors == () and state.deadline is None
 
 
@@ -237,7 +237,7 @@ def test_lifecycle_assign_extend_answer(rx_sim: Sim, adapter: DirectumRxAdapter,
     ref = adapter.create_card(message("9009"))
     assert adapter.fetch_answer(ref) is None
 
-    due = (today() + timedelta(days=20)).isoformat()
+    due = (body_today() + timedelta(days=20)).isoformat()
     sim.act({"action": "assign", "pos_id": "9009", "executor": "Иванова Мария Сергеевна", "due_date": due})
     state = adapter.get_card(ref)
     assert state.stage is CardStage.IN_WORK
@@ -256,7 +256,7 @@ def test_lifecycle_assign_extend_answer(rx_sim: Sim, adapter: DirectumRxAdapter,
     answer = adapter.fetch_answer(ref)
     assert answer is not None
     assert answer.text == "Мусор вывезен." and answer.signer == "Волков Сергей Михайлович"
-    assert answer.date == today() and answer.decision == "Разъяснено"
+    assert answer.date == body_today() and answer.decision == "Разъяснено"
     assert [f.name for f in answer.files] == ["Ответ на обращение №9009.pdf"]
     assert answer.files[0].mime_type == "application/pdf"
     outgoing = next(iter(sim.state()["outgoing"].values()))

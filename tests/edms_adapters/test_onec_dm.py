@@ -6,7 +6,7 @@ import hashlib
 import os
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,10 @@ from connector.edms_adapters.registry import adapter_class, create_adapter
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
 from connector.simulators.onec import OnecFaultSpec, OnecSimulator
 from connector.simulators.server import SimServer
+
+from testconfig import body_today
+
+pytestmark = pytest.mark.date_sensitive  # registration dates, number series by year and answer dates are the body's today
 
 Sim = tuple[OnecSimulator, SimServer]
 MakeFile = Callable[[str, bytes], StoredFile]
@@ -38,10 +42,6 @@ def adapter(onec_sim: Sim, adapter_context: AdapterContext) -> OnecDmAdapter:
 
 def faults(sim: OnecSimulator, **spec: Any) -> None:
     sim.set_faults(OnecFaultSpec(**spec))
-
-
-def today() -> Any:
-    return datetime.now(UTC).date()
 
 
 # --- registration ---------------------------------------------------------------------------------
@@ -75,8 +75,8 @@ def test_create_twice_makes_one_card_with_registration(onec_sim: Sim, adapter: O
     state = adapter.get_card(ref)
     assert state.stage is CardStage.REGISTERED
     assert state.registration_number == doc["registrationNumber"]
-    assert state.registration_number.startswith(f"ВХ-{today().year}-")
-    assert state.registration_date == today()
+    assert state.registration_number.startswith(f"ВХ-{body_today().year}-")
+    assert state.registration_date == body_today()
     assert state.executors == () and state.deadline is None
 
 
@@ -196,7 +196,7 @@ def test_lifecycle_assign_extend_answer(onec_sim: Sim, adapter: OnecDmAdapter, m
     ref = adapter.create_card(message("9009"))
     assert adapter.fetch_answer(ref) is None
 
-    due = (today() + timedelta(days=20)).isoformat()
+    due = (body_today() + timedelta(days=20)).isoformat()
     sim.act({"action": "assign", "pos_id": "9009", "executor": "Иванова Мария Сергеевна", "due_date": due})
     state = adapter.get_card(ref)
     assert state.stage is CardStage.IN_WORK
@@ -216,7 +216,7 @@ def test_lifecycle_assign_extend_answer(onec_sim: Sim, adapter: OnecDmAdapter, m
     answer = adapter.fetch_answer(ref)
     assert answer is not None
     assert answer.text == "Мусор вывезен." and answer.signer == "Волков Сергей Михайлович"
-    assert answer.date == today() and answer.decision == "Разъяснено"
+    assert answer.date == body_today() and answer.decision == "Разъяснено"
     assert [f.name for f in answer.files] == ["Ответ на обращение №9009.pdf"]
     assert answer.files[0].mime_type == "application/pdf"
     sim_file = next(f for f in sim.store.files.values() if f.name.startswith("Ответ"))

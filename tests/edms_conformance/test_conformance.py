@@ -22,6 +22,8 @@ from connector.errors import AuthError, ConnectorError, FatalAdapterError, Forei
 
 from harness import EdmsHarness, test_context
 
+pytestmark = pytest.mark.date_sensitive  # every adapter dates registrations and deadlines from the body's today
+
 HARNESSES = ["onec_dm", "medo", "directum_rx", "example_edms"]
 
 

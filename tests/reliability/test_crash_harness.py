@@ -13,10 +13,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from chaos_harness import run_chaos  # noqa: E402
+from testconfig import FAKETIME_STALLS_THREADS
 
 pytestmark = pytest.mark.slow
 
 
+@FAKETIME_STALLS_THREADS
 def test_thirty_kills_over_two_hundred_messages_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     report = run_chaos(tmp_path, messages=200, kills=30, seed=7, min_alive=0.2, max_alive=3.0)
     print(report.summary())

@@ -31,7 +31,7 @@ from connector.simulators.sstu import SstuSimulator
 from connector.store.db import Store
 from connector.store.models import Attachment, Failure, Message, MessageState
 
-from testconfig import onec_account_toml
+from testconfig import FAKETIME_STALLS_THREADS, onec_account_toml
 
 pytestmark = pytest.mark.slow
 
@@ -85,6 +85,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@FAKETIME_STALLS_THREADS
 def test_hostile_pos_content_and_hostile_soap_replies_through_the_running_daemon(tmp_path: Path) -> None:
     pos_sim, onec_sim, sstu_sim = PosSimulator(), OnecSimulator(), SstuSimulator()
     with SimServer(pos_sim) as pos, SimServer(onec_sim) as onec, SimServer(sstu_sim) as sstu:
@@ -185,6 +186,7 @@ def _toml_value(value: object) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@FAKETIME_STALLS_THREADS
 def test_hostile_medo_packages_are_quarantined_while_the_daemon_completes_the_rest(tmp_path: Path) -> None:
     from connector.demo_edms import DEMO_TARGETS
     from connector.simulators.medo import HOSTILE_KINDS

@@ -20,6 +20,8 @@ from connector.simulators.faults import parse_fault_spec
 from connector.simulators.medo import HOSTILE_KINDS, MedoFaultSpec, MedoSimulator
 from connector.simulators.server import SimServer
 
+from testconfig import FAKETIME_STALLS_THREADS
+
 
 class Rig:
     def __init__(self, root: Path, encoding: str = "windows-1251") -> None:
@@ -160,6 +162,7 @@ def test_control_app_over_http(served: tuple[Rig, str]) -> None:
     assert requests.get(url + "/_sim/nothing", timeout=10).status_code == 404
 
 
+@FAKETIME_STALLS_THREADS
 def test_polling_mode_processes_in_the_background(rig: Rig) -> None:
     uid = rig.send("1")
     rig.sim.start_polling(0.02, assign=True)

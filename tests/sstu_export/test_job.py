@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,9 @@ from connector.sstu_export.service import export_archive, period_of, reconcile_p
 from connector.store.models import Card, Message
 
 import simctl
-from testconfig import settings_mapping
+from testconfig import BODY_ZONE, body_today, settings_mapping
+
+pytestmark = pytest.mark.date_sensitive  # report dates, the monthly period and the archive due date follow the body's calendar
 
 
 @pytest.fixture
@@ -43,6 +45,12 @@ def _context(tmp_path: Path, db_url: str, pos: SimServer, onec: SimServer, sstu:
     raw = settings_mapping(data_dir=tmp_path / "data", db_url=db_url, pos_url=pos.url, onec_url=onec.url)
     raw["sstu"] = {"department_id": DEMO_DEPARTMENT_ID, **({"base_url": sstu.url} if sstu else {}), **sstu_settings}
     return build_context(settings_from_mapping(raw), sleep=lambda _s: None)
+
+
+def _second_of_next_month() -> datetime:
+    """09:00 on the 2nd of the body's next month: the previous month's archive is due then."""
+    next_month = (body_today().replace(day=28) + timedelta(days=4)).replace(day=2)
+    return datetime.combine(next_month, time(9), BODY_ZONE)
 
 
 @pytest.fixture
@@ -188,7 +196,7 @@ def test_archives_carry_only_what_changed_and_every_file_is_valid(
     simctl.seed(pos_sim, 9)
     cycles.until_in_work(sctx, onec_sim)
     config = build_config(sctx.settings, sctx.store)
-    period = period_of(datetime.now(UTC).astimezone(sctx.settings.sstu.zone).date())
+    period = period_of(body_today())
 
     first = export_archive(sctx.store, config, tmp_path / "a1", period, through=True)
     assert first.appeals == 9 and check_path(tmp_path / "a1").ok
@@ -216,10 +224,9 @@ def test_the_monthly_archive_is_written_once_for_the_previous_month(
         prepare_mapping(ctx.store, tmp_path / "mapping")
         simctl.seed(pos_sim, 5)
         cycles.until_in_work(ctx, onec_sim)
-        now = datetime.now(UTC)
-        next_month = (now.replace(day=28) + (now.replace(day=28) - now.replace(day=1))).replace(day=2, hour=9)
+        next_month = _second_of_next_month()
         ctx.clock = lambda: next_month
-        this_period = period_of(now.astimezone(ctx.settings.sstu.zone).date())
+        this_period = period_of(body_today())
         stats = run_job(ctx, "sstu")
         assert not stats.notes
         with ctx.store.session() as session:
@@ -273,8 +280,7 @@ def test_two_workers_on_one_postgresql_database_send_each_appeal_once_and_one_ar
         prepare_mapping(first.store, tmp_path / "mapping")
         simctl.seed(pos_sim, 30)
         cycles.until_in_work(first, onec_sim)
-        now = datetime.now(UTC)
-        next_month = (now.replace(day=28) + timedelta(days=5)).replace(day=2)
+        next_month = _second_of_next_month()
         for ctx in (first, second):
             ctx.clock = lambda: next_month  # both see the monthly archive as due
         errors: list[BaseException] = []

@@ -285,7 +285,7 @@ def pos() -> None:
 def pos_reconcile(export: Path, config: Path | None, account: str | None, fix: bool, report: Path | None,
                   as_json: bool) -> None:
     """Compare the ЛКО export (XLSX, sheet Sheet0) with what the connector holds."""
-    from datetime import UTC, datetime
+    from datetime import datetime
 
     from connector.errors import DataError
     from connector.ops.lko_reconcile import reconcile, write_report
@@ -299,7 +299,7 @@ def pos_reconcile(export: Path, config: Path | None, account: str | None, fix: b
         fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
     try:
         result = reconcile(open_store(settings), account, export,
-                           datetime.now(UTC).date(), fix=fix)
+                           datetime.now(settings.sstu.zone).date(), fix=fix)
     except DataError as exc:
         fail(exc.operator_message, EXIT_BAD_INPUT)
     if report is not None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -30,6 +32,8 @@ class AdapterContext:
     session_factory: Callable[[], requests.Session]
     data_dir: Path
     answer_days: int = 30
+    # The body's zone (`[sstu] timezone`): a date the adapter stamps itself is the body's date, not UTC's.
+    zone: tzinfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
     extra: dict[str, object] = field(default_factory=dict)
 
 

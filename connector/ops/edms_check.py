@@ -30,7 +30,7 @@ def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck
     for acc in accounts:
         raw = settings.edms[acc.edms]
         context = AdapterContext(target_name=acc.edms, data_dir=settings.daemon.data_dir / "edms" / acc.edms,
-                                 answer_days=acc.answer_days,
+                                 answer_days=acc.answer_days, zone=settings.sstu.zone,
                                  session_factory=functools.partial(
                                      RetryingSession, policy, timeout=http.timeout_seconds, verify=http.verify(),
                                      system=f"edms.{acc.edms}"))

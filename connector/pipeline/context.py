@@ -55,7 +55,8 @@ class PipelineContext:
         if target not in self._adapters:
             answer_days = next((a.answer_days for a in self.settings.accounts if a.edms == target), 30)
             context = AdapterContext(target_name=target, session_factory=lambda: self.new_session(f"edms.{target}"),
-                                     data_dir=self.data_dir / "edms" / target, answer_days=answer_days)
+                                     data_dir=self.data_dir / "edms" / target, answer_days=answer_days,
+                                     zone=self.settings.sstu.zone)
             self._adapters[target] = create_adapter(self.settings.edms[target], context)
         return self._adapters[target]
 

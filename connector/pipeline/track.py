@@ -181,7 +181,7 @@ def _record_hop(session: Session, ctx: PipelineContext, message: Message, execut
         hop.deadline = state.deadline or hop.deadline
     if state.stage in (CardStage.REDIRECTED, CardStage.ANSWER_READY, CardStage.REFUSED) and hop.ended_at is None:
         hop.ended_at = now
-        hop.overdue = bool(hop.deadline and now.date() > hop.deadline)
+        hop.overdue = bool(hop.deadline and now.astimezone(ctx.settings.sstu.zone).date() > hop.deadline)
 
 
 def _planned_date(message: Message) -> date | None:

@@ -223,6 +223,17 @@ def test_lifecycle_assign_extend_answer(onec_sim: Sim, adapter: OnecDmAdapter, m
     assert answer.files[0].content == sim_file.read() and len(answer.files[0].content) == 2_000_000
 
 
+def test_an_answer_the_edms_has_not_registered_yet_is_dated_the_bodys_today(
+        onec_sim: Sim, adapter: OnecDmAdapter, message: Message) -> None:
+    sim, _ = onec_sim
+    ref = adapter.create_card(message("9010"))
+    sim.act({"action": "answer", "pos_id": "9010"})
+    [answer_doc] = [d for d in sim.store.docs.values() if d.type == sim.store.names.answer_type]
+    answer_doc.reg_date = None  # the clerk registers the outgoing letter later
+    answer = adapter.fetch_answer(ref)
+    assert answer is not None and answer.date == body_today()
+
+
 def test_redirect_and_refuse(onec_sim: Sim, adapter: OnecDmAdapter, message: Message) -> None:
     sim, _ = onec_sim
     redirected = adapter.create_card(message("1111"))

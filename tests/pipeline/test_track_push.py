@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
+import pytest
 from sqlalchemy import select
 
 from connector.ops.failures import list_failures
@@ -11,6 +14,8 @@ from connector.simulators.server import SimServer
 from connector.store.models import DeadlineHop, Message, MessageState, OutboxItem, OutboxState
 
 import simctl
+
+pytestmark = pytest.mark.date_sensitive  # deadline hops are judged overdue against the body's today
 
 
 def _registered(ctx: PipelineContext, pos: SimServer, count: int) -> list[str]:
@@ -52,6 +57,20 @@ def test_redirect_is_sent_to_pos_and_ends_the_hop(ctx: PipelineContext, pos_sim:
         assert message is not None and message.state == MessageState.CLOSED
         [hop] = session.scalars(select(DeadlineHop)).all()
         assert hop.ended_at is not None and hop.overdue is False
+
+
+def test_a_hop_ended_after_its_last_day_in_the_bodys_zone_is_overdue(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    [pos_id] = _registered(ctx, pos_sim, 1)
+    simctl.onec_act(onec_sim, action="assign", pos_id=pos_id, due_date="2026-12-31")
+    run_job(ctx, "track")
+    simctl.onec_act(onec_sim, action="redirect", pos_id=pos_id, org_id="org-podved-12", comment="Не наш вопрос")
+    ctx.clock = lambda: datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 1 January 01:30 in Moscow
+    run_job(ctx, "track")
+    with ctx.store.session() as session:
+        [hop] = session.scalars(select(DeadlineHop)).all()
+        assert hop.deadline == date(2026, 12, 31) and hop.ended_at is not None
+        assert hop.overdue is True
 
 
 def test_card_closed_without_answer_lands_in_failures_with_the_reason(

@@ -32,7 +32,7 @@ import logging
 import mimetypes
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any, ClassVar
 
 import requests
@@ -156,7 +156,7 @@ class DirectumRxAdapter:
         return Answer(
             text=str(answer.get(wire.P_SUBJECT) or answer.get(wire.P_NOTE) or ""),
             signer=wire.nav_name(answer, wire.P_OUR_SIGNATORY),
-            date=wire.parse_date(answer.get(wire.P_REG_DATE)) or datetime.now(UTC).date(),
+            date=wire.parse_date(answer.get(wire.P_REG_DATE)) or datetime.now(self._context.zone).date(),
             decision=str(letter.get(s.result_property) or ""),
             files=tuple(files),
         )

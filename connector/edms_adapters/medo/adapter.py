@@ -150,7 +150,7 @@ class MedoAdapter:
             raise TransientError(f"cannot read the МЭДО answer package {package.name}",
                                  detail=f"{type(exc).__name__}") from None
         return Answer(text=meta["text"], signer=meta["signer"],
-                      date=wire.parse_date(meta["date"]) or _now().date(), decision=meta["decision"],
+                      date=wire.parse_date(meta["date"]) or _now().astimezone(self._context.zone).date(), decision=meta["decision"],
                       files=tuple(files))
 
     def health(self) -> None:
@@ -332,7 +332,7 @@ class MedoAdapter:
         s = self.settings
         now = _now()
         number = msg.epgu_number or msg.pos_id
-        on = msg.created_at.date()
+        on = msg.created_at.astimezone(self._context.zone).date()  # the day it reached the body
         subject = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
         names = mailbox.unique_names([TEXT_FILE_NAME, *(a.name for a in msg.attachments)])
         container = f"{uid}.zip"

@@ -173,7 +173,7 @@ class OnecDmAdapter:
         return Answer(
             text=answer.summary or answer.title,
             signer=answer.signer,
-            date=answer.reg_date or datetime.now(UTC).date(),
+            date=answer.reg_date or datetime.now(self._context.zone).date(),
             decision=doc.properties.get(self.settings.result_property, ""),
             files=tuple(files),
         )

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.domain import PosStatus
 from connector.pos_client import wire
+from connector.simulators.base import LOCAL_ZONE
 from connector.simulators.pos import generator
 from connector.simulators.pos.faults import PosClock
 
@@ -338,7 +339,8 @@ class SimState:
             problem_address=problem,
             coordinates=wire.WireCoordinates(lat=round(56.85 + rng.uniform(-0.05, 0.05), 6),
                                              lon=round(35.9 + rng.uniform(-0.08, 0.08), 6)),
-            created_at=created, planned_date=(created + timedelta(days=10 if fast else 30)).date(),
+            created_at=created,
+            planned_date=(created.astimezone(LOCAL_ZONE) + timedelta(days=10 if fast else 30)).date(),
             status=PosStatus.NEW, status_label=wire.STATUS_LABELS[PosStatus.NEW], stage=wire.STAGE_IN_WORK,
             fz59=rng.random() < 0.4, fast_track=fast, repeated=rng.random() < 0.05, rating=None,
             attachments=[wire.WireAttachment(id=f"{appeal_id}-{i}", name=name, size=size,

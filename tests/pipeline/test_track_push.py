@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -61,15 +61,18 @@ def test_redirect_is_sent_to_pos_and_ends_the_hop(ctx: PipelineContext, pos_sim:
 
 def test_a_hop_ended_after_its_last_day_in_the_bodys_zone_is_overdue(
         ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    # 22:30 UTC tomorrow: still the last day in UTC, already the next one in Moscow; later than
+    # the first track run, so the card is due for a check again.
+    ended = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), time(22, 30), UTC)
     [pos_id] = _registered(ctx, pos_sim, 1)
-    simctl.onec_act(onec_sim, action="assign", pos_id=pos_id, due_date="2026-12-31")
+    simctl.onec_act(onec_sim, action="assign", pos_id=pos_id, due_date=ended.date().isoformat())
     run_job(ctx, "track")
     simctl.onec_act(onec_sim, action="redirect", pos_id=pos_id, org_id="org-podved-12", comment="Не наш вопрос")
-    ctx.clock = lambda: datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 1 January 01:30 in Moscow
+    ctx.clock = lambda: ended
     run_job(ctx, "track")
     with ctx.store.session() as session:
         [hop] = session.scalars(select(DeadlineHop)).all()
-        assert hop.deadline == date(2026, 12, 31) and hop.ended_at is not None
+        assert hop.deadline == ended.date() and hop.ended_at is not None
         assert hop.overdue is True
 
 

@@ -55,6 +55,9 @@ def test_reconcile_finds_exactly_the_planted_differences_and_fix_queues_the_miss
             for pid in ids]
     rows[1]["Статус"] = "Отправлен ответ заявителю"  # POS says answered; we saw it new
     rows[2]["Просрочено"] = "Да"                      # overdue in POS, not in our view
+    # Its last day was yesterday in the body's zone (in the evening still "today" in UTC): overdue on both sides.
+    rows[3].update({"Просрочено": "Да",
+                    "Дата планируемого завершения работ": (today - timedelta(days=1)).strftime("%d.%m.%Y")})
     rows.append({"Номер": missed, "Статус": "Новое", "Просрочено": "Нет"})
     export = _export(tmp_path / "lko.xlsx", rows)
     config = tmp_path / "connector.toml"

@@ -144,17 +144,21 @@ def test_backup_under_a_running_daemon_wipe_restore_loses_nothing(
     refused = _cli("db", "restore", str(backup), "--config", str(config))
     assert refused.returncode == 2 and "--force" in refused.stderr
 
-    simctl.onec_act(onec_sim, action="auto", assign=True, answer=True)
-    for _ in range(4):
-        done = _cli("run", "--once", "--config", str(config), timeout=300)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # the restored store is behind the peers: passes until every message is closed (a loaded
+    # machine may need more than the four a quiet one does), never a second card or answer
+    status: dict = {}
+    for _ in range(10):
         simctl.onec_act(onec_sim, action="auto", assign=True, answer=True)
-
+        done = _cli("run", "--once", "--config", str(config), timeout=300)
+        assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+        status = json.loads(_cli("status", "--config", str(config), "--json").stdout)
+        if status["messages_by_state"] == {"closed": count}:
+            break
+    assert status["messages_by_state"] == {"closed": count}, status
+    assert status["open_failures"] == 0, status
     appeals = simctl.pos_appeals(pos_sim)
     assert {pid: len(appeals[pid]["answers"]) for pid in ids} == {pid: 1 for pid in ids}
     assert simctl.cards_per_pos_id(onec_sim) == {pid: 1 for pid in ids}
-    status = json.loads(_cli("status", "--config", str(config), "--json").stdout)
-    assert status["messages_by_state"] == {"closed": count}, status
 
 
 def test_db_check_names_a_missing_and_a_damaged_attachment(

@@ -70,6 +70,29 @@ def test_offline_bundle_installs_without_network_and_runs_the_demo(dist: Path, t
     assert (prefix / "etc" / "connector.example.toml").is_file()
     assert oct((prefix / "var").stat().st_mode & 0o777) == "0o700"
 
+    # The installed copy writes its own configuration and checks it against simulators it runs itself,
+    # all inside the namespace: no network, only loopback.
+    made = tmp_path / "init" / "connector.toml"
+    doctor = _offline(f"""
+{connector} sim pos --port 18080 2>/dev/null & POS=$!
+{connector} sim edms --kind onec --port 18081 2>/dev/null & ONEC=$!
+trap 'kill $POS $ONEC' EXIT
+for i in $(seq 100); do
+  {prefix}/venv/bin/python -c "import socket; [socket.create_connection(('127.0.0.1', p), 1) for p in (18080, 18081)]" \
+    2>/dev/null && break
+  sleep 0.1
+done
+CONNECTOR_INIT_POS_PASSWORD=demo-secret CONNECTOR_INIT_EDMS_PASSWORD=1c-secret {connector} init --non-interactive \
+  --out {made} --pos-url http://127.0.0.1:18080 --pos-login lko-demo --edms-type onec_dm \
+  --edms-url http://127.0.0.1:18081/base/ws/DMService --edms-login integration --allow-insecure
+{connector} db upgrade --config {made}
+chmod 700 {made.parent / "var"}
+{connector} doctor --config {made}
+""")
+    assert doctor.returncode == 0, doctor.stderr[-3000:] + doctor.stdout[-3000:]
+    assert "OK    POS main" in doctor.stdout and "OK    EDMS main" in doctor.stdout, doctor.stdout
+    assert doctor.stdout.rstrip().endswith("ready")
+
     # An upgrade in place keeps what the operator wrote and what the service stored.
     config = prefix / "etc" / "connector.toml"
     example = (prefix / "etc" / "connector.example.toml").read_text(encoding="utf-8")

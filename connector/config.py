@@ -43,6 +43,7 @@ class DaemonSettings(StrictModel):
     lease_seconds: int = Field(300, ge=10, description="a claimed item is free again after this long")
     max_attempts: int = Field(5, ge=1, description="failed attempts before an item lands in failures")
     retry_delay_seconds: int = Field(60, ge=0, description="first delay before an item is tried again; doubles")
+    job_history_days: int = Field(30, ge=1, description="runs of each job older than this are pruned from job_runs")
 
     @field_validator("database_url")
     @classmethod

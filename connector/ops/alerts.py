@@ -42,8 +42,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector.logs import Redactor, active_redactor
 from connector.ops.health_server import JobHealth, job_health
 from connector.ops.settings import AlertSettings
+from connector.store import job_history
 from connector.store.db import Store
-from connector.store.models import Failure, JobRun, Message, PullWatermark, utcnow
+from connector.store.models import Failure, Message, PullWatermark, utcnow
 from connector.transport import RetryingSession, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -304,8 +305,7 @@ class Alerter:
 
     def _stall_incident(self, job: JobHealth) -> Incident:
         with self.store.session() as session:
-            last = session.scalars(select(JobRun).where(JobRun.job == job.job)
-                                   .order_by(JobRun.id.desc()).limit(1)).first()
+            last = job_history.latest_run(session, job.job)
             last_error = self._clean(last.error) if last is not None and last.error else ""
         hours = job.seconds_since / 3600
         since = job.last_success.isoformat(timespec="seconds") if job.last_success else "—"

@@ -24,15 +24,16 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.logs import redact_secrets
 from connector.ops.status import StatusReport, status_report
 from connector.pipeline.answer_completeness import REASON as ANSWER_WAIT_REASON
 from connector.sstu_export.records import SendState
+from connector.store import job_history
 from connector.store.db import Store
-from connector.store.models import JobRun, MessageState, OutboxState, PullWatermark
+from connector.store.models import MessageState, OutboxState, PullWatermark
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,7 @@ _MAX_REASON = 64
 def last_successes(store: Store) -> dict[str, datetime]:
     """When each job last finished successfully (any worker), by job name."""
     with store.session() as session:
-        rows = session.execute(select(JobRun.job, func.max(JobRun.finished_at))
-                               .where(JobRun.ok.is_(True)).group_by(JobRun.job)).all()
-    return {job: finished for job, finished in rows if finished is not None}
+        return job_history.last_successes(session)
 
 
 def pull_marks(store: Store) -> list[PullWatermark]:

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from connector.sstu_export.records import SstuAppealRecord
+from connector.store import job_history
 from connector.store.db import Store
-from connector.store.models import OPEN_CARD_STATES, Failure, JobRun, Message, OutboxItem, OutboxState, utcnow
+from connector.store.models import OPEN_CARD_STATES, Failure, Message, OutboxItem, OutboxState, utcnow
 
 WAITING_SHOWN = 20  # the oldest few by name; the count per reason covers the rest
 
@@ -73,8 +74,7 @@ def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) ->
                                             .order_by(Message.next_attempt_at, Message.id).limit(WAITING_SHOWN))]
         failures = session.scalar(select(func.count()).select_from(Failure).where(Failure.resolved_at.is_(None)))
         last_runs: dict[str, Any] = {}
-        latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
-        for run in session.scalars(select(JobRun).join(latest, JobRun.id == latest.c.id)):
+        for run in job_history.latest_runs(session).values():
             summary = JobRunSummary.model_validate(run, from_attributes=True)
             summary.started_at = summary.started_at.astimezone(zone)
             if summary.finished_at is not None:

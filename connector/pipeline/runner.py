@@ -16,6 +16,7 @@ from connector.pipeline import pull, push, register, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.sstu_export.records import SstuAppealRecord
+from connector.store import job_history
 from connector.store.db import Store, default_worker_id
 from connector.store.leases import release_all
 from connector.store.models import Card, JobRun, Message, OutboxItem
@@ -100,6 +101,7 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
             finished.processed, finished.failed = stats.processed, stats.failed
             finished.ok = error is None and not stats.notes
             finished.error = error or ("; ".join(stats.notes) if stats.notes else None)
+            job_history.prune(session, name, finished.finished_at, ctx.settings.daemon.job_history_days)
     except (OperationalError, InterfaceError) as exc:
         error = error or _database_down(name, exc)
     counts = {"job": name, "processed": stats.processed, "failed": stats.failed, "deferred": stats.skipped}

@@ -15,15 +15,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
 from connector.config import AccountSettings
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.listing import BoundedListing, ListingRunaway
 from connector.pipeline.outcomes import JobStats
 from connector.pipeline.pull import account_lock, for_each_account, listing_ended, listing_failed, walk
 from connector.pipeline.watermark import listing_since
-from connector.store.models import JobRun
+from connector.store import job_history
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +40,7 @@ def due_at(ctx: PipelineContext) -> datetime | None:
     if not every:
         return None
     with ctx.store.session() as session:
-        last = session.scalar(select(func.max(JobRun.finished_at)).where(JobRun.job == JOB, JobRun.ok.is_(True)))
+        last = job_history.last_success(session, JOB)
     return ctx.clock() if last is None else last + timedelta(seconds=every)
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.errors import DatabaseUnavailable, UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -112,6 +113,9 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    # alembic is imported where migrations run: most commands only read the store
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -120,11 +124,14 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def head_revision() -> str | None:
     """The newest migration this program carries."""
+    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     cfg = Config()
@@ -132,11 +139,18 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
+# The newest migration (tests/store/test_migrations.py holds it equal to alembic's head): a store
+# already there is opened with one SELECT, and alembic is imported only when there is work for it.
+SCHEMA_HEAD = "0005"
+
+
 def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect, text
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 class Store:
@@ -157,7 +171,7 @@ class Store:
             if not create and path is None and current_revision(self.engine) is None:
                 raise UsageError(f"no connector database at {describe_location(url)}: "
                                  "create it with connector db upgrade")
-            if migrate:
+            if migrate and current_revision(self.engine) != SCHEMA_HEAD:
                 upgrade(self.engine)
         except DBAPIError as exc:
             self.engine.dispose()

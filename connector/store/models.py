@@ -194,7 +194,8 @@ class Failure(Base):
 
 class JobRun(Base):
     __tablename__ = "job_runs"
-    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),
+                      Index("ix_job_runs_job_ok_finished", "job", "ok", "finished_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job: Mapped[str] = mapped_column(String(32))

@@ -21,3 +21,9 @@ def test_the_migrated_schema_matches_the_models(db_url: str) -> None:
         store.dispose()
     # a difference means a model changed without a migration (or the reverse)
     assert differences == []
+
+
+def test_the_schema_head_constant_is_alembics_head() -> None:
+    from connector.store.db import SCHEMA_HEAD, head_revision
+
+    assert head_revision() == SCHEMA_HEAD  # a new migration must move SCHEMA_HEAD with it

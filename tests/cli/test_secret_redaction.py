@@ -77,6 +77,9 @@ type = "directum_rx"
 url = "{rx_url}"
 login = "integration"
 password_file = "{rx_password_file}"
+document_kind_id = 1
+business_unit_id = 1
+department_id = 1
 
 [edms.ex]
 type = "example_edms"
@@ -88,6 +91,9 @@ type = "directum_rx"
 url = "http://integration:{dead_url_password}@127.0.0.1:9/Integration/odata"
 login = "integration"
 password = "dead-target-password"
+document_kind_id = 1
+business_unit_id = 1
+department_id = 1
 """
 
 

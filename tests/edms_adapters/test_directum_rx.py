@@ -29,6 +29,7 @@ Sim = tuple[DirectumSimulator, SimServer]
 MakeFile = Callable[[str, bytes], StoredFile]
 Message = Callable[..., PosMessage]
 LOGIN, PASSWORD = "integration", "rx-secret"
+REFS = {"document_kind_id": 1, "business_unit_id": 1, "department_id": 1}  # the simulator's seeded entries
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def rx_sim() -> Iterator[Sim]:
 
 def make_adapter(url: str, context: AdapterContext, **overrides: Any) -> DirectumRxAdapter:
     raw = {"type": "directum_rx", "url": url + "/Integration/odata", "login": LOGIN, "password": PASSWORD,
-           **overrides}
+           **REFS, **overrides}
     return DirectumRxAdapter(DirectumRxSettings.model_validate(raw), context)
 
 
@@ -63,7 +64,7 @@ def letter_of(sim: DirectumSimulator, ref: CardRef) -> dict[str, Any]:
 def test_entry_point_and_settings(rx_sim: Sim, adapter_context: AdapterContext) -> None:
     assert adapter_class("directum_rx") is DirectumRxAdapter
     made = create_adapter({"type": "directum_rx", "url": rx_sim[1].url + "/Integration/odata/", "login": LOGIN,
-                           "password": PASSWORD}, adapter_context)
+                           "password": PASSWORD, **REFS}, adapter_context)
     assert isinstance(made, DirectumRxAdapter)
     made.health()
     with pytest.raises(ValueError, match="unknown_key"):
@@ -373,3 +374,95 @@ def test_timeouts_are_transient(rx_sim: Sim, tmp_path: Any, message: Message) ->
         adapter.create_card(message("1212"))
     with pytest.raises(FatalAdapterError, match="cannot reach"):
         adapter.health()
+
+
+# --- names of public RX code (docs/edms.md, «Directum RX») ---------------------------------------------------
+def test_tasks_are_found_through_their_attachment_details_and_carry_action_item(
+        rx_sim: Sim, adapter: DirectumRxAdapter, message: Message) -> None:
+    sim, _ = rx_sim
+    ref = adapter.create_card(message("4401"))
+    sim.act({"action": "assign", "pos_id": "4401", "executor": "Кузнецов Алексей Петрович",
+             "resolution": "Проверить график вывоза и ответить"})
+    state = adapter.get_card(ref)
+    assert state.stage is CardStage.IN_WORK
+    assert [e.name for e in state.executors] == ["Кузнецов Алексей Петрович"]
+    assert state.resolution == "Проверить график вывоза и ответить"
+
+
+def test_tasks_of_other_letters_are_dropped_when_the_server_ignores_the_filter(
+        rx_sim: Sim, adapter_context: AdapterContext, message: Message) -> None:
+    sim, server = rx_sim
+    # a filter that matches every task stands for a server that ignores the lambda
+    adapter = make_adapter(server.url, adapter_context, task_document_filter="Status ne 'Draft' and Id ne -{id}")
+    ours, other = adapter.create_card(message("4501")), adapter.create_card(message("4502"))
+    sim.act({"action": "assign", "pos_id": "4502", "executor": "Попов Дмитрий Андреевич"})
+    assert adapter.get_card(ours).executors == () and adapter.get_card(ours).stage is CardStage.REGISTERED
+    assert [e.name for e in adapter.get_card(other).executors] == ["Попов Дмитрий Андреевич"]
+
+
+def test_a_legacy_installation_reads_the_task_text_from_text(adapter_context: AdapterContext,
+                                                             message: Message) -> None:
+    from connector.simulators.directum.state import SimNames
+
+    app = DirectumSimulator(names=SimNames(task_text_property="Text"))
+    with SimServer(app) as server:
+        adapter = make_adapter(server.url, adapter_context, task_resolution_property="Text")
+        ref = adapter.create_card(message("4601"))
+        app.act({"action": "assign", "pos_id": "4601", "resolution": "Исполнить до пятницы"})
+        assert adapter.get_card(ref).resolution == "Исполнить до пятницы"
+    app.close()
+
+
+def test_one_letter_answering_several_is_found_for_each(rx_sim: Sim, adapter: DirectumRxAdapter,
+                                                        message: Message) -> None:
+    sim, _ = rx_sim
+    first, second = adapter.create_card(message("4701")), adapter.create_card(message("4702"))
+    sim.act({"action": "answer", "pos_id": "4701", "also_pos_ids": ["4702"], "text": "Ответ на оба обращения."})
+    for ref in (first, second):
+        assert adapter.get_card(ref).stage is CardStage.ANSWER_READY
+        answer = adapter.fetch_answer(ref)
+        assert answer is not None and answer.text == "Ответ на оба обращения." and answer.files
+    [outgoing] = sim.state()["outgoing"].values()
+    assert outgoing["is_many_responses"] and outgoing["in_response_to"] is None
+
+
+def test_installation_without_the_collection_uses_in_response_to_only(rx_sim: Sim, adapter_context: AdapterContext,
+                                                                      message: Message) -> None:
+    sim, server = rx_sim
+    adapter = make_adapter(server.url, adapter_context, answer_links_collection="")
+    ref = adapter.create_card(message("4801"))
+    sim.act({"action": "answer", "pos_id": "4801"})
+    assert adapter.get_card(ref).stage is CardStage.ANSWER_READY
+    assert "GET IOutgoingLetters" in sim.summary()["requests"]
+    with pytest.raises(ValueError, match="collection"):
+        DirectumRxSettings.model_validate({"type": "directum_rx", "url": "x", "login": "a", "password": "b",
+                                           "answer_links_collection": "InResponseToDocuments"})
+
+
+@pytest.mark.parametrize("key", ["document_kind_id", "business_unit_id", "department_id"])
+def test_missing_kind_unit_or_department_is_refused_naming_the_key(rx_sim: Sim, adapter_context: AdapterContext,
+                                                                   message: Message, key: str) -> None:
+    sim, server = rx_sim
+    adapter = make_adapter(server.url, adapter_context, **{key: None})
+    for call in (lambda: adapter.create_card(message("4901")), adapter.health):
+        with pytest.raises(FatalAdapterError) as err:
+            call()
+        assert str(err.value).startswith(f"edms.{adapter_context.target_name}: set {key} ")
+        assert "\n" not in str(err.value)
+    assert sim.summary()["letters"] == 0 and sim.summary()["persons"] == 0  # refused before any request
+
+
+def test_edms_check_reports_a_missing_required_key(rx_sim: Sim, tmp_path: Any) -> None:
+    from connector.config import settings_from_mapping
+    from connector.ops.edms_check import check_edms
+    from testconfig import settings_mapping
+
+    raw = settings_mapping(data_dir=tmp_path, db_url=f"sqlite:///{tmp_path}/db.sqlite", pos_url="http://127.0.0.1:9",
+                           onec_url="http://127.0.0.1:9")
+    raw["accounts"][0]["edms"] = "rx"
+    raw["edms"] = {"rx": {"type": "directum_rx", "url": rx_sim[1].url + "/Integration/odata", "login": LOGIN,
+                          "password": PASSWORD, "document_kind_id": 1, "business_unit_id": 1}}
+    [check] = check_edms(settings_from_mapping(raw))
+    assert not check.ok and check.problem.startswith("edms.rx: set department_id ")
+    raw["edms"]["rx"]["department_id"] = 1
+    assert check_edms(settings_from_mapping(raw))[0].ok

@@ -18,7 +18,9 @@ class DirectumRxHarness:
 
     def settings(self) -> dict[str, Any]:
         return {"type": "directum_rx", "url": f"{self.server.url}/Integration/odata",
-                "login": "integration", "password": "rx-secret"}
+                "login": "integration", "password": "rx-secret",
+                # the simulator's seeded kind, business unit and department: RX requires all three
+                "document_kind_id": 1, "business_unit_id": 1, "department_id": 1}
 
     def bad_credentials_settings(self) -> dict[str, Any]:
         return {**self.settings(), "password": "wrong-password"}

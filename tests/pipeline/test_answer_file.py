@@ -230,7 +230,8 @@ def test_directum_answer_without_its_file_waits_then_goes_once_with_it(
         tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer, directum_sim: SimServer) -> None:
     ctx = _context(tmp_path, db_url, pos_sim, onec_sim,
                    edms={"type": "directum_rx", "url": f"{directum_sim.url}/Integration/odata",
-                         "login": "integration", "password": "rx-secret"})
+                         "login": "integration", "password": "rx-secret",
+                         "document_kind_id": 1, "business_unit_id": 1, "department_id": 1})
     try:
         [pos_id] = _registered(ctx, pos_sim)
         simctl.faults(directum_sim, answer_without_file_next=1)
@@ -256,7 +257,8 @@ def test_directum_answer_without_its_file_lands_in_failures_after_the_wait(
         tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer, directum_sim: SimServer) -> None:
     ctx = _context(tmp_path, db_url, pos_sim, onec_sim,
                    edms={"type": "directum_rx", "url": f"{directum_sim.url}/Integration/odata",
-                         "login": "integration", "password": "rx-secret"})
+                         "login": "integration", "password": "rx-secret",
+                         "document_kind_id": 1, "business_unit_id": 1, "department_id": 1})
     try:
         [pos_id] = _registered(ctx, pos_sim)
         simctl.onec_act(directum_sim, action="answer", pos_id=pos_id, without_file=True)

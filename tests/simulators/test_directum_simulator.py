@@ -17,6 +17,8 @@ from connector.simulators.server import SimServer
 
 AUTH = ("integration", "rx-secret")
 Sim = tuple[DirectumSimulator, str]
+REFS = {"DocumentKind@odata.bind": "IDocumentKinds(1)", "BusinessUnit@odata.bind": "IBusinessUnits(1)",
+        "Department@odata.bind": "IDepartments(1)"}
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def post(url: str, path: str, body: dict[str, Any]) -> requests.Response:
 def make_letter(url: str, pos_id: str) -> int:
     person = post(url, "IPersons", {"LastName": "Петров", "FirstName": "Иван"}).json()["Id"]
     resp = post(url, "IIncomingLetters", {"Subject": f"Обращение {pos_id}", "InNumber": pos_id,
-                                          "Correspondent@odata.bind": f"IPersons({person})"})
+                                          "Correspondent@odata.bind": f"IPersons({person})", **REFS})
     assert resp.status_code == 201, resp.text
     assert resp.headers["Location"].endswith(f"IIncomingLetters({resp.json()['Id']})")
     return int(resp.json()["Id"])
@@ -48,7 +50,7 @@ def test_metadata_lists_every_served_set(sim: Sim) -> None:
     app, url = sim
     resp = get(url, "$metadata")
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("application/xml")
-    served = {s for s in app.store.schema if s != "Versions"}
+    served = set(app.store.entity_sets)
     assert wire.entity_sets(resp.content) == served
 
 
@@ -143,8 +145,10 @@ def test_acts_drive_tasks_answers_and_results(sim: Sim) -> None:
         "action": "assign", "pos_id": "9", "executor": "Иванова Мария Сергеевна", "due_date": "2030-01-10"},
         timeout=10)
     assert act.status_code == 200
-    tasks = get(url, "IActionItemExecutionTasks", **{"$filter": f"DocumentId eq {letter_id}",
-                                                     "$expand": "Assignee"}).json()["value"]
+    tasks = get(url, "IActionItemExecutionTasks", **{
+        "$filter": f"AttachmentDetails/any(a: a/AttachmentId eq {letter_id})",
+        "$expand": "Assignee,AttachmentDetails($select=AttachmentId)"}).json()["value"]
+    assert tasks[0]["AttachmentDetails"] == [{"AttachmentId": letter_id}]
     assert tasks[0]["Assignee"]["Name"] == "Иванова Мария Сергеевна" and tasks[0]["Deadline"].startswith("2030-01-10")
     assert tasks[0]["Status"] == "InProcess"
     assert app.act({"action": "extend", "letter_id": letter_id, "days": 5})["deadline"] == "2030-01-15"
@@ -223,3 +227,71 @@ def test_an_answer_signed_without_its_file_and_the_file_added_later(sim: Sim) ->
     [version] = get(url, f"IOutgoingLetters({answer_id})/Versions").json()["value"]
     body = get(url, f"IOutgoingLetters({answer_id})/Versions({version['Id']})/Body").json()
     assert base64.b64decode(body["Value"]).startswith(b"%PDF")
+
+
+# --- shapes of public RX code, not of our adapter ---------------------------------------------------------
+def test_tasks_have_no_document_id_and_carry_their_letter_in_attachment_details(sim: Sim) -> None:
+    app, url = sim
+    letter_id = make_letter(url, "41")
+    other = make_letter(url, "42")
+    app.act({"action": "assign", "pos_id": "41", "resolution": "Подготовить ответ"})
+    app.act({"action": "assign", "pos_id": "42"})
+    refused = get(url, "IActionItemExecutionTasks", **{"$filter": f"DocumentId eq {letter_id}"})
+    assert refused.status_code == 400 and "DocumentId" in refused.json()["error"]["message"]["value"]
+    assert get(url, "IActionItemExecutionTasks", **{"$select": "ActiveText"}).status_code == 400
+    for lambda_ in (f"AttachmentDetails/any(a: a/AttachmentId eq {letter_id})",
+                    f"AttachmentDetails/Any(att: att/AttachmentId eq {letter_id})"):
+        [task] = get(url, "IActionItemExecutionTasks", **{
+            "$filter": lambda_, "$expand": "Author,AssignedBy,Supervisor,AttachmentDetails"}).json()["value"]
+        assert task["ActionItem"] == "Подготовить ответ" and task["ExecutionState"] == "OnExecution"
+        assert task["Author"]["Name"] == task["AssignedBy"]["Name"] == task["Supervisor"]["Name"]
+        assert task["ClientHyperlink"].endswith(f"/{task['Id']}")
+        [row] = task["AttachmentDetails"]
+        assert row["AttachmentId"] == letter_id and row["EntityTypeGuid"] == wire.INCOMING_LETTER_TYPE_GUID
+    assert other != letter_id
+    for bad in ("AttachmentDetails/any(a: a/DocumentId eq 1)", "AttachmentDetails/any(a: b/AttachmentId eq 1)",
+                "Attachments/any(a: a/AttachmentId eq 1)"):
+        assert get(url, "IActionItemExecutionTasks", **{"$filter": bad}).status_code == 400, bad
+
+
+def test_a_legacy_installation_names_the_task_text_text() -> None:
+    from connector.simulators.directum.state import SimNames
+
+    app = DirectumSimulator(names=SimNames(task_text_property="Text"))
+    with SimServer(app) as server:
+        url = server.url + "/Integration/odata"
+        make_letter(url, "1")
+        app.act({"action": "assign", "pos_id": "1", "resolution": "Исполнить"})
+        assert get(url, "IActionItemExecutionTasks", **{"$select": "Id,Text"}).json()["value"][0]["Text"] == "Исполнить"
+        assert get(url, "IActionItemExecutionTasks", **{"$select": "ActionItem"}).status_code == 400
+    app.close()
+
+
+def test_one_answer_to_several_letters_is_linked_only_through_in_response_to_documents(sim: Sim) -> None:
+    app, url = sim
+    first, second = make_letter(url, "51"), make_letter(url, "52")
+    answer_id = app.act({"action": "answer", "pos_id": "51", "also_pos_ids": ["52"]})["answer_id"]
+    assert get(url, "IOutgoingLetters", **{"$filter": f"InResponseTo/Id eq {first}"}).status_code == 204
+    for letter_id in (first, second):
+        [answer] = get(url, "IOutgoingLetters", **{
+            "$filter": f"InResponseToDocuments/any(d: d/Document/Id eq {letter_id})",
+            "$expand": "InResponseTo,InResponseToDocuments($expand=Document($select=Id))"}).json()["value"]
+        assert answer["Id"] == answer_id and answer["IsManyResponses"] is True and answer["InResponseTo"] is None
+        assert [r["Document"] for r in answer["InResponseToDocuments"]] == [{"Id": first}, {"Id": second}]
+        assert get(url, f"IIncomingLetters({letter_id})").json()["ConsiderationResult"] == "Разъяснено"
+    single = app.act({"action": "answer", "pos_id": "51"})["answer_id"]
+    [row] = get(url, f"IOutgoingLetters({single})", **{
+        "$expand": "InResponseToDocuments($expand=Document($select=Id))"}).json()["InResponseToDocuments"]
+    assert row["Document"] == {"Id": first}  # RX fills the collection from InResponseTo on save
+
+
+@pytest.mark.parametrize("missing", ["DocumentKind", "BusinessUnit", "Department"])
+def test_an_incoming_letter_needs_kind_business_unit_and_department(sim: Sim, missing: str) -> None:
+    _, url = sim
+    person = post(url, "IPersons", {"LastName": "Петров"}).json()["Id"]
+    body = {"Subject": "x", "Correspondent@odata.bind": f"IPersons({person})", **REFS}
+    del body[f"{missing}@odata.bind"]
+    resp = post(url, "IIncomingLetters", body)
+    caption = {"DocumentKind": "Вид документа", "BusinessUnit": "Наша организация", "Department": "Подразделение"}
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"]["value"] == f"Заполните обязательные свойства: {caption[missing]}."

@@ -82,6 +82,7 @@ class DirectumRxAdapter:
     # --- pipeline interface --------------------------------------------------------------------------
     def create_card(self, msg: PosMessage) -> CardRef:
         s = self.settings
+        self._require_refs()
         letter = self._find_letter(msg)
         if letter is None:
             person_id = self._resolve_person(msg.applicant)
@@ -163,6 +164,7 @@ class DirectumRxAdapter:
 
     def health(self) -> None:
         s = self.settings
+        self._require_refs()
         try:
             resp = self._send("GET", "$metadata", what="$metadata", accept="application/xml")
             try:
@@ -189,6 +191,16 @@ class DirectumRxAdapter:
         self._session.close()
 
     # --- create helpers ------------------------------------------------------------------------------
+    def _require_refs(self) -> None:
+        """RX refuses an incoming letter without its kind, business unit and department; say which key
+        to set instead of letting every message fail on the server's 400."""
+        missing = self.settings.missing_required()
+        if missing:
+            name = self._context.target_name
+            raise FatalAdapterError(
+                f"edms.{name}: set {', '.join(missing)} (ids from the installation's IDocumentKinds, "
+                "IBusinessUnits, IDepartments): Directum RX requires them on every incoming letter")
+
     def _letter_body(self, msg: PosMessage, person_id: int) -> dict[str, Any]:
         s = self.settings
         path = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
@@ -352,18 +364,42 @@ class DirectumRxAdapter:
 
     def _tasks_of(self, letter_id: int) -> list[dict[str, Any]]:
         s = self.settings
-        return self._get_list(s.tasks_set, {"$filter": s.task_document_filter.replace("{id}", str(letter_id)),
-                                            "$expand": s.task_executor_property})
+        expand = [s.task_executor_property]
+        if s.task_attachment_check:
+            collection, prop = s.task_attachment_check.split("/")
+            expand.append(f"{collection}($select={prop})")
+        tasks = self._get_list(s.tasks_set, {"$filter": s.task_document_filter.replace("{id}", str(letter_id)),
+                                             "$expand": ",".join(expand)})
+        if not s.task_attachment_check:
+            return tasks
+        # Checked again here: a server that ignores the lambda must not put other letters' tasks on ours.
+        return [t for t in tasks if letter_id in wire.collection_ids(t, s.task_attachment_check)]
 
     def _find_answer(self, letter_id: int) -> dict[str, Any] | None:
+        """The latest registered answer pointing at the letter through ``InResponseTo`` or, when it answers
+        several letters (``IsManyResponses``), through its ``InResponseToDocuments`` rows."""
         s = self.settings
         link = f"{s.answer_link_property}/{wire.P_ID}"
-        answers = self._get_list(s.outgoing_set, {"$filter": wire.eq(link, letter_id),
-                                                  "$expand": f"{wire.P_OUR_SIGNATORY},{s.answer_link_property}"})
+        queries = [(wire.eq(link, letter_id), s.answer_link_property)]
+        if s.answer_links_collection:
+            collection, nav = s.answer_links_collection.split("/")
+            queries.append((f"{collection}/any(d: d/{nav}/{wire.P_ID} eq {int(letter_id)})",
+                            f"{collection}($expand={nav}($select={wire.P_ID}))"))
+        answers: dict[int, dict[str, Any]] = {}
+        for filter_, expand in queries:
+            for answer in self._get_list(s.outgoing_set, {"$filter": filter_,
+                                                          "$expand": f"{wire.P_OUR_SIGNATORY},{expand}"}):
+                answers.setdefault(int(answer[wire.P_ID]), {}).update(answer)
         # Checked again here: an installation that ignores an unknown filter must not hand us others' answers.
-        registered = [a for a in answers if a.get(wire.P_REG_STATE) == wire.REG_STATE_REGISTERED
-                      and a.get(wire.P_REG_NUMBER) and wire.nav_id(a, s.answer_link_property) == letter_id]
+        registered = [a for a in answers.values() if a.get(wire.P_REG_STATE) == wire.REG_STATE_REGISTERED
+                      and a.get(wire.P_REG_NUMBER) and self._answers_letter(a, letter_id)]
         return max(registered, key=lambda a: (str(a.get(wire.P_REG_DATE) or ""), int(a[wire.P_ID])), default=None)
+
+    def _answers_letter(self, answer: dict[str, Any], letter_id: int) -> bool:
+        s = self.settings
+        if wire.nav_id(answer, s.answer_link_property) == letter_id:
+            return True
+        return bool(s.answer_links_collection) and letter_id in wire.collection_ids(answer, s.answer_links_collection)
 
     def _get_list(self, path: str, params: Params) -> list[dict[str, Any]]:
         resp = self._send("GET", path, params=params, what=path.split("(")[0])

@@ -1,25 +1,33 @@
 """Settings of the Directum RX adapter: the ``[edms.<name>]`` table with ``type = "directum_rx"``.
 
 Every entity set and property name that can differ between installations is a setting whose
-default is the name seen in public Directum code (``wire.py``).  Two links are not documented
-anywhere public and must be checked against the installation's ``$metadata``:
+default is the name seen in public Directum code (``wire.py``; evidence in docs/edms.md, «Directum RX»):
 
-* ``task_document_filter`` -- the ``$filter`` that finds the action-item tasks of a letter.  Real
-  tasks attach documents in an attachment group; an installation exposes it either as a property
-  (``DocumentId eq {id}``, the default and what the simulator serves) or as a lambda over the
-  group, e.g. ``DocumentGroup/IncomingDocuments/any(d: d/Id eq {id})``.  ``{id}`` is our letter id.
-* ``answer_link_property`` -- the IOutgoingLetters navigation property pointing at the incoming
-  letter it answers (``InResponseTo`` [INFERRED]); queried as ``<property>/Id eq <id>``.
+* ``task_document_filter`` -- the ``$filter`` that finds the action-item tasks of a letter: by default
+  the tasks whose ``AttachmentDetails`` hold the letter (``{id}`` is our letter id).  Every task the
+  server returns is checked again through ``task_attachment_check`` (``<collection>/<id property>``,
+  expanded), so a server that ignores the filter cannot put other letters' tasks on ours; set it to
+  ``""`` only when the filter is something the task does not carry (e.g. a ``Subject`` match).
+* ``task_resolution_property`` -- ``ActionItem`` (``Text`` on older installations).
+* ``answer_link_property`` / ``answer_links_collection`` -- an answer points at our letter through
+  ``InResponseTo`` or, when one letter answers several (``IsManyResponses``), through the
+  ``InResponseToDocuments`` rows' ``Document``; ``""`` for installations without the collection.
+* ``document_kind_id``, ``business_unit_id``, ``department_id`` -- required: an incoming letter
+  without them is refused by RX, so the adapter refuses first, naming the key.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
 from connector.edms_adapters.base import AdapterSettings
 from connector.edms_adapters.directum_rx import wire
+
+
+REQUIRED_REFS = ("document_kind_id", "business_unit_id", "department_id")
 
 
 class DirectumRxSettings(AdapterSettings):
@@ -41,14 +49,21 @@ class DirectumRxSettings(AdapterSettings):
 
     pos_id_property: str = Field(wire.P_IN_NUMBER, description="letter property holding the POS id (lookup key)")
     answer_link_property: str = Field(wire.P_IN_RESPONSE_TO, description="IOutgoingLetters → IIncomingLetters link")
-    task_document_filter: str = Field(f"{wire.P_DOCUMENT_ID} eq {{id}}",
-                                      description="$filter of the tasks of letter {id}")
+    answer_links_collection: str = Field(
+        f"{wire.P_IN_RESPONSE_TO_DOCUMENTS}/{wire.P_DOCUMENT}",
+        description="<collection>/<navigation> of an answer to several letters (IsManyResponses); '' if absent")
+    task_document_filter: str = Field(wire.TASK_DOCUMENT_FILTER, description="$filter of the tasks of letter {id}")
+    task_attachment_check: str = Field(
+        f"{wire.P_ATTACHMENT_DETAILS}/{wire.P_ATTACHMENT_ID}",
+        description="<collection>/<id property> each returned task must hold our letter in; '' disables")
     task_executor_property: str = Field(wire.P_ASSIGNEE, description="task navigation to the executor (IEmployees)")
-    task_resolution_property: str = wire.P_ACTIVE_TEXT
+    task_resolution_property: str = Field(wire.P_ACTION_ITEM, description="task text; 'Text' on older installations")
 
-    document_kind_id: int | None = None
-    business_unit_id: int | None = None
-    department_id: int | None = None
+    # Required by RX on every incoming letter; None is allowed here only so that `connector init` can
+    # write a first file: the adapter (and `connector edms check`) refuse until they are set.
+    document_kind_id: int | None = Field(None, description="IDocumentKinds id of the letters (required)")
+    business_unit_id: int | None = Field(None, description="IBusinessUnits id (our organisation, required)")
+    department_id: int | None = Field(None, description="IDepartments id (registering department, required)")
     delivery_method_id: int | None = None
     associated_application_id: int | None = Field(
         None, description="IAssociatedApplications id used for every version; None: resolved by file extension")
@@ -69,11 +84,22 @@ class DirectumRxSettings(AdapterSettings):
     note_limit: int = Field(2000, ge=100, description="characters of the appeal text put into Note")
     subject_limit: int = Field(250, ge=20, description="Subject is cut to this many characters")
 
+    def missing_required(self) -> list[str]:
+        """The required card references this table leaves unset, by key."""
+        return [key for key in REQUIRED_REFS if getattr(self, key) is None]
+
     @field_validator("task_document_filter")
     @classmethod
     def _has_id(cls, value: str) -> str:
         if "{id}" not in value:
             raise ValueError("must contain {id} (the letter id)")
+        return value
+
+    @field_validator("task_attachment_check", "answer_links_collection")
+    @classmethod
+    def _collection_path(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z_]\w*/[A-Za-z_]\w*", value):
+            raise ValueError("must be '<collection>/<property>' (e.g. AttachmentDetails/AttachmentId) or empty")
         return value
 
     @field_validator("url")

@@ -5,10 +5,12 @@ between installations are repeated as settings (see ``settings.py``) and the ada
 through the settings.  Nothing here knows about settings or the pipeline; the simulator imports
 these names too, so adapter and double cannot drift apart silently.
 
-Evidence (see docs/edms.md §3): entity sets, ``Versions``/``Body`` navigation, Basic auth, 204 on an
-empty collection, plain-text ``/$count`` with a BOM and the two error shapes are [SEEN]; how a task
-points at its document and which outgoing-letter property holds "in response to" are [UNSEEN] /
-[INFERRED] and therefore settings.
+Evidence (see docs/edms.md, «Directum RX»): entity sets, ``Versions``/``Body`` navigation, Basic auth,
+204 on an empty collection, plain-text ``/$count`` with a BOM and the two error shapes are [SEEN]; the
+task's ``ActionItem``/``Author``/``AssignedBy``/``Supervisor``/``ExecutionState`` and its
+``AttachmentDetails`` (``AttachmentId``) link to the document, and ``InResponseTo`` plus the
+``InResponseToDocuments`` collection (``IsManyResponses``) of an answer are [SEEN] in public code; the
+names stay settings because installations customise them.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ P_REG_DATE = "RegistrationDate"
 P_REG_STATE = "RegistrationState"
 P_LIFE_CYCLE = "LifeCycleState"
 P_OUR_SIGNATORY = "OurSignatory"
-P_IN_RESPONSE_TO = "InResponseTo"           # [INFERRED] name of the answer link on IOutgoingLetters
+P_IN_RESPONSE_TO = "InResponseTo"           # [SEEN] single answer link on IOutgoingLetters (Sungero source)
+P_IN_RESPONSE_TO_DOCUMENTS = "InResponseToDocuments"  # [SEEN] the collection when IsManyResponses
+P_IS_MANY_RESPONSES = "IsManyResponses"     # [SEEN] true: InResponseTo is null, the collection holds all
+P_DOCUMENT = "Document"                     # [SEEN] the letter an InResponseToDocuments row points at
 P_LAST_NAME = "LastName"
 P_FIRST_NAME = "FirstName"
 P_MIDDLE_NAME = "MiddleName"
@@ -68,12 +73,26 @@ P_ASSOCIATED_APP = "AssociatedApplication"
 P_EXTENSION = "Extension"
 P_ASSIGNEE = "Assignee"
 P_DEADLINE = "Deadline"
-P_ACTIVE_TEXT = "ActiveText"
-P_DOCUMENT_ID = "DocumentId"                # [UNSEEN] how a task points at its document; sim's choice
+P_ACTION_ITEM = "ActionItem"                # [SEEN] the task's text (resolution)
+P_TEXT_LEGACY = "Text"                      # [SEEN] the same on older installations
+P_AUTHOR = "Author"
+P_ASSIGNED_BY = "AssignedBy"
+P_SUPERVISOR = "Supervisor"
+P_EXECUTION_STATE = "ExecutionState"        # e.g. OnExecution
+P_CLIENT_HYPERLINK = "ClientHyperlink"
+P_ATTACHMENT_DETAILS = "AttachmentDetails"  # [SEEN] a task's attached entities ("вложенные документы")
+P_ATTACHMENT_ID = "AttachmentId"            # [SEEN] id of the attached entity (our letter)
+P_ENTITY_TYPE_GUID = "EntityTypeGuid"       # [INFERRED] type of the attached entity; not used in filters
+P_GROUP_ID = "GroupId"                      # [INFERRED] attachment group of the row; not used in filters
 
 REG_STATE_REGISTERED = "Registered"
 STATUS_ACTIVE = "Active"
 TASK_IN_PROCESS = "InProcess"
+EXECUTION_ON_EXECUTION = "OnExecution"
+
+#: [SEEN] the tasks that carry a document among their attachments (public RX client code filters
+#: ``AttachmentDetails/Any(att: att/AttachmentId eq <doc id>)``); ``{id}`` is our letter id.
+TASK_DOCUMENT_FILTER = f"{P_ATTACHMENT_DETAILS}/any(a: a/{P_ATTACHMENT_ID} eq {{id}})"
 
 #: [INFERRED] type GUID of IncomingLetter used in web-client links ``/Client/#/card/{guid}/{id}``.
 INCOMING_LETTER_TYPE_GUID = "8dd00491-8fd0-4a7a-9cf3-8b6dc2e6455d"
@@ -215,6 +234,21 @@ def nav_id(entity_json: Mapping[str, Any], nav: str) -> int | None:
     if isinstance(value, dict) and isinstance(value.get(P_ID), int):
         return int(value[P_ID])
     return None
+
+
+def collection_ids(entity_json: Mapping[str, Any], path: str) -> set[int]:
+    """Ids an expanded collection points at: ``"AttachmentDetails/AttachmentId"`` reads
+    ``AttachmentId`` of every row, ``"InResponseToDocuments/Document"`` the ``Document/Id`` of every row."""
+    collection_name, _, leaf = path.partition("/")
+    rows = entity_json.get(collection_name)
+    found: set[int] = set()
+    for row in rows if isinstance(rows, list) else ():
+        value = row.get(leaf) if isinstance(row, dict) else None
+        if isinstance(value, dict):
+            value = value.get(P_ID)
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.add(value)
+    return found
 
 
 def nav_name(entity_json: Mapping[str, Any], nav: str) -> str:

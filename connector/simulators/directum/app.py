@@ -32,6 +32,7 @@ from connector.simulators.directum.state import (
     VERSIONS,
     BodyRec,
     DirectumState,
+    Expand,
     ODataError,
     SimNames,
 )
@@ -58,10 +59,12 @@ class DirectumSimulator(StatefulSimulator):
     fault_model = DirectumFaultSpec
 
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
-                 max_unfiltered: int = 50, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
+                 max_unfiltered: int = 50, names: SimNames | None = None, memory_limit: int = 1024 * 1024,
+                 required_refs: tuple[str, ...] | None = None) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
         self.faults = FaultInjector(faults or DirectumFaultSpec())
-        self.store = DirectumState(seed=seed, names=names, memory_limit=memory_limit)
+        self.store = DirectumState(seed=seed, names=names, memory_limit=memory_limit,
+                                   **({} if required_refs is None else {"required_refs": required_refs}))
         self.store.forget_answer_file = lambda: self.faults.take("answer_without_file")
         self.max_unfiltered = max_unfiltered
         self.requests: dict[str, int] = {}
@@ -114,11 +117,11 @@ class DirectumSimulator(StatefulSimulator):
         if resource == "$metadata" and request.method == "GET":
             return Response(METADATA_PATH.read_bytes(), content_type="application/xml"), "$metadata"
         if resource == "" and request.method == "GET":
-            sets = [s for s in self.store.schema if s != VERSIONS]
+            sets = self.store.entity_sets
             return _json({"@odata.context": f"{base}/$metadata",
                           "value": [{"name": s, "kind": "EntitySet", "url": s} for s in sets]}), "service"
         match = _ROUTE.match(resource)
-        if match is None or match["set"] not in self.store.schema:
+        if match is None or match["set"] not in self.store.entity_sets:
             raise ODataError(404, f"Ресурс '{resource[:80]}' не найден.")
         set_name, method = match["set"], request.method
         entity_id = int(match["id"]) if match["id"] else None
@@ -213,29 +216,37 @@ class DirectumSimulator(StatefulSimulator):
 
 
 
-def _parse_expand(text: str) -> dict[str, list[str] | None]:
-    """``A,B($select=Id,Name)`` → {"A": None, "B": ["Id", "Name"]} (only nested $select is understood)."""
-    out: dict[str, list[str] | None] = {}
-    depth, start = 0, 0
-    items = []
-    for i, ch in enumerate(text + ","):
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside parentheses."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text + sep):
         if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif ch == "," and depth == 0:
+        elif ch == sep and depth == 0:
             items.append(text[start:i].strip())
             start = i + 1
-    for item in filter(None, items):
+    return [item for item in items if item]
+
+
+def _parse_expand(text: str) -> Expand:
+    """``A,B($select=Id,Name),C($expand=D($select=Id))`` → {"A": (None, {}), "B": (["Id", "Name"], {}),
+    "C": (None, {"D": (["Id"], {})})}; other nested options are refused."""
+    out: Expand = {}
+    for item in _split_top(text, ","):
         name, _, options = item.partition("(")
-        select = None
-        for option in options.rstrip(")").split(";"):
+        select: list[str] | None = None
+        nested: Expand = {}
+        for option in _split_top(options[:-1] if options.endswith(")") else options, ";"):
             opt_name, _, value = option.partition("=")
             if opt_name.strip() == "$select":
                 select = [v.strip() for v in value.split(",") if v.strip()]
+            elif opt_name.strip() == "$expand":
+                nested = _parse_expand(value)
             elif opt_name.strip():
                 raise ODataError(400, f"Параметр {opt_name.strip()} внутри $expand не поддерживается.")
-        out[name.strip()] = select
+        out[name.strip()] = (select, nested)
     return out
 
 

@@ -1,5 +1,13 @@
 """In-memory state of the Directum RX simulator: entity sets, versions with bodies, tasks, executor acts,
-and the small OData query engine (``$filter`` ``eq``/``ne``/``and``, ``$select``, ``$expand``).
+and the small OData query engine (``$filter`` ``eq``/``ne``/``and`` and ``<collection>/any(x: …)``
+lambdas, ``$select``, nested ``$expand``).
+
+Shapes follow public RX code, not our adapter (docs/edms.md, «Directum RX»): a task carries its text in
+``ActionItem`` (``Text`` when ``SimNames.task_text_property`` says so), ``Author``/``AssignedBy``/
+``Supervisor``, ``ExecutionState`` and its documents in the ``AttachmentDetails`` collection; an answer
+points at a letter by ``InResponseTo`` and its ``InResponseToDocuments`` rows (only the rows when it
+answers several, ``IsManyResponses``); an incoming letter needs ``DocumentKind``, ``BusinessUnit`` and
+``Department``.  Unknown properties anywhere are a 400, as on a real OData server.
 
 Pure state logic, no HTTP.  Every public method takes the one lock.  Bodies up to ``memory_limit``
 bytes stay in memory; bigger ones go to a temporary directory removed on close or garbage collection.
@@ -18,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from connector.edms_adapters.directum_rx import wire
 from connector.simulators.base import LOCAL_ZONE
@@ -30,6 +38,8 @@ APPLICATIONS = (("Adobe Acrobat", "pdf"), ("Текстовый документ"
                 ("Microsoft Word 97-2003", "doc"), ("Microsoft Excel", "xlsx"), ("Изображение JPEG", "jpg"),
                 ("Изображение PNG", "png"), ("Изображение TIFF", "tif"), ("Архив ZIP", "zip"), ("RTF", "rtf"))
 VERSIONS = "Versions"  # pseudo set of document versions (contained in a document)
+TASK_ATTACHMENTS = "IActionItemExecutionTaskAttachmentDetails"  # pseudo set: rows of a task's AttachmentDetails
+RESPONSE_ROWS = "IOutgoingLetterInResponseToDocuments"         # pseudo set: rows of InResponseToDocuments
 
 
 class ODataError(Exception):
@@ -65,6 +75,7 @@ class SimNames:
     redirect_result: str = "Направлено по компетенции"
     refused_result: str = "Оставлено без ответа автору"
     answered_result: str = "Разъяснено"
+    task_text_property: str = wire.P_ACTION_ITEM  # "Text": an older installation
 
 
 @dataclass
@@ -97,12 +108,16 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
                           {wire.P_CORRESPONDENT: wire.S_PERSONS, wire.P_DOCUMENT_KIND: wire.S_DOCUMENT_KINDS,
                            wire.P_BUSINESS_UNIT: wire.S_BUSINESS_UNITS, wire.P_DEPARTMENT: wire.S_DEPARTMENTS,
                            wire.P_DELIVERY_METHOD: wire.S_DELIVERY_METHODS, "Addressee": wire.S_EMPLOYEES}),
-        wire.S_OUTGOING: (_DOC_SCALARS, {names.answer_link_property: wire.S_INCOMING,
+        wire.S_OUTGOING: (_DOC_SCALARS + (wire.P_IS_MANY_RESPONSES,), {names.answer_link_property: wire.S_INCOMING,
                                          wire.P_OUR_SIGNATORY: wire.S_EMPLOYEES, wire.P_CORRESPONDENT: wire.S_PERSONS}),
         wire.S_PERSONS: ((wire.P_NAME, wire.P_LAST_NAME, wire.P_FIRST_NAME, wire.P_MIDDLE_NAME, wire.P_EMAIL,
                           wire.P_PHONES, wire.P_STATUS), {}),
-        wire.S_TASKS: ((wire.P_SUBJECT, wire.P_ACTIVE_TEXT, wire.P_STATUS, wire.P_DEADLINE, "Created",
-                        wire.P_DOCUMENT_ID), {wire.P_ASSIGNEE: wire.S_EMPLOYEES, "Author": wire.S_EMPLOYEES}),
+        wire.S_TASKS: ((wire.P_SUBJECT, names.task_text_property, wire.P_STATUS, wire.P_DEADLINE, "Created",
+                        wire.P_EXECUTION_STATE, wire.P_CLIENT_HYPERLINK),
+                       {nav: wire.S_EMPLOYEES for nav in (wire.P_ASSIGNEE, wire.P_AUTHOR, wire.P_ASSIGNED_BY,
+                                                          wire.P_SUPERVISOR)}),
+        TASK_ATTACHMENTS: ((wire.P_ATTACHMENT_ID, wire.P_ENTITY_TYPE_GUID, wire.P_GROUP_ID), {}),
+        RESPONSE_ROWS: ((), {wire.P_DOCUMENT: wire.S_INCOMING}),
         wire.S_ASSIGNMENTS: ((wire.P_SUBJECT, wire.P_STATUS, wire.P_DEADLINE, "Created"),
                              {"Performer": wire.S_EMPLOYEES, "Task": wire.S_TASKS}),
         wire.S_EMPLOYEES: (_REFS, {}),
@@ -115,6 +130,18 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
     }
 
 
+#: child collections: (parent set, collection property) → the pseudo set of its rows
+COLLECTIONS = {(wire.S_TASKS, wire.P_ATTACHMENT_DETAILS): TASK_ATTACHMENTS,
+               (wire.S_OUTGOING, wire.P_IN_RESPONSE_TO_DOCUMENTS): RESPONSE_ROWS}
+CHILD_SETS = (VERSIONS, TASK_ATTACHMENTS, RESPONSE_ROWS)
+#: [INFERRED] captions of the required card properties in RX's refusal
+REQUIRED_LETTER_REFS = {wire.P_DOCUMENT_KIND: "Вид документа", wire.P_BUSINESS_UNIT: "Наша организация",
+                        wire.P_DEPARTMENT: "Подразделение"}
+#: [INFERRED] the attachment group of an action item's documents (DocumentsGroup in Sungero's source)
+DOCUMENTS_GROUP_ID = "804f50fe-f3da-411b-bb2e-e5373936e029"
+#: [SEEN] the type GUID public RX code puts into task card links
+TASK_TYPE_GUID = "83f2a537-0cf0-4429-ae76-e9a386ca53aa"
+Expand: TypeAlias = dict[str, tuple[list[str] | None, "Expand"]]
 DOCUMENT_SETS = (wire.S_INCOMING, wire.S_OUTGOING)
 CREATABLE = (wire.S_INCOMING, wire.S_OUTGOING, wire.S_PERSONS)
 
@@ -129,9 +156,14 @@ def _dto(day: date, clock: str = "00:00:00") -> str:
 
 
 class DirectumState:
-    def __init__(self, *, seed: int = 1, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
+    def __init__(self, *, seed: int = 1, names: SimNames | None = None, memory_limit: int = 1024 * 1024,
+                 required_refs: tuple[str, ...] = tuple(REQUIRED_LETTER_REFS)) -> None:
         self.names = names or SimNames()
         self.schema = schema(self.names)
+        self.entity_sets = [name for name in self.schema if name not in CHILD_SETS]
+        self.required_refs = required_refs
+        # (parent set, parent id, collection property) → ids of its rows in the collection's pseudo set
+        self.children: dict[tuple[str, int, str], list[int]] = {}
         self.memory_limit = memory_limit
         self.lock = threading.RLock()
         self._random = random.Random(seed)
@@ -186,8 +218,12 @@ class DirectumState:
                 raise ODataError(405, f"Создание сущностей {set_name} через сервис интеграции не поддерживается.")
             scalars, links = self._split_body(set_name, body)
             if set_name == wire.S_INCOMING:
-                if not scalars.get(wire.P_SUBJECT) or wire.P_CORRESPONDENT not in links:
-                    raise ODataError(400, "Заполните обязательные свойства: Содержание, Корреспондент.")
+                missing = [caption for prop, caption in ((wire.P_SUBJECT, "Содержание"),) if not scalars.get(prop)]
+                missing += [caption for nav, caption in ((wire.P_CORRESPONDENT, "Корреспондент"),
+                                                         *REQUIRED_LETTER_REFS.items())
+                            if nav not in links and (nav == wire.P_CORRESPONDENT or nav in self.required_refs)]
+                if missing:
+                    raise ODataError(400, "Заполните обязательные свойства: " + ", ".join(missing) + ".")
             if set_name == wire.S_PERSONS:
                 if not scalars.get(wire.P_LAST_NAME):
                     raise ODataError(400, "Заполните обязательное свойство: Фамилия.")
@@ -310,31 +346,51 @@ class DirectumState:
         if path[-1] != wire.P_ID and path[-1] not in self.schema[current][0]:
             raise ODataError(400, f"Could not find a property named '{path[-1]}' on type '{current[1:]}'.")
 
-    def check_options(self, set_name: str, select: list[str] | None, expand: dict[str, list[str] | None]) -> None:
+    def collection_set(self, set_name: str, name: str) -> str | None:
+        """The pseudo set of the rows of collection ``name`` of ``set_name``, None if there is none."""
+        return COLLECTIONS.get((set_name, name))
+
+    def rows(self, set_name: str, entity_id: int, name: str) -> list[dict[str, Any]]:
+        child_set = COLLECTIONS[(set_name, name)]
+        return [self.entities[child_set][i] for i in self.children.get((set_name, entity_id, name), [])]
+
+    def add_row(self, set_name: str, entity_id: int, name: str, values: dict[str, Any],
+                links: dict[str, tuple[str, int]] | None = None) -> int:
+        row_id = self._insert(COLLECTIONS[(set_name, name)], values, links)
+        self.children.setdefault((set_name, entity_id, name), []).append(row_id)
+        return row_id
+
+    def check_options(self, set_name: str, select: list[str] | None, expand: Expand) -> None:
         """A 400 for an unknown property in ``$select`` or ``$expand`` (also when nothing matches)."""
         scalars, navs = self.schema[set_name]
         for name in select or ():
             if name != wire.P_ID and name not in scalars:
                 raise ODataError(400, f"Could not find a property named '{name}' on type '{set_name[1:]}'.")
-        for nav, nested in expand.items():
+        for nav, (nested_select, nested_expand) in expand.items():
             if set_name == VERSIONS and nav == wire.P_BODY:
                 continue
-            if nav not in navs:
+            target = navs.get(nav) or self.collection_set(set_name, nav)
+            if target is None:
                 raise ODataError(400, f"Could not find a property named '{nav}' on type '{set_name[1:]}'.")
-            self.check_options(navs[nav], nested, {})
+            self.check_options(target, nested_select, nested_expand)
 
     def serialize(self, set_name: str, entity: dict[str, Any], select: list[str] | None,
-                  expand: dict[str, list[str] | None]) -> dict[str, Any]:
+                  expand: Expand) -> dict[str, Any]:
         self.check_options(set_name, select, expand)
         out = {k: v for k, v in entity.items() if select is None or k in select}
-        for nav, nested in expand.items():
+        for nav, (nested_select, nested_expand) in expand.items():
             if set_name == VERSIONS and nav == wire.P_BODY:
                 rec = self.bodies.get(int(entity[wire.P_ID]))
                 out[nav] = None if rec is None else {wire.P_ID: rec.id}
                 continue
+            child_set = self.collection_set(set_name, nav)
+            if child_set is not None:
+                out[nav] = [self.serialize(child_set, row, nested_select, nested_expand)
+                            for row in self.rows(set_name, int(entity[wire.P_ID]), nav)]
+                continue
             target = self.link(set_name, int(entity[wire.P_ID]), nav)
             out[nav] = None if target is None else self.serialize(
-                target[0], self.entities[target[0]][target[1]], nested, {})
+                target[0], self.entities[target[0]][target[1]], nested_select, nested_expand)
         return out
 
     # --- seeding ---------------------------------------------------------------------------------------
@@ -358,7 +414,9 @@ class DirectumState:
                 letter_id = self.create(wire.S_INCOMING, {
                     wire.P_SUBJECT: f"Обращение ПОС №{pos_id}" if pos_id else "Обращение гражданина",
                     self.names.pos_id_property: pos_id or None,
-                    f"{wire.P_CORRESPONDENT}@odata.bind": wire.key(wire.S_PERSONS, person)})
+                    f"{wire.P_CORRESPONDENT}@odata.bind": wire.key(wire.S_PERSONS, person),
+                    **{f"{nav}@odata.bind": wire.key(target, 1) for nav, target in
+                       self.schema[wire.S_INCOMING][1].items() if nav in REQUIRED_LETTER_REFS}})
                 if card.get("found_as"):
                     self.lookup_aliases[str(card["found_as"])] = letter_id
                 created.append(letter_id)
@@ -423,18 +481,27 @@ class DirectumState:
         return self._insert(wire.S_EMPLOYEES, {wire.P_NAME: name, wire.P_STATUS: "Active"})
 
     def tasks_of(self, letter_id: int) -> list[dict[str, Any]]:
-        return [t for t in self.entities[wire.S_TASKS].values() if t[wire.P_DOCUMENT_ID] == letter_id]
+        return [t for t in self.entities[wire.S_TASKS].values()
+                if any(row[wire.P_ATTACHMENT_ID] == letter_id
+                       for row in self.rows(wire.S_TASKS, t[wire.P_ID], wire.P_ATTACHMENT_DETAILS))]
 
     def _assign(self, letter_id: int, executor: str | None, due: str | None, resolution: str | None) -> int:
         deadline = date.fromisoformat(due) if due else _today() + timedelta(days=30)
         employee = self._employee(executor or self._random.choice(EXECUTORS))
         letter = self.entities[wire.S_INCOMING][letter_id]
+        chief = (wire.S_EMPLOYEES, len(EXECUTORS) + 1)  # the first signer gives the resolution
         task_id = self._insert(wire.S_TASKS, {
             wire.P_SUBJECT: f"Исполнить поручение по документу {letter[wire.P_REG_NUMBER]}",
-            wire.P_ACTIVE_TEXT: resolution or "Рассмотреть обращение и подготовить ответ заявителю",
+            self.names.task_text_property: resolution or "Рассмотреть обращение и подготовить ответ заявителю",
             wire.P_STATUS: wire.TASK_IN_PROCESS, wire.P_DEADLINE: _dto(deadline, "18:00:00"),
-            "Created": _dto(_today(), "10:00:00"), wire.P_DOCUMENT_ID: letter_id,
-        }, {wire.P_ASSIGNEE: (wire.S_EMPLOYEES, employee), "Author": (wire.S_EMPLOYEES, 1)})
+            "Created": _dto(_today(), "10:00:00"), wire.P_EXECUTION_STATE: wire.EXECUTION_ON_EXECUTION,
+        }, {wire.P_ASSIGNEE: (wire.S_EMPLOYEES, employee), wire.P_AUTHOR: chief, wire.P_ASSIGNED_BY: chief,
+            wire.P_SUPERVISOR: chief})
+        self.entities[wire.S_TASKS][task_id][wire.P_CLIENT_HYPERLINK] = (
+            f"https://rx.sim/DirectumRX/Client/#/card/{TASK_TYPE_GUID}/{task_id}")
+        self.add_row(wire.S_TASKS, task_id, wire.P_ATTACHMENT_DETAILS, {
+            wire.P_ATTACHMENT_ID: letter_id, wire.P_ENTITY_TYPE_GUID: wire.INCOMING_LETTER_TYPE_GUID,
+            wire.P_GROUP_ID: DOCUMENTS_GROUP_ID})
         self._insert(wire.S_ASSIGNMENTS, {
             wire.P_SUBJECT: "Исполнение поручения", wire.P_STATUS: wire.TASK_IN_PROCESS,
             wire.P_DEADLINE: _dto(deadline, "18:00:00"), "Created": _dto(_today(), "10:00:00"),
@@ -456,11 +523,12 @@ class DirectumState:
         return max(dues)
 
     def _close(self, letter_id: int, result: str, extra: dict[str, str]) -> None:
+        task_ids = {t[wire.P_ID] for t in self.tasks_of(letter_id)}
         for task in self._open_tasks(letter_id):
             task[wire.P_STATUS] = "Completed"
         for assignment in self.entities[wire.S_ASSIGNMENTS].values():
             task_link = self.link(wire.S_ASSIGNMENTS, assignment[wire.P_ID], "Task")
-            if task_link and self.entities[wire.S_TASKS][task_link[1]][wire.P_DOCUMENT_ID] == letter_id:
+            if task_link and task_link[1] in task_ids:
                 assignment[wire.P_STATUS] = "Completed"
         letter = self.entities[wire.S_INCOMING][letter_id]
         letter[self.names.result_property] = result
@@ -473,14 +541,34 @@ class DirectumState:
                                        "что вопрос рассмотрен и необходимые меры приняты.")
         stem, _ext = wire.split_extension(self._file_name(letter_id, body))
         signer = self._employee(str(body.get("signer") or self._random.choice(SIGNERS)))
-        answer_id = self.create(wire.S_OUTGOING, {wire.P_SUBJECT: text, wire.P_NAME: stem})
-        self.links[(wire.S_OUTGOING, answer_id)].update({
-            self.names.answer_link_property: (wire.S_INCOMING, letter_id),
-            wire.P_OUR_SIGNATORY: (wire.S_EMPLOYEES, signer)})
+        # ``also_pos_ids``: one letter answers several (IsManyResponses): InResponseTo stays empty and the
+        # rows of InResponseToDocuments name every letter, as RX's BeforeSave leaves it; a single answer
+        # has InResponseTo and one row.
+        answered = [letter_id] + [self._target({"pos_id": p}) for p in body.get("also_pos_ids") or ()]
+        many = len(answered) > 1
+        answer_id = self.create(wire.S_OUTGOING, {wire.P_SUBJECT: text, wire.P_NAME: stem,
+                                                  wire.P_IS_MANY_RESPONSES: many})
+        links = {wire.P_OUR_SIGNATORY: (wire.S_EMPLOYEES, signer)}
+        if not many:
+            links[self.names.answer_link_property] = (wire.S_INCOMING, letter_id)
+        self.links[(wire.S_OUTGOING, answer_id)].update(links)
+        for answered_id in answered:
+            self.add_row(wire.S_OUTGOING, answer_id, wire.P_IN_RESPONSE_TO_DOCUMENTS, {},
+                         {wire.P_DOCUMENT: (wire.S_INCOMING, answered_id)})
         if not (body.get("without_file") or self.forget_answer_file()):
             self._attach(letter_id, answer_id, body)
-        self._close(letter_id, str(body.get("result") or self.names.answered_result), {})
+        for answered_id in answered:
+            self._close(answered_id, str(body.get("result") or self.names.answered_result), {})
         return answer_id
+
+    def answered_letters(self, answer_id: int) -> list[int]:
+        """Letters an answer responds to: its InResponseTo and every InResponseToDocuments row."""
+        found = [link[1] for link in [self.link(wire.S_OUTGOING, answer_id, self.names.answer_link_property)] if link]
+        for row in self.rows(wire.S_OUTGOING, answer_id, wire.P_IN_RESPONSE_TO_DOCUMENTS):
+            doc = self.link(RESPONSE_ROWS, row[wire.P_ID], wire.P_DOCUMENT)
+            if doc and doc[1] not in found:
+                found.append(doc[1])
+        return found
 
     def _file_name(self, letter_id: int, body: dict[str, Any]) -> str:
         pos_id = self.entities[wire.S_INCOMING][letter_id].get(self.names.pos_id_property) or letter_id
@@ -496,16 +584,15 @@ class DirectumState:
         return version_id
 
     def _answer_of(self, letter_id: int) -> int:
-        for (set_name, answer_id), links in self.links.items():
-            if set_name == wire.S_OUTGOING and links.get(self.names.answer_link_property) == (wire.S_INCOMING, letter_id):
+        for answer_id in self.entities[wire.S_OUTGOING]:
+            if letter_id in self.answered_letters(answer_id):
                 return answer_id
         raise UnknownTarget(f"letter {letter_id} has no answer yet")
 
     def _auto(self, assign: bool, answer: bool) -> dict[str, Any]:
         counts = {"assigned": 0, "answered": 0}
         closed = {self.names.redirect_result, self.names.refused_result}
-        answered = {target[1] for (set_name, _), links in self.links.items() if set_name == wire.S_OUTGOING
-                    for nav, target in links.items() if nav == self.names.answer_link_property}
+        answered = {i for answer_id in self.entities[wire.S_OUTGOING] for i in self.answered_letters(answer_id)}
         for letter_id, letter in list(self.entities[wire.S_INCOMING].items()):
             if letter.get(self.names.result_property) in closed or letter_id in answered:
                 continue
@@ -552,6 +639,8 @@ class DirectumState:
                 outgoing[str(answer_id)] = {
                     "subject": e[wire.P_SUBJECT], "registration_number": e[wire.P_REG_NUMBER],
                     "in_response_to": link[1] if link else None,
+                    "in_response_to_documents": self.answered_letters(answer_id),
+                    "is_many_responses": bool(e.get(wire.P_IS_MANY_RESPONSES)),
                     "signer": self._name_of(wire.S_OUTGOING, answer_id, wire.P_OUR_SIGNATORY),
                     "versions": self._versions_json(wire.S_OUTGOING, answer_id)}
             return {"letters": letters, "outgoing": outgoing, "persons": len(self.entities[wire.S_PERSONS])}
@@ -572,8 +661,9 @@ class DirectumState:
                     "bodies": len(self.bodies), "tasks": len(self.entities[wire.S_TASKS]), "by_pos_id": by_pos}
 
 
-# --- $filter: path eq|ne literal, joined by and, with parentheses ----------------------------------------
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)\b|(?P<word>[A-Za-z_][\w/]*)|(?P<p>[()]))")
+# --- $filter: path eq|ne literal, joined by and, with parentheses and any-lambdas over collections -----------
+_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)\b|(?P<word>[A-Za-z_][\w/]*)|(?P<p>[():]))")
+Predicate = Callable[[dict[str, Any]], bool]
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -590,9 +680,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_filter(text: str, state: DirectumState, set_name: str) -> Any:
-    """A predicate for ``text``; supports what real clients of the simulator send (``eq``, ``ne``, ``and``,
-    parentheses, navigation paths ``Nav/Id``); anything else is a 400 like the real service's."""
+def parse_filter(text: str, state: DirectumState, set_name: str) -> Predicate:
+    """A predicate for ``text``; supports what real clients send (``eq``, ``ne``, ``and``, parentheses,
+    navigation paths ``Nav/Id``, ``Collection/any(x: x/Prop eq …)``); anything else -- an unknown property
+    above all -- is a 400 like the real service's."""
     tokens = _tokens(text)
     pos = 0
 
@@ -603,17 +694,38 @@ def parse_filter(text: str, state: DirectumState, set_name: str) -> Any:
         pos += 1
         return tokens[pos - 1]
 
-    def term() -> Any:
+    def lambda_any(scope: str, collection: str) -> Predicate:
+        """``collection/any(x: <expr over x>)`` on the entities of ``scope``."""
+        child_set = state.collection_set(scope, collection)
+        if child_set is None:
+            raise ODataError(400, f"Could not find a property named '{collection}' on type '{scope[1:]}'.")
+        if take() != ("p", "("):
+            raise ODataError(400, "После any ожидалась открывающая скобка.")
+        var_kind, var = take()
+        if var_kind != "word" or "/" in var or take() != ("p", ":"):
+            raise ODataError(400, "В any ожидалось «переменная: условие».")
+        inner = expr(child_set, var)
+        if take() != ("p", ")"):
+            raise ODataError(400, "В $filter не хватает закрывающей скобки.")
+        return lambda entity: any(inner(row) for row in state.rows(scope, int(entity[wire.P_ID]), collection))
+
+    def term(scope: str, variable: str | None) -> Predicate:
         kind, value = take()
         if kind == "p" and value == "(":
-            inner = expr()
+            inner = expr(scope, variable)
             if take() != ("p", ")"):
                 raise ODataError(400, "В $filter не хватает закрывающей скобки.")
             return inner
         if kind != "word":
             raise ODataError(400, f"В $filter ожидалось имя свойства, получено {value!r}.")
         path = value.split("/")
-        state.check_path(set_name, path)
+        if variable is not None:
+            if path[0] != variable or len(path) < 2:
+                raise ODataError(400, f"В any ожидалось {variable}/<свойство>, получено {value!r}.")
+            path = path[1:]
+        if len(path) == 2 and path[1].lower() == "any":
+            return lambda_any(scope, path[0])
+        state.check_path(scope, path)
         op_kind, op = take()
         if op not in ("eq", "ne"):
             raise ODataError(400, f"Оператор {op!r} в $filter не поддерживается.")
@@ -629,19 +741,20 @@ def parse_filter(text: str, state: DirectumState, set_name: str) -> Any:
             raise ODataError(400, f"В $filter ожидалось значение, получено {lit!r}.")
 
         def check(entity: dict[str, Any]) -> bool:
-            hit = state.resolve(set_name, entity, path) == expected or state.aliased(set_name, path, expected, entity)
+            hit = state.resolve(scope, entity, path) == expected or (
+                variable is None and state.aliased(scope, path, expected, entity))
             return hit == (op == "eq")
 
         return check
 
-    def expr() -> Any:
-        parts = [term()]
+    def expr(scope: str, variable: str | None) -> Predicate:
+        parts = [term(scope, variable)]
         while pos < len(tokens) and tokens[pos] == ("word", "and"):
             take()
-            parts.append(term())
+            parts.append(term(scope, variable))
         return lambda entity: all(p(entity) for p in parts)
 
-    predicate = expr()
+    predicate = expr(set_name, None)
     if pos != len(tokens):
         raise ODataError(400, f"Лишние символы в $filter: {tokens[pos][1]!r}.")
     return predicate

@@ -455,6 +455,7 @@ def test_missing_kind_unit_or_department_is_refused_naming_the_key(rx_sim: Sim, 
 def test_edms_check_reports_a_missing_required_key(rx_sim: Sim, tmp_path: Any) -> None:
     from connector.config import settings_from_mapping
     from connector.ops.edms_check import check_edms
+
     from testconfig import settings_mapping
 
     raw = settings_mapping(data_dir=tmp_path, db_url=f"sqlite:///{tmp_path}/db.sqlite", pos_url="http://127.0.0.1:9",

@@ -26,7 +26,6 @@ from pydantic import Field, SecretStr, field_validator
 from connector.edms_adapters.base import AdapterSettings
 from connector.edms_adapters.directum_rx import wire
 
-
 REQUIRED_REFS = ("document_kind_id", "business_unit_id", "department_id")
 
 

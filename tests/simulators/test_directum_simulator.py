@@ -254,6 +254,16 @@ def test_tasks_have_no_document_id_and_carry_their_letter_in_attachment_details(
         assert get(url, "IActionItemExecutionTasks", **{"$filter": bad}).status_code == 400, bad
 
 
+def test_ignore_lambdas_fault_returns_every_task(sim: Sim) -> None:
+    app, url = sim
+    make_letter(url, "61"), make_letter(url, "62")
+    app.act({"action": "assign", "pos_id": "62"})
+    lambda_ = {"$filter": "AttachmentDetails/any(a: a/AttachmentId eq 1)"}
+    assert get(url, "IActionItemExecutionTasks", **lambda_).status_code == 204
+    app.set_faults(DirectumFaultSpec(ignore_lambdas=True))
+    assert len(get(url, "IActionItemExecutionTasks", **lambda_).json()["value"]) == 1
+
+
 def test_a_legacy_installation_names_the_task_text_text() -> None:
     from connector.simulators.directum.state import SimNames
 
@@ -264,6 +274,7 @@ def test_a_legacy_installation_names_the_task_text_text() -> None:
         app.act({"action": "assign", "pos_id": "1", "resolution": "Исполнить"})
         assert get(url, "IActionItemExecutionTasks", **{"$select": "Id,Text"}).json()["value"][0]["Text"] == "Исполнить"
         assert get(url, "IActionItemExecutionTasks", **{"$select": "ActionItem"}).status_code == 400
+        assert b'Name="Text"' in get(url, "$metadata").content
     app.close()
 
 

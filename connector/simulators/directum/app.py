@@ -53,6 +53,8 @@ class DirectumFaultSpec(FaultSpec):
     answer_without_file_next: int = Field(0, ge=0, description="the next N answers (act answer/auto) are signed "
                                                                 "with no version (attach_answer_file adds one)")
     only_path: str = Field("", description="lost_reply hits only POSTs whose path contains this, e.g. 'Versions'")
+    ignore_lambdas: bool = Field(False, description="any(…) conditions in $filter match everything, as on a "
+                                                    "server that skips conditions it does not support")
 
 
 class DirectumSimulator(StatefulSimulator):
@@ -115,7 +117,9 @@ class DirectumSimulator(StatefulSimulator):
     def _handle(self, request: Request, resource: str) -> tuple[Response, str]:
         base = request.host_url.rstrip("/") + request.path[: request.path.lower().find(PREFIX) + len(PREFIX)]
         if resource == "$metadata" and request.method == "GET":
-            return Response(METADATA_PATH.read_bytes(), content_type="application/xml"), "$metadata"
+            text = METADATA_PATH.read_bytes().replace(  # an older installation names the task text Text
+                f'Name="{wire.P_ACTION_ITEM}"'.encode(), f'Name="{self.store.names.task_text_property}"'.encode())
+            return Response(text, content_type="application/xml"), "$metadata"
         if resource == "" and request.method == "GET":
             sets = self.store.entity_sets
             return _json({"@odata.context": f"{base}/$metadata",
@@ -150,7 +154,8 @@ class DirectumSimulator(StatefulSimulator):
         if method != "GET":
             raise ODataError(405, f"Метод {method} не поддерживается для {set_name}.")
         filter_text = request.args.get("$filter")
-        found = self.store.query(set_name, filter_text)
+        found = self.store.query(set_name, filter_text, ignore_lambdas=bool(getattr(self.faults.spec, "ignore_lambdas",
+                                                                                       False)))
         top = _int_arg(request, "$top")
         if not filter_text and len(found) > self.max_unfiltered and (top is None or top > self.max_unfiltered):
             raise ODataError(400, wire.TOO_MANY_ENTITIES, plain=True)

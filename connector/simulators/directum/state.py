@@ -321,9 +321,11 @@ class DirectumState:
             return self.bodies.get(version_id)
 
     # --- queries -------------------------------------------------------------------------------------
-    def query(self, set_name: str, filter_text: str | None) -> list[dict[str, Any]]:
+    def query(self, set_name: str, filter_text: str | None, *, ignore_lambdas: bool = False) -> list[dict[str, Any]]:
+        """Entities matching ``filter_text``; ``ignore_lambdas``: every ``any(…)`` matches (a server that
+        skips conditions it does not support)."""
         with self.lock:
-            predicate = parse_filter(filter_text, self, set_name) if filter_text else None
+            predicate = parse_filter(filter_text, self, set_name, ignore_lambdas) if filter_text else None
             return [e for e in self.entities[set_name].values() if predicate is None or predicate(e)]
 
     def resolve(self, set_name: str, entity: dict[str, Any], path: list[str]) -> Any:
@@ -680,7 +682,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_filter(text: str, state: DirectumState, set_name: str) -> Predicate:
+def parse_filter(text: str, state: DirectumState, set_name: str, ignore_lambdas: bool = False) -> Predicate:
     """A predicate for ``text``; supports what real clients send (``eq``, ``ne``, ``and``, parentheses,
     navigation paths ``Nav/Id``, ``Collection/any(x: x/Prop eq …)``); anything else -- an unknown property
     above all -- is a 400 like the real service's."""
@@ -707,6 +709,8 @@ def parse_filter(text: str, state: DirectumState, set_name: str) -> Predicate:
         inner = expr(child_set, var)
         if take() != ("p", ")"):
             raise ODataError(400, "В $filter не хватает закрывающей скобки.")
+        if ignore_lambdas:
+            return lambda entity: True
         return lambda entity: any(inner(row) for row in state.rows(scope, int(entity[wire.P_ID]), collection))
 
     def term(scope: str, variable: str | None) -> Predicate:

@@ -90,6 +90,9 @@ def render(answers: InitAnswers, secrets_dir: Path) -> tuple[str, dict[Path, str
         edms_secret = secrets_dir / f"{answers.edms_name}-edms.password"
         secrets[edms_secret] = edms.password
         lines += [f"url = {_q(edms.url)}", f"login = {_q(edms.login)}", f"password_file = {_q(edms_secret)}"]
+        if edms.type == "directum_rx":  # RX requires them on every letter; `connector edms check` asks for them
+            lines += ["# required before the first run (ids from IDocumentKinds, IBusinessUnits, IDepartments):",
+                      "# document_kind_id = <id>", "# business_unit_id = <id>", "# department_id = <id>"]
     return "\n".join(lines) + "\n", secrets
 
 

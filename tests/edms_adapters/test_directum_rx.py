@@ -469,3 +469,29 @@ def test_edms_check_reports_a_missing_required_key(rx_sim: Sim, tmp_path: Any) -
     assert not check.ok and check.problem.startswith("edms.rx: set department_id ")
     raw["edms"]["rx"]["department_id"] = 1
     assert check_edms(settings_from_mapping(raw))[0].ok
+
+
+@pytest.mark.parametrize(("setting", "value"), [("task_resolution_property", "ActiveText"),
+                                                ("answer_links_collection", "ResponseDocuments/Document"),
+                                                ("task_attachment_check", "Attachments/AttachmentId")])
+def test_health_names_a_property_setting_the_installation_lacks(rx_sim: Sim, adapter_context: AdapterContext,
+                                                                setting: str, value: str) -> None:
+    adapter = make_adapter(rx_sim[1].url, adapter_context, **{setting: value})
+    with pytest.raises(FatalAdapterError, match=f"no property '{value.split('/')[0]}' \\(setting {setting};"):
+        adapter.health()
+
+
+def test_metadata_properties_follow_base_types() -> None:
+    csdl = b"""<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices>
+      <Schema Namespace="Sungero.Workflow" xmlns="http://docs.oasis-open.org/odata/ns/edm">
+        <EntityType Name="ITask"><Property Name="Subject" Type="Edm.String"/>
+          <NavigationProperty Name="AttachmentDetails" Type="Collection(Sungero.Workflow.IAttachment)"/></EntityType>
+      </Schema>
+      <Schema Namespace="Sungero.RecordManagement" xmlns="http://docs.oasis-open.org/odata/ns/edm">
+        <EntityType Name="IActionItemExecutionTask" BaseType="Sungero.Workflow.ITask">
+          <Property Name="ActionItem" Type="Edm.String"/></EntityType>
+        <EntityContainer Name="C">
+          <EntitySet Name="IActionItemExecutionTasks" EntityType="Sungero.RecordManagement.IActionItemExecutionTask"/>
+          <EntitySet Name="IOther" EntityType="Nowhere.IOther"/></EntityContainer>
+      </Schema></edmx:DataServices></edmx:Edmx>"""
+    assert wire.set_properties(csdl) == {"IActionItemExecutionTasks": {"Subject", "AttachmentDetails", "ActionItem"}}

@@ -179,6 +179,7 @@ class DirectumRxAdapter:
             if missing:
                 raise FatalAdapterError(f"Directum RX at {s.url} has no entity set(s) {', '.join(missing)} "
                                         "(check the *_set settings against $metadata)")
+            self._check_properties(wire.set_properties(resp.content))
             count = self._send("GET", f"{s.incoming_set}/$count", what="$count", accept="text/plain")
             try:
                 wire.parse_count(count.content)
@@ -186,6 +187,25 @@ class DirectumRxAdapter:
                 raise FatalAdapterError(f"{s.url}/{s.incoming_set}/$count is not a number", detail=str(exc)) from None
         except _Unreachable as exc:
             raise FatalAdapterError(f"cannot reach Directum RX at {s.url}", detail=exc.detail) from None
+
+    def _check_properties(self, known: dict[str, set[str]]) -> None:
+        """The property settings that differ between RX versions, against the installation's $metadata:
+        a wrong one would otherwise fail every get_card with a 400."""
+        s = self.settings
+        wanted = {
+            s.tasks_set: [("task_resolution_property", s.task_resolution_property),
+                          ("task_executor_property", s.task_executor_property),
+                          ("task_attachment_check", s.task_attachment_check.partition("/")[0])],
+            s.outgoing_set: [("answer_link_property", s.answer_link_property),
+                             ("answer_links_collection", s.answer_links_collection.partition("/")[0])],
+        }
+        for set_name, pairs in wanted.items():
+            if set_name not in known:
+                continue  # its type is not in the document: nothing to say
+            for key, name in pairs:
+                if name and name not in known[set_name]:
+                    raise FatalAdapterError(f"Directum RX at {s.url}: {set_name} has no property {name!r} "
+                                            f"(setting {key}; see docs/edms.md, «Directum RX»)")
 
     def close(self) -> None:
         self._session.close()

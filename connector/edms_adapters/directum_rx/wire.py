@@ -285,14 +285,48 @@ def split_extension(file_name: str) -> tuple[str, str]:
 
 
 # --- $metadata -------------------------------------------------------------------------------------------
-def entity_sets(metadata: bytes) -> set[str]:
-    """Names of the EntitySets of a CSDL document; parsed without DTDs, entities or network."""
+def _csdl(metadata: bytes) -> Any:
+    """The parsed CSDL document, without DTDs, entities or network."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     root = etree.fromstring(metadata, parser)
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise ValueError("$metadata carries a DTD")
-    return {str(el.get("Name")) for el in root.iter(f"{{{EDM_NS}}}EntitySet")}
+    return root
+
+
+def entity_sets(metadata: bytes) -> set[str]:
+    """Names of the EntitySets of a CSDL document."""
+    return {str(el.get("Name")) for el in _csdl(metadata).iter(f"{{{EDM_NS}}}EntitySet")}
+
+
+def set_properties(metadata: bytes) -> dict[str, set[str]]:
+    """Per EntitySet, the names of its type's properties and navigation properties, inherited ones
+    (``BaseType``, as RX's types derive from each other) included.  A set whose type is not found maps
+    to no entry: nothing can be said about it."""
+    root = _csdl(metadata)
+    types: dict[str, Any] = {}
+    for schema in root.iter(f"{{{EDM_NS}}}Schema"):
+        namespace = str(schema.get("Namespace") or "")
+        for type_el in schema.iter(f"{{{EDM_NS}}}EntityType"):
+            types[f"{namespace}.{type_el.get('Name')}"] = type_el
+
+    def names(qualified: str, depth: int = 0) -> set[str] | None:
+        type_el = types.get(qualified)
+        if type_el is None or depth > 20:
+            return None
+        own = {str(el.get("Name")) for tag in ("Property", "NavigationProperty")
+               for el in type_el.iter(f"{{{EDM_NS}}}{tag}")}
+        base = type_el.get("BaseType")
+        inherited = names(str(base), depth + 1) if base else set()
+        return None if inherited is None else own | inherited
+
+    out: dict[str, set[str]] = {}
+    for set_el in root.iter(f"{{{EDM_NS}}}EntitySet"):
+        found = names(str(set_el.get("EntityType") or ""))
+        if found is not None:
+            out[str(set_el.get("Name"))] = found
+    return out
 
 
 B64_CHUNK = 3 * 256 * 1024  # read size when streaming a file as base64 (a multiple of 3)

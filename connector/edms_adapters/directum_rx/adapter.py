@@ -50,6 +50,7 @@ from connector.domain import (
 )
 from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.directum_rx import wire
+from connector.edms_adapters.directum_rx.checks import check_metadata, require_refs
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
 from connector.transport import RetryingSession
@@ -82,7 +83,7 @@ class DirectumRxAdapter:
     # --- pipeline interface --------------------------------------------------------------------------
     def create_card(self, msg: PosMessage) -> CardRef:
         s = self.settings
-        self._require_refs()
+        require_refs(s, self._context.target_name)
         letter = self._find_letter(msg)
         if letter is None:
             person_id = self._resolve_person(msg.applicant)
@@ -164,22 +165,10 @@ class DirectumRxAdapter:
 
     def health(self) -> None:
         s = self.settings
-        self._require_refs()
+        require_refs(s, self._context.target_name)
         try:
             resp = self._send("GET", "$metadata", what="$metadata", accept="application/xml")
-            try:
-                sets = wire.entity_sets(resp.content)
-            except (ValueError, SyntaxError) as exc:
-                raise FatalAdapterError(f"{s.url}/$metadata is not an OData CSDL document",
-                                        detail=str(exc)[:200]) from None
-            needed = [s.incoming_set, s.outgoing_set, s.persons_set, s.tasks_set]
-            if s.require_assignments:
-                needed.append(s.assignments_set)
-            missing = [name for name in needed if name not in sets]
-            if missing:
-                raise FatalAdapterError(f"Directum RX at {s.url} has no entity set(s) {', '.join(missing)} "
-                                        "(check the *_set settings against $metadata)")
-            self._check_properties(wire.set_properties(resp.content))
+            check_metadata(s, resp.content)
             count = self._send("GET", f"{s.incoming_set}/$count", what="$count", accept="text/plain")
             try:
                 wire.parse_count(count.content)
@@ -188,39 +177,10 @@ class DirectumRxAdapter:
         except _Unreachable as exc:
             raise FatalAdapterError(f"cannot reach Directum RX at {s.url}", detail=exc.detail) from None
 
-    def _check_properties(self, known: dict[str, set[str]]) -> None:
-        """The property settings that differ between RX versions, against the installation's $metadata:
-        a wrong one would otherwise fail every get_card with a 400."""
-        s = self.settings
-        wanted = {
-            s.tasks_set: [("task_resolution_property", s.task_resolution_property),
-                          ("task_executor_property", s.task_executor_property),
-                          ("task_attachment_check", s.task_attachment_check.partition("/")[0])],
-            s.outgoing_set: [("answer_link_property", s.answer_link_property),
-                             ("answer_links_collection", s.answer_links_collection.partition("/")[0])],
-        }
-        for set_name, pairs in wanted.items():
-            if set_name not in known:
-                continue  # its type is not in the document: nothing to say
-            for key, name in pairs:
-                if name and name not in known[set_name]:
-                    raise FatalAdapterError(f"Directum RX at {s.url}: {set_name} has no property {name!r} "
-                                            f"(setting {key}; see docs/edms.md, «Directum RX»)")
-
     def close(self) -> None:
         self._session.close()
 
     # --- create helpers ------------------------------------------------------------------------------
-    def _require_refs(self) -> None:
-        """RX refuses an incoming letter without its kind, business unit and department; say which key
-        to set instead of letting every message fail on the server's 400."""
-        missing = self.settings.missing_required()
-        if missing:
-            name = self._context.target_name
-            raise FatalAdapterError(
-                f"edms.{name}: set {', '.join(missing)} (ids from the installation's IDocumentKinds, "
-                "IBusinessUnits, IDepartments): Directum RX requires them on every incoming letter")
-
     def _letter_body(self, msg: PosMessage, person_id: int) -> dict[str, Any]:
         s = self.settings
         path = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)

@@ -338,7 +338,8 @@ def edms_check(config: Path | None, account: str | None, as_json: bool) -> None:
     else:
         for r in results:
             verdict = "ok" if r.ok else f"FAILED: {r.problem}"
-            click.echo(f"{r.account} → edms.{r.target} ({r.adapter}): {verdict}")
+            facts = "".join(f", {k}={v}" for k, v in r.details.items())
+            click.echo(f"{r.account} → edms.{r.target} ({r.adapter}): {verdict}{facts}")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
 
 

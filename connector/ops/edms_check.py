@@ -19,6 +19,8 @@ class EdmsCheck(BaseModel):
     adapter: str
     ok: bool
     problem: str = ""
+    #: what the health check learnt (1С: version, useDigitalSignatures); adapters offer ``health_details``
+    details: dict[str, str] = {}
 
 
 def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck]:
@@ -39,6 +41,7 @@ def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck
             adapter = create_adapter(raw, context)
             try:
                 adapter.health()
+                check.details = {str(k): str(v) for k, v in dict(getattr(adapter, "health_details", {})).items()}
             finally:
                 adapter.close()
             check.ok = True

@@ -172,7 +172,8 @@ def test_act_over_http(sim: tuple[OnecSimulator, str]) -> None:
 
     env, req = wire.new_request(wire.R_OBJECT_LIST)
     wire.sub(req, "type", wire.T_TASK)
-    wire.add_condition(wire.sub(req, "query"), wire.COND_TARGET, DOC_ID)
+    wire.add_condition(wire.sub(req, "query"),
+                       wire.Condition(wire.COND_TARGET, DOC_ID, wire.V_OBJECT_ID, ref_type=wire.T_INCOMING))
     assert list(wire.objects_of(ret_of(post(url, wire.to_bytes(env))))) == []  # executed tasks hidden by default
 
 

@@ -11,8 +11,11 @@ SOAP Fault (lock conflict, server exception)       TransientError, faultstring i
 HTTP 429 / 5xx after the session's retries         TransientError
 other HTTP 4xx                                     RemoteRejected(status=…)
 reply with a DTD / entities, or not XML            FatalAdapterError (protocol mismatch or hostile peer)
-``return xsi:type="DMError"``                      RemoteRejected(code=…), except "already exists" on
-                                                   create (success) and "not found" on retrieve (absent)
+``return xsi:type="DMError"``                      RemoteRejected(code=kind by subject + description:
+                                                   signature_required, size_mismatch, …), except "already
+                                                   exists" on create (success), "not found" on retrieve
+                                                   (absent); file storage unavailable: TransientError
+a file whose decoded binaryData is not ``size``    TransientError (read again next cycle; nothing stored)
 a card under our id whose externalObject/id is     ForeignCardError (straight to failures; the card is
 not this message's POS id                          neither linked nor touched)
 =================================================  =====================================================
@@ -59,9 +62,11 @@ class DmErrorRejected(RemoteRejected):
     """A ``DMError`` reply; ``reply`` tells callers whether it means "exists" or "not found"."""
 
     def __init__(self, request_type: str, reply: wire.DmErrorReply) -> None:
-        code = reply.code or ("already_exists" if reply.already_exists else "not_found" if reply.not_found else None)
-        super().__init__(f"1C DMService refused {request_type} (DMError{' ' + code if code else ''})",
-                         code=code, detail=reply.description)
+        code = reply.kind
+        hint = " (the installation requires an electronic signature: useDigitalSignatures)" \
+            if reply.signature_required else ""
+        super().__init__(f"1C DMService refused {request_type} (DMError{' ' + code if code else ''}){hint}",
+                         code=code, detail=reply.text)
         self.reply = reply
 
 
@@ -88,6 +93,8 @@ class OnecDmAdapter:
         # zeep uses OUR session (and so its retry policy) for everything it loads or sends.
         self._transport = Transport(session=session)
         self._client: zeep.Client | None = None
+        #: what health() learnt about the installation, shown by ``connector edms check``
+        self.health_details: dict[str, str] = {}
 
     # --- pipeline interface --------------------------------------------------------------------------
     def create_card(self, msg: PosMessage) -> CardRef:
@@ -118,7 +125,7 @@ class OnecDmAdapter:
     def get_card(self, ref: CardRef) -> CardState:
         s = self.settings
         doc = self._require_doc(ref)
-        tasks = self._tasks_of(ref.external_id)
+        tasks = self._tasks_of(ref.external_id, doc.reg_date)
         open_tasks = [t for t in tasks if not t.executed]
         executors: list[str] = []
         for task in tasks:
@@ -128,7 +135,7 @@ class OnecDmAdapter:
         latest = max(tasks, key=lambda t: (t.begin_date or date.min, t.id), default=None)
         result = doc.properties.get(s.result_property, "")
         stage = CardStage.REGISTERED
-        if self._find_answer(ref.external_id) is not None:
+        if self._find_answer(ref.external_id, doc.reg_date) is not None:
             stage = CardStage.ANSWER_READY
         elif result in s.redirect_results:
             stage = CardStage.REDIRECTED
@@ -157,10 +164,10 @@ class OnecDmAdapter:
         )
 
     def fetch_answer(self, ref: CardRef) -> Answer | None:
-        answer = self._find_answer(ref.external_id)
+        doc = self._require_doc(ref)
+        answer = self._find_answer(ref.external_id, doc.reg_date)
         if answer is None:
             return None
-        doc = self._require_doc(ref)
         files = []
         for listed in self._files_of(answer.id, answer.type):
             full = self._retrieve_file(listed.id)
@@ -186,6 +193,7 @@ class OnecDmAdapter:
             if version != wire.SUPPORTED_DM_VERSION:
                 log.warning("untested DMService version", extra={"version": version})
             self._execute(wire.R_CURRENT_USER, wire.new_request(wire.R_CURRENT_USER, self.settings.database_id)[0])
+            self.health_details = {"version": version, "useDigitalSignatures": self._use_digital_signatures()}
         except _Unreachable as exc:
             raise FatalAdapterError(f"cannot reach 1C DMService at {self.settings.url}", detail=exc.detail) from None
 
@@ -202,9 +210,38 @@ class OnecDmAdapter:
                 raise FatalAdapterError(f"cannot load the DMService WSDL {path}", detail=str(exc)) from None
         return self._client
 
+    def _use_digital_signatures(self) -> str:
+        """``DMGetSettingsRequest/useDigitalSignatures``: "true", "false", or "unknown" when the
+        installation does not answer the request (older versions)."""
+        try:
+            ret = self._execute(wire.R_GET_SETTINGS, wire.new_request(wire.R_GET_SETTINGS, self.settings.database_id)[0])
+        except (RemoteRejected, TransientError) as exc:
+            if isinstance(exc, _Unreachable):
+                raise
+            log.warning("1C DMGetSettingsRequest failed", extra={"problem": str(exc)})
+            return "unknown"
+        value = wire.text(ret, "useDigitalSignatures").lower()
+        return value if value in ("true", "false") else "unknown"
+
     # --- building ----------------------------------------------------------------------------------
+    def _new_object(self) -> etree._Element | None:
+        """The template-filled card (documentType, folder, template, author) S1 asks for before creating."""
+        s = self.settings
+        wanted = s.new_object_request == "always" or (s.new_object_request == "auto" and bool(s.template_id))
+        if not wanted:
+            return None
+        env, req = wire.new_request(wire.R_GET_NEW_OBJECT, s.database_id)
+        wire.sub(req, "type", s.document_type)
+        source = wire.sub(req, "dataSource")
+        source.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type + "Template"))
+        wire.sub(source, "name", "")
+        wire.add_object_id(source, s.template_id, s.document_type + "Template")
+        ret = self._execute(wire.R_GET_NEW_OBJECT, env)
+        return wire.child(ret, "object")
+
     def _create_envelope(self, doc_id: str, msg: PosMessage) -> etree._Element:
         s = self.settings
+        filled = self._new_object()
         env, req = wire.new_request(wire.R_CREATE, s.database_id)
         obj = wire.sub(req, "object")
         obj.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type))
@@ -213,23 +250,34 @@ class OnecDmAdapter:
         wire.sub(obj, "name", title)
         wire.add_object_id(obj, doc_id, s.document_type)
         wire.add_external(obj, s.external_system, msg.pos_id, wire.EXTERNAL_TYPE_POS)
-        wire.sub(obj, "title", title)
-        excerpt = msg.text[: s.summary_limit]
-        wire.sub(obj, "summary", "\n\n".join(p for p in (path, excerpt) if p))
-        for local, ref_id, suffix in (("documentType", s.document_kind_id, "Type"),
-                                      ("folder", s.folder_id, "Folder"), ("template", s.template_id, "Template")):
-            if ref_id:
-                wire.add_ref(obj, local, ref_id, s.document_type + suffix)
         if s.organization_id:
             wire.add_ref(obj, "organization", s.organization_id, "DMOrganization")
         if s.responsible_login:
+            # S1's shape: an empty reference plus the login as externalObject; 1C resolves the user
             login = s.responsible_login if s.responsible_login.startswith("\\") else "\\" + s.responsible_login
-            wire.add_external(wire.sub(obj, "responsible"), login, "", wire.T_USER)
+            responsible = wire.sub(obj, "responsible")
+            wire.sub(responsible, "name", "")
+            wire.add_object_id(responsible, "", "")
+            wire.add_external(responsible, login, "", wire.T_USER)
+        excerpt = msg.text[: s.summary_limit]
+        wire.sub(obj, "summary", "\n\n".join(p for p in (path, excerpt) if p))
+        wire.sub(obj, "title", title)
+        configured = {"documentType": (s.document_kind_id, "Type"), "folder": (s.folder_id, "Folder"),
+                      "template": (s.template_id, "Template")}
+        for local in ("author", "documentType", "folder", "template"):
+            ref_id, suffix = configured.get(local, ("", ""))
+            template_ref = wire.child(filled, local)
+            if ref_id:  # a configured id wins over the template's
+                wire.add_ref(obj, local, ref_id, s.document_type + suffix)
+            elif template_ref is not None and wire.text(template_ref, "objectID", "id"):
+                wire.add_ref(obj, local, wire.text(template_ref, "objectID", "id"),
+                             wire.text(template_ref, "objectID", "type"), wire.text(template_ref, "name"))
         if s.document_type == wire.T_INCOMING:
             corr = wire.sub(obj, "correspondent")
             wire.sub(corr, "name", msg.applicant.full_name or "Заявитель ПОС")
             wire.sub(obj, "incomingNumber", msg.epgu_number or msg.pos_id)
             wire.sub(obj, "incomingDate", wire.format_datetime(msg.created_at))
+        wire.ordered(obj)
         return env
 
     def _add_file(self, doc_id: str, file_id: str, att: StoredFile) -> None:
@@ -290,7 +338,12 @@ class OnecDmAdapter:
         obj = self._retrieve(file_id, wire.T_FILE, ("objectId", "name", "extension", "size", wire.COLUMN_BINARY))
         if obj is None:
             raise RemoteRejected(f"1C file {file_id} not found", code="not_found")
-        return wire.parse_file(obj)
+        found = wire.parse_file(obj)
+        if found.size_mismatch:
+            # S4 checks this too: a cut reply or an empty binaryData must not become the answer's file
+            raise TransientError(f"1C file {file_id} arrived with {len(found.content or b'')} bytes, "
+                                 f"its size says {found.size}")
+        return found
 
     def _files_of(self, owner_id: str, owner_type: str) -> list[wire.FileInfo]:
         env, req = wire.new_request(wire.R_FILES_BY_OWNER, self.settings.database_id)
@@ -302,21 +355,50 @@ class OnecDmAdapter:
             wire.sub(req, "columnSet", column)
         return [wire.parse_file(o) for o in wire.objects_of(self._execute(wire.R_FILES_BY_OWNER, env))]
 
-    def _object_list(self, object_type: str, conditions: list[tuple[str, str]]) -> list[etree._Element]:
-        env, req = wire.new_request(wire.R_OBJECT_LIST, self.settings.database_id)
-        wire.sub(req, "type", object_type)
-        query = wire.sub(req, "query")
-        for prop, value in conditions:
-            wire.add_condition(query, prop, value)
-        return list(wire.objects_of(self._execute(wire.R_OBJECT_LIST, env)))
+    def _object_list(self, object_type: str, attempts: list[list[wire.Condition]]) -> list[etree._Element]:
+        """Objects of the first query in ``attempts`` (each narrower than the one before) that 1C returns
+        whole.  DMService has no offset paging (S3): past ``query/limit`` it sets ``tooManyObjects``, so the
+        only way to see everything that matters is to ask for less.  If even the narrowest is cut, its
+        ``limit`` objects are used and a warning says so."""
+        objs: list[etree._Element] = []
+        for conditions in attempts:
+            env, req = wire.new_request(wire.R_OBJECT_LIST, self.settings.database_id)
+            wire.sub(req, "type", object_type)
+            wire.add_query(req, conditions, self.settings.list_limit)
+            ret = self._execute(wire.R_OBJECT_LIST, env)
+            objs = list(wire.objects_of(ret))
+            if not wire.too_many(ret):
+                return objs
+        log.warning("1C list cut at its limit even after narrowing",
+                    extra={"type": object_type, "limit": self.settings.list_limit})
+        return objs
 
-    def _tasks_of(self, doc_id: str) -> list[wire.TaskInfo]:
-        objs = self._object_list(wire.T_TASK, [(wire.COND_TARGET, doc_id), (wire.COND_EXECUTED, "true")])
-        return [wire.parse_task(o) for o in objs]
-
-    def _find_answer(self, doc_id: str) -> wire.DocInfo | None:
+    def _tasks_of(self, doc_id: str, registered: date | None) -> list[wire.TaskInfo]:
         s = self.settings
-        docs = [wire.parse_doc(o) for o in self._object_list(s.answer_document_type, [(s.answer_link_property, doc_id)])]
+        target = [wire.Condition(wire.COND_TARGET, doc_id, wire.V_OBJECT_ID, ref_type=s.document_type)] \
+            if s.task_target_condition else []
+        attempts = [[*target, wire.Condition(wire.COND_EXECUTED, "true", wire.V_BOOLEAN)],
+                    [*target, wire.Condition(wire.COND_EXECUTED, "false", wire.V_BOOLEAN)]]
+        if registered is not None:  # a task is never older than its card's registration
+            attempts.append([*attempts[-1], wire.Condition(wire.COND_BEGIN_DATE, wire.format_datetime(registered),
+                                                           wire.V_DATETIME, ">=")])
+        tasks = [wire.parse_task(o) for o in self._object_list(wire.T_TASK, attempts)]
+        # A server that ignores the target condition (S3: unknown conditions are ignored) returns other
+        # cards' tasks; their executors and deadlines must never land on this card.
+        mine = [t for t in tasks if t.concerns(doc_id)]
+        if len(mine) != len(tasks):
+            log.info("1C returned tasks of other cards; dropped", extra={"doc_id": doc_id,
+                                                                         "dropped": len(tasks) - len(mine)})
+        return mine
+
+    def _find_answer(self, doc_id: str, registered: date | None) -> wire.DocInfo | None:
+        s = self.settings
+        link = [wire.Condition(s.answer_link_property, doc_id)]
+        attempts = [link]
+        if registered is not None:  # an answer is registered on or after its card
+            attempts.append([*link, wire.Condition(wire.COND_REG_DATE, wire.format_datetime(registered),
+                                                   wire.V_DATETIME, ">=")])
+        docs = [wire.parse_doc(o) for o in self._object_list(s.answer_document_type, attempts)]
         # Checked again here: an installation that ignores an unknown condition must not hand us others' answers.
         registered = [d for d in docs if d.reg_number and d.properties.get(s.answer_link_property) == doc_id]
         return max(registered, key=lambda d: (d.reg_date or date.min, d.reg_number), default=None)
@@ -356,6 +438,8 @@ class OnecDmAdapter:
             raise FatalAdapterError(f"{s.url} did not answer {request_type} like DMService (no return element)")
         error = wire.as_error(ret)
         if error is not None:
+            if error.storage_unavailable:
+                raise TransientError(f"1C file storage is unavailable ({request_type})", detail=error.text)
             raise DmErrorRejected(request_type, error)
         return ret
 

@@ -42,4 +42,12 @@ class OnecDmSettings(AdapterSettings):
     redirect_results: list[str] = Field(default_factory=lambda: ["Направлено по компетенции"])
     refused_results: list[str] = Field(default_factory=lambda: ["Оставлено без ответа автору"])
     summary_limit: int = Field(2000, ge=100, description="characters of the appeal text put into summary")
+    new_object_request: Literal["auto", "always", "never"] = Field(
+        "auto", description="ask DMGetNewObjectRequest for a template-filled card before DMCreateRequest; "
+                            "auto: when template_id is set (the request needs the template as its data source)")
+    task_target_condition: bool = Field(
+        True, description="send the (unconfirmed) 'target' condition when listing tasks; every returned task's "
+                          "target is re-checked either way")
+    list_limit: int = Field(200, ge=1, le=10000, description="query/limit of object lists; past it 1C sets "
+                                                            "tooManyObjects and the adapter narrows the query")
     xml_huge_tree: bool = Field(False, description="allow replies with text nodes > 10 MB (big answer files)")

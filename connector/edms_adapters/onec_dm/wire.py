@@ -57,15 +57,34 @@ R_CREATE = "DMCreateRequest"
 R_ADD_FILE = "DMAddFileRequest"
 R_FILES_BY_OWNER = "DMGetFileListByOwnerRequest"
 R_OBJECT_LIST = "DMGetObjectListRequest"
-REQUEST_TYPES = (R_GET_VERSION, R_CURRENT_USER, R_RETRIEVE, R_CREATE, R_ADD_FILE, R_FILES_BY_OWNER, R_OBJECT_LIST)
+R_GET_NEW_OBJECT = "DMGetNewObjectRequest"
+R_GET_SETTINGS = "DMGetSettingsRequest"
+REQUEST_TYPES = (R_GET_VERSION, R_CURRENT_USER, R_RETRIEVE, R_CREATE, R_ADD_FILE, R_FILES_BY_OWNER, R_OBJECT_LIST,
+                 R_GET_NEW_OBJECT, R_GET_SETTINGS)
+T_TASK_EXECUTOR = "DMBusinessProcessTaskExecutor"
+
+#: XDTO checks the element order of a created object against its schema (S3), so the order is the one a
+#: working public client sends (S1).  Our incoming-document fields are in no source: they go last.
+CREATE_ORDER = ("name", "objectID", "externalObject", "organization", "responsible", "summary", "title",
+                "additionalProperties", "author", "documentType", "folder", "template",
+                "correspondent", "incomingNumber", "incomingDate")
 
 COLUMN_BINARY = "binaryData"
-COND_TARGET = "target"          # DMBusinessProcessTask condition: the task's document [INFERRED name]
+COND_TARGET = "target"          # DMBusinessProcessTask condition: the task's document [no source has it]
 COND_EXECUTED = "withExecuted"
+COND_BEGIN_DATE = "beginDate"
+COND_REG_DATE = "regDate"
 
-#: Texts of DMError descriptions that mean "idempotent success" / "absent" (1C answers in Russian or English).
+#: xsi:type of condition values, as every public client sends them (S2-S4).
+V_STRING, V_BOOLEAN, V_DATETIME, V_OBJECT_ID = "xs:string", "xs:boolean", "xs:dateTime", "dm:DMObjectID"
+
+#: DMError texts (``subject`` + ``description``; no source has a ``code``) and what they mean.  1C answers in
+#: Russian or English depending on the infobase language.
 ALREADY_EXISTS_MARKERS = ("already exists", "уже существует")
 NOT_FOUND_MARKERS = ("not found", "не найден")
+SIGNATURE_MARKERS = ("подпись требуется", "требуется электронная подпись", "требуется подпись", "signature required")
+STORAGE_MARKERS = ("том хранения", "хранилище файлов", "file storage", "storage volume")
+SIZE_MARKERS = ("размер файла", "file size")
 EMPTY_DATE_PREFIX = "0001-"
 
 
@@ -127,13 +146,51 @@ def add_property(parent: etree._Element, name: str, value: str) -> etree._Elemen
     return el
 
 
-def add_condition(query: etree._Element, prop: str, value: str, operator: str | None = None) -> None:
-    cond = sub(query, "conditions")
-    sub(cond, "property", prop)
-    val = sub(cond, "value", value)
-    val.set(f"{{{XSI_NS}}}type", "xs:string")
-    if operator:
-        sub(cond, "comparisonOperator", operator)
+@dataclass(frozen=True)
+class Condition:
+    """One ``query/conditions`` entry; ``value_type`` is its ``xsi:type`` (``V_*``).  A ``V_OBJECT_ID``
+    value is written as ``{id, type=ref_type}``, as 1C references are."""
+
+    prop: str
+    value: str
+    value_type: str = V_STRING
+    operator: str = ""
+    ref_type: str = ""
+
+
+def boolean(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def add_condition(query: etree._Element, cond: Condition) -> None:
+    el = sub(query, "conditions")
+    sub(el, "property", cond.prop)
+    if cond.value_type == V_OBJECT_ID:
+        val = sub(el, "value")
+        sub(val, "id", cond.value)
+        sub(val, "type", cond.ref_type)
+    else:
+        val = sub(el, "value", cond.value)
+    val.set(f"{{{XSI_NS}}}type", cond.value_type)
+    if cond.operator:
+        sub(el, "comparisonOperator", cond.operator)
+
+
+def add_query(request: etree._Element, conditions: Iterable[Condition], limit: int) -> etree._Element:
+    query = sub(request, "query")
+    for cond in conditions:
+        add_condition(query, cond)
+    sub(query, "limit", str(limit))
+    return query
+
+
+def ordered(obj: etree._Element, order: tuple[str, ...] = CREATE_ORDER) -> etree._Element:
+    """Re-arrange ``obj``'s children into ``order`` (stable for repeated elements such as properties)."""
+    rank = {name: i for i, name in enumerate(order)}
+    kids = sorted(obj, key=lambda c: rank.get(local_name(c), len(rank)))
+    for c in kids:
+        obj.append(c)
+    return obj
 
 
 def to_bytes(envelope: etree._Element) -> bytes:
@@ -169,16 +226,45 @@ class Fault:
 
 @dataclass(frozen=True)
 class DmErrorReply:
+    """A ``DMError`` return: ``subject`` and ``description`` (S2, S3), classified by their text (S4)."""
+
     description: str
-    code: str = ""
+    subject: str = ""
+
+    def _says(self, markers: tuple[str, ...]) -> bool:
+        words = f"{self.subject}\n{self.description}".lower()
+        return any(m in words for m in markers)
 
     @property
     def already_exists(self) -> bool:
-        return any(m in self.description.lower() for m in ALREADY_EXISTS_MARKERS)
+        return self._says(ALREADY_EXISTS_MARKERS)
 
     @property
     def not_found(self) -> bool:
-        return any(m in self.description.lower() for m in NOT_FOUND_MARKERS)
+        return self._says(NOT_FOUND_MARKERS)
+
+    @property
+    def signature_required(self) -> bool:
+        return self._says(SIGNATURE_MARKERS)
+
+    @property
+    def storage_unavailable(self) -> bool:
+        return self._says(STORAGE_MARKERS)
+
+    @property
+    def size_mismatch(self) -> bool:
+        return self._says(SIZE_MARKERS)
+
+    @property
+    def kind(self) -> str | None:
+        for kind in ("already_exists", "not_found", "signature_required", "storage_unavailable", "size_mismatch"):
+            if getattr(self, kind):
+                return kind
+        return None
+
+    @property
+    def text(self) -> str:
+        return ": ".join(p for p in (self.subject, self.description) if p)
 
 
 def local_name(el: etree._Element) -> str:
@@ -222,7 +308,7 @@ def as_error(ret: etree._Element) -> DmErrorReply | None:
     if xsi_type(ret) != T_ERROR:
         return None
     desc = text(ret, "description") or text(ret, "message") or text(ret, "errorDescription")
-    return DmErrorReply(desc or "DMError without description", text(ret, "code"))
+    return DmErrorReply(desc or "DMError without description", text(ret, "subject"))
 
 
 def parse_date(value: str) -> date | None:
@@ -264,6 +350,11 @@ class FileInfo:
     size: int = 0
     content: bytes | None = None
 
+    @property
+    def size_mismatch(self) -> bool:
+        """The decoded content is not ``size`` bytes long (a truncated reply, an empty binaryData)."""
+        return self.content is not None and len(self.content) != self.size
+
 
 @dataclass(frozen=True)
 class TaskInfo:
@@ -273,6 +364,11 @@ class TaskInfo:
     description: str
     executed: bool
     begin_date: date | None = None
+    target_id: str = ""
+    target_ids: tuple[str, ...] = ()
+
+    def concerns(self, doc_id: str) -> bool:
+        return doc_id == self.target_id or doc_id in self.target_ids
 
 
 def parse_properties(obj: etree._Element) -> dict[str, str]:
@@ -316,12 +412,22 @@ def parse_file(obj: etree._Element) -> FileInfo:
 def parse_task(obj: etree._Element) -> TaskInfo:
     return TaskInfo(
         id=text(obj, "objectID", "id"),
-        performer=text(obj, "performer", "name"),
+        # performer is a DMBusinessProcessTaskExecutor wrapping the user (S2 types, S3): not performer/name
+        performer=text(obj, "performer", "user", "name"),
         due_date=parse_date(text(obj, "dueDate")),
         description=text(obj, "description"),
         executed=text(obj, "executed").lower() == "true",
         begin_date=parse_date(text(obj, "beginDate")),
+        target_id=text(obj, "target", "objectID", "id"),
+        # targets/items: the shape of an item is not in the sources; a reference or a wrapped target
+        target_ids=tuple(text(i, "objectID", "id") or text(i, "target", "objectID", "id")
+                         for i in children(child(obj, "targets"), "items")),
     )
+
+
+def too_many(ret: etree._Element) -> bool:
+    """``tooManyObjects`` of an ObjectList reply: the server cut the list at ``query/limit``."""
+    return text(ret, "tooManyObjects").lower() == "true"
 
 
 def objects_of(ret: etree._Element) -> Iterator[etree._Element]:

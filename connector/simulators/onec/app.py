@@ -51,6 +51,12 @@ class OnecFaultSpec(FaultSpec):
     external_entity_next: int = Field(0, ge=0, description="the next N replies pull in file:///etc/passwd")
     answer_without_file_next: int = Field(0, ge=0, description="the next N answers (act answer/auto) are signed "
                                                                 "without their file (attach_answer_file adds it)")
+    file_storage_down_next: int = Field(0, ge=0, description="the next N file writes/reads get the DMError "
+                                                              "'Том хранения файлов недоступен'")
+    file_size_mismatch_next: int = Field(0, ge=0, description="the next N file reads carry half the bytes "
+                                                                "their size says")
+    ignore_conditions: bool = Field(False, description="task lists ignore every condition and return every task "
+                                                        "(a server that drops unknown conditions, S3)")
     only_request: str = Field("", description="soap_fault/dmerror/lost_reply/doctype hit only this request type, "
                                               "e.g. DMCreateRequest (empty: every request)")
 
@@ -59,11 +65,14 @@ class OnecSimulator(StatefulSimulator):
     fault_model = OnecFaultSpec
 
     def __init__(self, users: dict[str, str] | None = None, faults: FaultSpec | None = None, *, seed: int = 1,
-                 names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
+                 names: SimNames | None = None, memory_limit: int = 1024 * 1024,
+                 use_digital_signatures: bool = False) -> None:
         self.users = dict(users) if users is not None else dict(DEFAULT_USERS)
         self.faults = FaultInjector(faults or OnecFaultSpec())
         self.store = OnecState(seed=seed, names=names, memory_limit=memory_limit)
         self.store.forget_answer_file = lambda: self.faults.take("answer_without_file")
+        self.store.take_fault = self.faults.take
+        self.store.use_digital_signatures = use_digital_signatures
         self.requests: dict[str, int] = {}
 
     def _dispatch(self, request: Request) -> Response:
@@ -106,6 +115,7 @@ class OnecSimulator(StatefulSimulator):
         if targeted and f.take("dmerror"):
             return _xml(soap.dm_error("Ошибка при выполнении операции: неверные параметры запроса"))
         with self.store.lock:
+            self.store.ignore_conditions = bool(getattr(f.spec, "ignore_conditions", False))
             rtype, body = soap.handle(self.store, root, user)
             self.requests[rtype] = self.requests.get(rtype, 0) + 1
         if targeted and f.take("lost_reply"):

@@ -41,12 +41,18 @@ def _reply(return_type: str) -> tuple[etree._Element, etree._Element]:
     return resp, ret
 
 
-def dm_error(description: str, code: str = "") -> bytes:
+def dm_error(description: str, subject: str = "Ошибка при выполнении операции") -> bytes:
+    """DMError as real installations send it: ``subject`` + ``description`` (S2, S3), no code."""
     resp, ret = _reply(wire.T_ERROR)
-    if code:
-        sub(ret, "code", code)
+    sub(ret, "subject", subject)
     sub(ret, "description", description)
     return envelope(resp)
+
+
+XDTO_SUBJECT = "Ошибка проверки данных XDTO"
+SIGNATURE_REQUIRED = "Для добавления файла требуется электронная подпись: электронная подпись требуется"
+STORAGE_DOWN = ("Том хранения файлов недоступен: не удалось записать файл в том хранения "
+                "\\\\fs01\\dm-volume01")
 
 
 def request_type(root: etree._Element) -> tuple[str, etree._Element]:
@@ -67,7 +73,7 @@ def handle(state: OnecState, root: etree._Element, user: str) -> tuple[str, byte
             raise SimError(f"Тип запроса {rtype or '(не указан)'} не поддерживается")
         return rtype, handler(state, req, user)
     except SimError as exc:
-        return rtype, dm_error(exc.description, exc.code)
+        return rtype, dm_error(exc.description, exc.subject)
 
 
 # --- handlers ---------------------------------------------------------------------------------------
@@ -92,9 +98,56 @@ def _retrieve(state: OnecState, req: etree._Element, user: str) -> bytes:
     if not ids:
         raise SimError("Не указаны идентификаторы объектов (objectIds)")
     found = [state.lookup(i) for i in ids]
+    binary = wire.COLUMN_BINARY in columns
+    if binary and any(isinstance(o, FileRec) for o in found) and state.take_fault("file_storage_down"):
+        raise SimError(STORAGE_DOWN)
     resp, ret = _reply("DMRetrieveResponse")
     for obj in found:
-        _render(state, ret, "objects", obj, binary=wire.COLUMN_BINARY in columns)
+        _render(state, ret, "objects", obj, binary=binary,
+                cut=binary and isinstance(obj, FileRec) and state.take_fault("file_size_mismatch"))
+    return envelope(resp)
+
+
+def _check_order(obj: etree._Element) -> None:
+    """XDTO reads a sequence: an element after one that comes later in the type is refused (S1, S3)."""
+    rank = {name: i for i, name in enumerate(wire.CREATE_ORDER)}
+    seen = -1
+    previous = ""
+    for el in obj:
+        name = wire.local_name(el)
+        if name not in rank:
+            raise SimError(f"Структура объекта '/object' не соответствует типу {{{wire.DM_NS}}}"
+                           f"{wire.xsi_type(obj)}: неизвестное свойство '{name}'", XDTO_SUBJECT)
+        if rank[name] < seen:
+            raise SimError(f"Структура объекта '/object' не соответствует типу {{{wire.DM_NS}}}"
+                           f"{wire.xsi_type(obj)}: нарушен порядок следования свойств: "
+                           f"'{name}' после '{previous}'", XDTO_SUBJECT)
+        seen, previous = rank[name], name
+
+
+def _get_new_object(state: OnecState, req: etree._Element, user: str) -> bytes:
+    """A template-filled object (S1): the template's kind, folder and author; the caller creates it."""
+    obj_type = text(req, "type")
+    source = child(req, "dataSource")
+    template_id = text(source, "objectID", "id")
+    if not obj_type.endswith("Document") or not template_id:
+        raise SimError("Не указан тип объекта или шаблон (dataSource)")
+    resp, ret = _reply("DMGetNewObjectResponse")
+    obj = sub(ret, "object")
+    obj.set(_XSI_TYPE, wire.dm_type(obj_type))
+    sub(obj, "name", "")
+    sub(obj, "title", "Обращение гражданина")
+    for local, suffix in (("author", ""), ("documentType", "Type"), ("folder", "Folder"), ("template", "Template")):
+        ref_type = wire.T_USER if local == "author" else obj_type + suffix
+        ref_id = template_id if local == "template" else str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE,
+                                                                       f"{template_id}:{local}"))
+        wire.add_ref(obj, local, ref_id, ref_type, user if local == "author" else f"{local} шаблона")
+    return envelope(resp)
+
+
+def _get_settings(state: OnecState, req: etree._Element, user: str) -> bytes:
+    resp, ret = _reply("DMGetSettingsResponse")
+    sub(ret, "useDigitalSignatures", wire.boolean(state.use_digital_signatures))
     return envelope(resp)
 
 
@@ -105,6 +158,7 @@ def _create(state: OnecState, req: etree._Element, user: str) -> bytes:
     doc_type = text(obj, "objectID", "type") or wire.xsi_type(obj)
     if not doc_type.endswith("Document"):
         raise SimError(f"Создание объектов типа {doc_type} не поддерживается")
+    _check_order(obj)
     ext = child(obj, "externalObject")
     refs = {}
     for local in (*_REF_FIELDS, "correspondent", "signer"):
@@ -134,6 +188,10 @@ def _add_file(state: OnecState, req: etree._Element, user: str) -> bytes:
         content = base64.b64decode(raw.text or "", validate=True)
     except ValueError:
         raise SimError("Данные файла не в формате base64") from None
+    if state.use_digital_signatures and child(req, "signature") is None:
+        raise SimError(SIGNATURE_REQUIRED)
+    if state.take_fault("file_storage_down"):
+        raise SimError(STORAGE_DOWN)
     size = text(f, "size")
     rec = FileRec(id=text(f, "objectID", "id"), owner_id=text(owner, "objectID", "id"),
                   owner_type=text(owner, "objectID", "type"), name=text(f, "name"), extension=text(f, "extension"),
@@ -153,37 +211,63 @@ def _files_by_owner(state: OnecState, req: etree._Element, user: str) -> bytes:
     return envelope(resp)
 
 
+#: value types the simulator's conditions must carry, as in every public client (S2-S4)
+_TYPED = {wire.COND_EXECUTED: wire.V_BOOLEAN, wire.COND_TARGET: wire.V_OBJECT_ID,
+          wire.COND_BEGIN_DATE: wire.V_DATETIME, wire.COND_REG_DATE: wire.V_DATETIME}
+
+
+def _condition(cond: etree._Element) -> tuple[str, str, str]:
+    prop, value = text(cond, "property"), child(cond, "value")
+    if value is None:
+        raise SimError(f"Не указано значение условия отбора {prop}", XDTO_SUBJECT)
+    declared = value.get(_XSI_TYPE, "")
+    expected = _TYPED.get(prop, wire.V_STRING)
+    if declared.rpartition(":")[2] != expected.rpartition(":")[2]:
+        raise SimError(f"Несоответствие типов: значение условия отбора '{prop}' имеет тип "
+                       f"'{declared or 'не указан'}', ожидается '{expected}'", XDTO_SUBJECT)
+    raw = text(value, "id") if expected == wire.V_OBJECT_ID else text(value)
+    if expected == wire.V_BOOLEAN and raw not in ("true", "false"):
+        raise SimError(f"Ошибка преобразования значения '{raw}' к типу xs:boolean", XDTO_SUBJECT)
+    return prop, raw, text(cond, "comparisonOperator")
+
+
 def _object_list(state: OnecState, req: etree._Element, user: str) -> bytes:
     obj_type = text(req, "type")
-    conditions = []
-    for cond in children(child(req, "query"), "conditions"):
-        value = child(cond, "value")
-        conditions.append((text(cond, "property"), text(value, "id") or text(value), text(cond, "comparisonOperator")))
+    query = child(req, "query")
+    limit_text = text(query, "limit")
+    limit = int(limit_text) if limit_text.isdigit() and int(limit_text) > 0 else None
     resp, ret = _reply("DMGetObjectListResponse")
     objects: list[Doc | Task]
-    if obj_type == wire.T_TASK:
-        objects = _tasks_where(state, conditions)
+    if obj_type == wire.T_TASK and state.ignore_conditions:
+        with state.lock:
+            objects = list(state.tasks.values())
     else:
-        objects = list(state.docs_where(obj_type, conditions))
-    for obj in objects:
+        conditions = [_condition(c) for c in children(query, "conditions")]
+        objects = _tasks_where(state, conditions) if obj_type == wire.T_TASK else \
+            list(state.docs_where(obj_type, conditions))
+    cut = limit is not None and len(objects) > limit
+    for obj in objects[:limit] if cut else objects:
         _render(state, sub(ret, "items"), "object", obj)
-    sub(ret, "tooManyObjects", "false")
+    sub(ret, "tooManyObjects", wire.boolean(cut))
     return envelope(resp)
 
 
 def _tasks_where(state: OnecState, conditions: list[tuple[str, str, str]]) -> list[Doc | Task]:
     with_executed = False
     target = None
-    for prop, value, _op in conditions:
+    since = ""
+    for prop, value, op in conditions:
         if prop == wire.COND_EXECUTED:
-            with_executed = value.lower() == "true"
+            with_executed = value == "true"
         elif prop == wire.COND_TARGET:
             target = value
+        elif prop == wire.COND_BEGIN_DATE and op == ">=":
+            since = value[:10]
         else:
             raise SimError(f"Условие отбора {prop} для задач не поддерживается")
     with state.lock:
         tasks = list(state.tasks.values()) if target is None else state.tasks_of(target)
-        return [t for t in tasks if with_executed or not t.executed]
+        return [t for t in tasks if (with_executed or not t.executed) and t.begin_date.isoformat() >= since]
 
 
 _HANDLERS = {
@@ -194,6 +278,8 @@ _HANDLERS = {
     wire.R_ADD_FILE: _add_file,
     wire.R_FILES_BY_OWNER: _files_by_owner,
     wire.R_OBJECT_LIST: _object_list,
+    wire.R_GET_NEW_OBJECT: _get_new_object,
+    wire.R_GET_SETTINGS: _get_settings,
 }
 
 
@@ -203,7 +289,7 @@ def _dt(value: date | None) -> str:
 
 
 def _render(state: OnecState, parent: etree._Element, local: str, obj: Doc | FileRec | Task, *,
-            binary: bool = False) -> None:
+            binary: bool = False, cut: bool = False) -> None:
     if isinstance(obj, Doc):
         _render_doc(parent, local, obj)
     elif isinstance(obj, FileRec):
@@ -214,7 +300,8 @@ def _render(state: OnecState, parent: etree._Element, local: str, obj: Doc | Fil
             sub(el, name, obj.created)
         sub(el, "signed", "false")
         if binary:
-            sub(el, "binaryData", base64.b64encode(obj.read()).decode("ascii"))
+            data = obj.read()
+            sub(el, "binaryData", base64.b64encode(data[: len(data) // 2] if cut else data).decode("ascii"))
     else:
         target = state.docs.get(obj.target_id)
         el = _obj(parent, local, wire.T_TASK, obj.id, f"Исполнить: {target.title if target else ''}")
@@ -225,9 +312,12 @@ def _render(state: OnecState, parent: etree._Element, local: str, obj: Doc | Fil
         sub(el, "endDate", _dt(obj.end_date))
         sub(el, "executed", str(obj.executed).lower())
         sub(el, "accepted", str(obj.executed).lower())
+        # DMBusinessProcessTaskExecutor wrapping the user, as real installations answer (S2 types, S3)
         performer = sub(el, "performer")
-        sub(performer, "name", obj.performer)
-        wire.add_object_id(performer, str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE, "user:" + obj.performer)), wire.T_USER)
+        performer.set(_XSI_TYPE, wire.dm_type(wire.T_TASK_EXECUTOR))
+        user = sub(performer, "user")
+        sub(user, "name", obj.performer)
+        wire.add_object_id(user, str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE, "user:" + obj.performer)), wire.T_USER)
         wire.add_ref(el, "target", obj.target_id, obj.target_type, target.title if target else "")
 
 

@@ -31,10 +31,10 @@ SIGNERS = ("Смирнова Елена Викторовна", "Волков С�
 class SimError(Exception):
     """Becomes a ``DMError`` reply; ``description`` follows 1C's wording."""
 
-    def __init__(self, description: str, code: str = "") -> None:
+    def __init__(self, description: str, subject: str = "Ошибка при выполнении операции") -> None:
         super().__init__(description)
         self.description = description
-        self.code = code
+        self.subject = subject
 
 
 class UnknownTarget(KeyError):
@@ -149,6 +149,14 @@ class OnecState:
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
         # The simulator's fault ``answer_without_file_next``: the clerk signs the answer and forgets the scan.
         self.forget_answer_file: Callable[[], bool] = lambda: False
+        # Faults the SOAP handlers consult by name (file_storage_down, file_size_mismatch); the app wires
+        # them to its FaultInjector.
+        self.take_fault: Callable[[str], bool] = lambda name: False
+        # S3: "this DO ignores byUser/limit": a server that drops conditions it does not know and
+        # returns every task.  Off: unknown conditions and wrongly typed values are refused, as XDTO does.
+        self.ignore_conditions = False
+        # DMGetSettingsRequest/useDigitalSignatures; on: a file added without a signature is refused.
+        self.use_digital_signatures = False
 
     def close(self) -> None:
         self._finalizer()
@@ -404,14 +412,19 @@ def _doc_value(doc: Doc, prop: str) -> str:
         return str(getattr(doc, prop))
     if prop == "regNumber":
         return doc.reg_number
+    if prop == "regDate":
+        return wire.format_datetime(doc.reg_date) if doc.reg_date else ""
     if prop == "externalObject":
         return (doc.external or {}).get("id", "")
     return doc.properties.get(prop, "")
 
 
 def _match(actual: str, expected: str, operator: str) -> bool:
-    if operator.upper() == "LIKE":
+    op = operator.upper()
+    if op == "LIKE":
         return expected.strip("%").lower() in actual.lower()
+    if op in (">=", "<="):  # ISO dates and datetimes compare as text
+        return actual >= expected if op == ">=" else actual <= expected
     return actual == expected
 
 

@@ -249,3 +249,79 @@ def test_an_answer_signed_without_its_file_and_the_file_added_later(sim: tuple[O
     assert added["answer_id"] == answered["answer_id"]
     assert [f["name"] for f in app.state()["documents"][answered["answer_id"]]["files"]] == [
         "Ответ на обращение №42.pdf"]
+
+
+# --- what a real DMService refuses (issue 12) -------------------------------------------------------
+def _task_list(conditions: list[wire.Condition], limit: int | None = None) -> bytes:
+    env, req = wire.new_request(wire.R_OBJECT_LIST)
+    wire.sub(req, "type", wire.T_TASK)
+    query = wire.sub(req, "query")
+    for cond in conditions:
+        wire.add_condition(query, cond)
+    if limit is not None:
+        wire.sub(query, "limit", str(limit))
+    return wire.to_bytes(env)
+
+
+def test_condition_values_must_carry_their_xdto_type(sim: tuple[OnecSimulator, str]) -> None:
+    _, url = sim
+    post(url, create_body(DOC_ID))
+    untyped = wire.as_error(ret_of(post(url, _task_list([wire.Condition(wire.COND_EXECUTED, "true")]))))
+    assert untyped is not None and untyped.subject == "Ошибка проверки данных XDTO"
+    assert "ожидается 'xs:boolean'" in untyped.description
+    as_string = wire.as_error(ret_of(post(url, _task_list([wire.Condition(wire.COND_TARGET, DOC_ID)]))))
+    assert as_string is not None and "dm:DMObjectID" in as_string.description
+    typed = ret_of(post(url, _task_list([
+        wire.Condition(wire.COND_TARGET, DOC_ID, wire.V_OBJECT_ID, ref_type=wire.T_INCOMING),
+        wire.Condition(wire.COND_EXECUTED, "true", wire.V_BOOLEAN)])))
+    assert wire.as_error(typed) is None
+
+
+def test_limit_cuts_the_list_and_sets_too_many_objects(sim: tuple[OnecSimulator, str]) -> None:
+    app, url = sim
+    post(url, create_body(DOC_ID, pos_id="5"))
+    for _ in range(3):
+        app.act({"action": "assign", "pos_id": "5"})
+    cut = ret_of(post(url, _task_list([], limit=2)))
+    assert len(list(wire.objects_of(cut))) == 2 and wire.too_many(cut)
+    whole = ret_of(post(url, _task_list([], limit=3)))
+    assert len(list(wire.objects_of(whole))) == 3 and not wire.too_many(whole)
+
+
+def test_tasks_render_performer_as_a_task_executor_wrapping_the_user(sim: tuple[OnecSimulator, str]) -> None:
+    app, url = sim
+    post(url, create_body(DOC_ID, pos_id="6"))
+    app.act({"action": "assign", "pos_id": "6", "executor": "Иванова Мария Сергеевна"})
+    [task] = wire.objects_of(ret_of(post(url, _task_list([]))))
+    performer = wire.child(task, "performer")
+    assert performer is not None and wire.xsi_type(performer) == "DMBusinessProcessTaskExecutor"
+    assert wire.text(performer, "user", "name") == "Иванова Мария Сергеевна" and wire.text(performer, "name") == ""
+
+
+def test_create_out_of_xdto_order_is_refused(sim: tuple[OnecSimulator, str]) -> None:
+    _, url = sim
+    env, req = wire.new_request(wire.R_CREATE)
+    obj = wire.sub(req, "object")
+    obj.set(f"{{{wire.XSI_NS}}}type", "dm:DMIncomingDocument")
+    wire.sub(obj, "name", "Обращение")
+    wire.add_object_id(obj, DOC_ID, wire.T_INCOMING)
+    wire.sub(obj, "title", "Обращение")  # the first wave's order: title before summary and organization
+    wire.sub(obj, "summary", "Текст")
+    error = wire.as_error(ret_of(post(url, wire.to_bytes(env))))
+    assert error is not None and error.subject == "Ошибка проверки данных XDTO"
+    assert "нарушен порядок" in error.description and "'summary' после 'title'" in error.description
+
+
+def test_settings_tell_whether_signatures_are_required(sim: tuple[OnecSimulator, str]) -> None:
+    app, url = sim
+    body = wire.to_bytes(wire.new_request(wire.R_GET_SETTINGS)[0])
+    assert wire.text(ret_of(post(url, body)), "useDigitalSignatures") == "false"
+    app.store.use_digital_signatures = True
+    assert wire.text(ret_of(post(url, body)), "useDigitalSignatures") == "true"
+
+
+def test_dmerror_has_subject_and_description_and_no_code(sim: tuple[OnecSimulator, str]) -> None:
+    app, url = sim
+    app.set_faults(OnecFaultSpec(dmerror_next=1))
+    ret = ret_of(post(url, create_body(DOC_ID)))
+    assert [wire.local_name(c) for c in ret] == ["subject", "description"]

@@ -142,6 +142,7 @@ def test_edms_check_reports_each_account(tmp_path: Path, onec_sim: SimServer) ->
     result = CliRunner().invoke(main, ["edms", "check", "--config", str(good)])
     assert result.exit_code == 0, result.output
     assert "demo → edms.onec (onec_dm): ok" in result.output
+    assert "useDigitalSignatures=false" in result.output  # DMGetSettingsRequest, read by health()
 
     bad = _config(tmp_path, onec=onec_sim.url)
     bad.write_text(bad.read_text().replace('password = "1c-secret"', 'password = "wrong-1c-password"'))

@@ -14,7 +14,7 @@ from lxml import etree
 
 from connector.domain import PosMessage
 from connector.edms_adapters.base import AdapterContext
-from connector.edms_adapters.onec_dm import OnecDmAdapter, OnecDmSettings, wire
+from connector.edms_adapters.onec_dm import OnecDmAdapter, OnecDmSettings, replies, wire
 from connector.edms_adapters.onec_dm.adapter import DmErrorRejected
 from connector.simulators.onec import OnecFaultSpec, OnecSimulator
 from connector.simulators.server import SimServer
@@ -96,23 +96,23 @@ def test_golden_task_list_request_is_accepted_and_answered_in_the_golden_shape(o
     sim.act({"action": "assign", "doc_id": DOC_ID, "executor": "Иванова Мария Сергеевна"})
     for task in sim.store.tasks.values():
         task.begin_date = date(2026, 11, 2)  # after the golden request's beginDate >= 2026-11-01
-    [from_sim] = wire.objects_of(accepted(onec_sim, "task_list_request.xml"))
-    from_golden = next(wire.objects_of(golden_return("task_list_reply.xml")))
+    [from_sim] = replies.objects_of(accepted(onec_sim, "task_list_request.xml"))
+    from_golden = next(replies.objects_of(golden_return("task_list_reply.xml")))
     for path in (("performer", "user", "name"), ("performer", "user", "objectID", "id"),
                  ("target", "objectID", "id"), ("dueDate",), ("beginDate",), ("executed",)):
         assert wire.text(from_sim, *path) and wire.text(from_golden, *path), path
     assert wire.xsi_type(wire.child(from_sim, "performer")) == wire.xsi_type(wire.child(from_golden, "performer"))  # type: ignore[arg-type]
-    assert wire.parse_task(from_sim).performer == wire.parse_task(from_golden).performer
+    assert replies.parse_task(from_sim).performer == replies.parse_task(from_golden).performer
 
 
 # --- replies: the adapter's parser reads them -------------------------------------------------------
 def test_golden_task_reply_is_parsed_and_foreign_tasks_are_recognised() -> None:
     ret = golden_return("task_list_reply.xml")
-    tasks = [wire.parse_task(o) for o in wire.objects_of(ret)]
+    tasks = [replies.parse_task(o) for o in replies.objects_of(ret)]
     assert [t.performer for t in tasks] == ["Иванова Мария Сергеевна", "Попов Дмитрий Андреевич"]
     assert [t.concerns(DOC_ID) for t in tasks] == [True, False]
     assert tasks[0].due_date == date(2026, 11, 30) and not tasks[0].executed
-    assert not wire.too_many(ret)
+    assert not replies.too_many(ret)
 
 
 @pytest.mark.parametrize(("name", "kind"), [("dmerror_signature_reply.xml", "signature_required"),
@@ -125,8 +125,8 @@ def test_golden_dmerrors_are_classified_by_subject_and_description(name: str, ki
 
 def test_golden_settings_and_file_replies() -> None:
     assert wire.text(golden_return("settings_reply.xml"), "useDigitalSignatures") == "true"
-    [obj] = wire.objects_of(golden_return("file_size_mismatch_reply.xml"))
-    assert wire.parse_file(obj).size_mismatch
+    [obj] = replies.objects_of(golden_return("file_size_mismatch_reply.xml"))
+    assert replies.parse_file(obj).size_mismatch
 
 
 def test_simulator_replies_carry_the_golden_elements(onec_sim: Sim) -> None:

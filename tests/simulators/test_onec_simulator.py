@@ -12,7 +12,7 @@ import requests
 import zeep
 from lxml import etree
 
-from connector.edms_adapters.onec_dm import wire
+from connector.edms_adapters.onec_dm import replies, wire
 from connector.simulators.faults import parse_fault_spec
 from connector.simulators.onec import OnecFaultSpec, OnecSimulator
 from connector.simulators.server import SimServer
@@ -136,14 +136,14 @@ def test_file_upload_list_and_exact_download(sim: tuple[OnecSimulator, str]) -> 
 
     env, req = wire.new_request(wire.R_FILES_BY_OWNER)
     wire.add_object_id(wire.sub(req, "owners"), DOC_ID, wire.T_INCOMING)
-    files = [wire.parse_file(o) for o in wire.objects_of(ret_of(post(url, wire.to_bytes(env))))]
+    files = [replies.parse_file(o) for o in replies.objects_of(ret_of(post(url, wire.to_bytes(env))))]
     assert [(x.id, x.name, x.extension, x.size, x.content) for x in files] == [
         ("f-1", "Схема двора", "png", len(content), None)]
 
     env, req = wire.new_request(wire.R_RETRIEVE)
     wire.add_object_id(req, "f-1", wire.T_FILE, local="objectIds")
     wire.sub(req, "columnSet", "binaryData")
-    got = wire.parse_file(next(wire.objects_of(ret_of(post(url, wire.to_bytes(env))))))
+    got = replies.parse_file(next(replies.objects_of(ret_of(post(url, wire.to_bytes(env))))))
     assert got.content == content
     listed = app.state()["documents"][DOC_ID]["files"]
     assert listed == [{"id": "f-1", "name": "Схема двора.png", "size": len(content),
@@ -174,7 +174,7 @@ def test_act_over_http(sim: tuple[OnecSimulator, str]) -> None:
     wire.sub(req, "type", wire.T_TASK)
     wire.add_condition(wire.sub(req, "query"),
                        wire.Condition(wire.COND_TARGET, DOC_ID, wire.V_OBJECT_ID, ref_type=wire.T_INCOMING))
-    assert list(wire.objects_of(ret_of(post(url, wire.to_bytes(env))))) == []  # executed tasks hidden by default
+    assert list(replies.objects_of(ret_of(post(url, wire.to_bytes(env))))) == []  # executed tasks hidden by default
 
 
 def test_seed_holds_a_foreign_card_under_a_given_id(sim: tuple[OnecSimulator, str]) -> None:
@@ -183,7 +183,7 @@ def test_seed_holds_a_foreign_card_under_a_given_id(sim: tuple[OnecSimulator, st
     assert seeded.status_code == 200 and seeded.json() == {"created": [DOC_ID]}
     env, req = wire.new_request(wire.R_RETRIEVE)
     wire.add_object_id(req, DOC_ID, wire.T_INCOMING, local="objectIds")
-    doc = wire.parse_doc(next(wire.objects_of(ret_of(post(url, wire.to_bytes(env))))))
+    doc = replies.parse_doc(next(replies.objects_of(ret_of(post(url, wire.to_bytes(env))))))
     assert (doc.id, doc.external_id) == (DOC_ID, "77") and doc.reg_number
     create = wire.as_error(ret_of(post(url, create_body(DOC_ID, pos_id="78"))))
     assert create is not None and create.already_exists, "the id is taken: a create cannot replace the card"
@@ -283,16 +283,16 @@ def test_limit_cuts_the_list_and_sets_too_many_objects(sim: tuple[OnecSimulator,
     for _ in range(3):
         app.act({"action": "assign", "pos_id": "5"})
     cut = ret_of(post(url, _task_list([], limit=2)))
-    assert len(list(wire.objects_of(cut))) == 2 and wire.too_many(cut)
+    assert len(list(replies.objects_of(cut))) == 2 and replies.too_many(cut)
     whole = ret_of(post(url, _task_list([], limit=3)))
-    assert len(list(wire.objects_of(whole))) == 3 and not wire.too_many(whole)
+    assert len(list(replies.objects_of(whole))) == 3 and not replies.too_many(whole)
 
 
 def test_tasks_render_performer_as_a_task_executor_wrapping_the_user(sim: tuple[OnecSimulator, str]) -> None:
     app, url = sim
     post(url, create_body(DOC_ID, pos_id="6"))
     app.act({"action": "assign", "pos_id": "6", "executor": "Иванова Мария Сергеевна"})
-    [task] = wire.objects_of(ret_of(post(url, _task_list([]))))
+    [task] = replies.objects_of(ret_of(post(url, _task_list([]))))
     performer = wire.child(task, "performer")
     assert performer is not None and wire.xsi_type(performer) == "DMBusinessProcessTaskExecutor"
     assert wire.text(performer, "user", "name") == "Иванова Мария Сергеевна" and wire.text(performer, "name") == ""

@@ -49,7 +49,7 @@ from connector.domain import (
     StoredFile,
 )
 from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
-from connector.edms_adapters.onec_dm import wire
+from connector.edms_adapters.onec_dm import envelopes, replies, wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
 
@@ -105,7 +105,7 @@ class OnecDmAdapter:
         if doc is None:
             try:
                 ret = self._execute(wire.R_CREATE, self._create_envelope(doc_id, msg))
-                doc = wire.parse_doc(wire.child(ret, "object")) if wire.child(ret, "object") is not None else None
+                doc = replies.parse_doc(wire.child(ret, "object")) if wire.child(ret, "object") is not None else None
                 log.info("1C card created", extra={"doc_id": doc_id, "pos_id": msg.pos_id})
             except DmErrorRejected as exc:
                 if not exc.reply.already_exists:
@@ -211,8 +211,7 @@ class OnecDmAdapter:
         return self._client
 
     def _use_digital_signatures(self) -> str:
-        """``DMGetSettingsRequest/useDigitalSignatures``: "true", "false", or "unknown" when the
-        installation does not answer the request (older versions)."""
+        """``DMGetSettingsRequest/useDigitalSignatures``: "true", "false", or "unknown" (older versions)."""
         try:
             ret = self._execute(wire.R_GET_SETTINGS, wire.new_request(wire.R_GET_SETTINGS, self.settings.database_id)[0])
         except (RemoteRejected, TransientError) as exc:
@@ -223,82 +222,16 @@ class OnecDmAdapter:
         value = wire.text(ret, "useDigitalSignatures").lower()
         return value if value in ("true", "false") else "unknown"
 
-    # --- building ----------------------------------------------------------------------------------
-    def _new_object(self) -> etree._Element | None:
-        """The template-filled card (documentType, folder, template, author) S1 asks for before creating."""
-        s = self.settings
-        wanted = s.new_object_request == "always" or (s.new_object_request == "auto" and bool(s.template_id))
-        if not wanted:
-            return None
-        env, req = wire.new_request(wire.R_GET_NEW_OBJECT, s.database_id)
-        wire.sub(req, "type", s.document_type)
-        source = wire.sub(req, "dataSource")
-        source.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type + "Template"))
-        wire.sub(source, "name", "")
-        wire.add_object_id(source, s.template_id, s.document_type + "Template")
-        ret = self._execute(wire.R_GET_NEW_OBJECT, env)
-        return wire.child(ret, "object")
+    # --- building (pure envelopes in envelopes.py) ----------------------------------------------------
+    def _new_object(self) -> etree._Element | None:  # S1: the template-filled card, asked before creating
+        env = envelopes.new_object(self.settings)
+        return wire.child(self._execute(wire.R_GET_NEW_OBJECT, env), "object") if env is not None else None
 
     def _create_envelope(self, doc_id: str, msg: PosMessage) -> etree._Element:
-        s = self.settings
-        filled = self._new_object()
-        env, req = wire.new_request(wire.R_CREATE, s.database_id)
-        obj = wire.sub(req, "object")
-        obj.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type))
-        path = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
-        title = f"Обращение ПОС №{msg.pos_id}" + (f": {path}" if path else "")
-        wire.sub(obj, "name", title)
-        wire.add_object_id(obj, doc_id, s.document_type)
-        wire.add_external(obj, s.external_system, msg.pos_id, wire.EXTERNAL_TYPE_POS)
-        if s.organization_id:
-            wire.add_ref(obj, "organization", s.organization_id, "DMOrganization")
-        if s.responsible_login:
-            # S1's shape: an empty reference plus the login as externalObject; 1C resolves the user
-            login = s.responsible_login if s.responsible_login.startswith("\\") else "\\" + s.responsible_login
-            responsible = wire.sub(obj, "responsible")
-            wire.sub(responsible, "name", "")
-            wire.add_object_id(responsible, "", "")
-            wire.add_external(responsible, login, "", wire.T_USER)
-        excerpt = msg.text[: s.summary_limit]
-        wire.sub(obj, "summary", "\n\n".join(p for p in (path, excerpt) if p))
-        wire.sub(obj, "title", title)
-        configured = {"documentType": (s.document_kind_id, "Type"), "folder": (s.folder_id, "Folder"),
-                      "template": (s.template_id, "Template")}
-        for local in ("author", "documentType", "folder", "template"):
-            ref_id, suffix = configured.get(local, ("", ""))
-            template_ref = wire.child(filled, local)
-            if ref_id:  # a configured id wins over the template's
-                wire.add_ref(obj, local, ref_id, s.document_type + suffix)
-            elif template_ref is not None and wire.text(template_ref, "objectID", "id"):
-                wire.add_ref(obj, local, wire.text(template_ref, "objectID", "id"),
-                             wire.text(template_ref, "objectID", "type"), wire.text(template_ref, "name"))
-        if s.document_type == wire.T_INCOMING:
-            corr = wire.sub(obj, "correspondent")
-            wire.sub(corr, "name", msg.applicant.full_name or "Заявитель ПОС")
-            wire.sub(obj, "incomingNumber", msg.epgu_number or msg.pos_id)
-            wire.sub(obj, "incomingDate", wire.format_datetime(msg.created_at))
-        wire.ordered(obj)
-        return env
+        return envelopes.create(self.settings, doc_id, msg, self._new_object())
 
     def _add_file(self, doc_id: str, file_id: str, att: StoredFile) -> None:
-        s = self.settings
-        env, req = wire.new_request(wire.R_ADD_FILE, s.database_id)
-        stem, dot, ext = att.name.rpartition(".")
-        if not dot or not stem:
-            stem, ext = att.name, ""
-        now = wire.format_datetime(datetime.now(UTC))
-        f = wire.sub(req, "file")
-        wire.sub(f, "name", stem)
-        wire.add_object_id(f, file_id, wire.T_FILE)
-        wire.sub(f, "extension", ext)
-        wire.sub(f, "size", str(att.size))
-        for local in ("creationDate", "modificationDate", "modificationDateUniversal"):
-            wire.sub(f, local, now)
-        wire.sub(f, "binaryData", wire.binary_placeholder())
-        owner = wire.sub(req, "owner")
-        owner.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type))
-        wire.sub(owner, "name", "")
-        wire.add_object_id(owner, doc_id, s.document_type)
+        env = envelopes.add_file(self.settings, doc_id, file_id, att, datetime.now(UTC))
         with tempfile.TemporaryFile() as body:
             wire.stream_envelope_with_file(env, att.path, body)
             body.seek(0)
@@ -322,30 +255,30 @@ class OnecDmAdapter:
             if exc.reply.not_found:
                 return None
             raise
-        return wire.first(wire.objects_of(ret))
+        return replies.first(replies.objects_of(ret))
 
-    def _retrieve_doc(self, doc_id: str, doc_type: str) -> wire.DocInfo | None:
+    def _retrieve_doc(self, doc_id: str, doc_type: str) -> replies.DocInfo | None:
         obj = self._retrieve(doc_id, doc_type)
-        return wire.parse_doc(obj) if obj is not None else None
+        return replies.parse_doc(obj) if obj is not None else None
 
-    def _require_doc(self, ref: CardRef) -> wire.DocInfo:
+    def _require_doc(self, ref: CardRef) -> replies.DocInfo:
         doc = self._retrieve_doc(ref.external_id, self.settings.document_type)
         if doc is None:
             raise RemoteRejected(f"1C card {ref.external_id} not found", code="not_found")
         return doc
 
-    def _retrieve_file(self, file_id: str) -> wire.FileInfo:
+    def _retrieve_file(self, file_id: str) -> replies.FileInfo:
         obj = self._retrieve(file_id, wire.T_FILE, ("objectId", "name", "extension", "size", wire.COLUMN_BINARY))
         if obj is None:
             raise RemoteRejected(f"1C file {file_id} not found", code="not_found")
-        found = wire.parse_file(obj)
+        found = replies.parse_file(obj)
         if found.size_mismatch:
             # S4 checks this too: a cut reply or an empty binaryData must not become the answer's file
             raise TransientError(f"1C file {file_id} arrived with {len(found.content or b'')} bytes, "
                                  f"its size says {found.size}")
         return found
 
-    def _files_of(self, owner_id: str, owner_type: str) -> list[wire.FileInfo]:
+    def _files_of(self, owner_id: str, owner_type: str) -> list[replies.FileInfo]:
         env, req = wire.new_request(wire.R_FILES_BY_OWNER, self.settings.database_id)
         owner = wire.sub(req, "owners")
         owner.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(owner_type))
@@ -353,7 +286,7 @@ class OnecDmAdapter:
         wire.add_object_id(owner, owner_id, owner_type)
         for column in ("objectId", "name", "extension", "size"):
             wire.sub(req, "columnSet", column)
-        return [wire.parse_file(o) for o in wire.objects_of(self._execute(wire.R_FILES_BY_OWNER, env))]
+        return [replies.parse_file(o) for o in replies.objects_of(self._execute(wire.R_FILES_BY_OWNER, env))]
 
     def _object_list(self, object_type: str, attempts: list[list[wire.Condition]]) -> list[etree._Element]:
         """Objects of the first query in ``attempts`` (each narrower than the one before) that 1C returns
@@ -366,14 +299,14 @@ class OnecDmAdapter:
             wire.sub(req, "type", object_type)
             wire.add_query(req, conditions, self.settings.list_limit)
             ret = self._execute(wire.R_OBJECT_LIST, env)
-            objs = list(wire.objects_of(ret))
-            if not wire.too_many(ret):
+            objs = list(replies.objects_of(ret))
+            if not replies.too_many(ret):
                 return objs
         log.warning("1C list cut at its limit even after narrowing",
                     extra={"type": object_type, "limit": self.settings.list_limit})
         return objs
 
-    def _tasks_of(self, doc_id: str, registered: date | None) -> list[wire.TaskInfo]:
+    def _tasks_of(self, doc_id: str, registered: date | None) -> list[replies.TaskInfo]:
         s = self.settings
         target = [wire.Condition(wire.COND_TARGET, doc_id, wire.V_OBJECT_ID, ref_type=s.document_type)] \
             if s.task_target_condition else []
@@ -382,7 +315,7 @@ class OnecDmAdapter:
         if registered is not None:  # a task is never older than its card's registration
             attempts.append([*attempts[-1], wire.Condition(wire.COND_BEGIN_DATE, wire.format_datetime(registered),
                                                            wire.V_DATETIME, ">=")])
-        tasks = [wire.parse_task(o) for o in self._object_list(wire.T_TASK, attempts)]
+        tasks = [replies.parse_task(o) for o in self._object_list(wire.T_TASK, attempts)]
         # A server that ignores the target condition (S3: unknown conditions are ignored) returns other
         # cards' tasks; their executors and deadlines must never land on this card.
         mine = [t for t in tasks if t.concerns(doc_id)]
@@ -391,14 +324,14 @@ class OnecDmAdapter:
                                                                          "dropped": len(tasks) - len(mine)})
         return mine
 
-    def _find_answer(self, doc_id: str, registered: date | None) -> wire.DocInfo | None:
+    def _find_answer(self, doc_id: str, card_date: date | None) -> replies.DocInfo | None:
         s = self.settings
         link = [wire.Condition(s.answer_link_property, doc_id)]
         attempts = [link]
-        if registered is not None:  # an answer is registered on or after its card
-            attempts.append([*link, wire.Condition(wire.COND_REG_DATE, wire.format_datetime(registered),
+        if card_date is not None:  # an answer is registered on or after its card
+            attempts.append([*link, wire.Condition(wire.COND_REG_DATE, wire.format_datetime(card_date),
                                                    wire.V_DATETIME, ">=")])
-        docs = [wire.parse_doc(o) for o in self._object_list(s.answer_document_type, attempts)]
+        docs = [replies.parse_doc(o) for o in self._object_list(s.answer_document_type, attempts)]
         # Checked again here: an installation that ignores an unknown condition must not hand us others' answers.
         registered = [d for d in docs if d.reg_number and d.properties.get(s.answer_link_property) == doc_id]
         return max(registered, key=lambda d: (d.reg_date or date.min, d.reg_number), default=None)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from lxml import etree
 
-from connector.edms_adapters.onec_dm import wire
+from connector.edms_adapters.onec_dm import replies, wire
 from connector.edms_adapters.onec_dm.wire import child, children, sub, text
 from connector.simulators.onec.state import Doc, FileRec, OnecState, SimError, Task
 
@@ -169,7 +169,7 @@ def _create(state: OnecState, req: etree._Element, user: str) -> bytes:
     doc = Doc(id=text(obj, "objectID", "id"), type=doc_type, name=text(obj, "name"), title=text(obj, "title"),
               summary=text(obj, "summary"),
               external={k: text(ext, k) for k in ("name", "id", "type")} if ext is not None else None,
-              refs=refs, properties=wire.parse_properties(obj), signer=refs.get("signer", {}).get("name", ""),
+              refs=refs, properties=replies.parse_properties(obj), signer=refs.get("signer", {}).get("name", ""),
               incoming_number=text(obj, "incomingNumber"), incoming_date=text(obj, "incomingDate"))
     doc = state.create_doc(doc)
     resp, ret = _reply("DMCreateResponse")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -325,3 +326,22 @@ def test_dmerror_has_subject_and_description_and_no_code(sim: tuple[OnecSimulato
     app.set_faults(OnecFaultSpec(dmerror_next=1))
     ret = ret_of(post(url, create_body(DOC_ID)))
     assert [wire.local_name(c) for c in ret] == ["subject", "description"]
+
+
+def test_documents_are_listed_by_a_typed_registration_date(sim: tuple[OnecSimulator, str]) -> None:
+    app, url = sim
+    post(url, create_body(DOC_ID, pos_id="7"))
+    reg = app.store.docs[DOC_ID].reg_date
+    assert reg is not None
+
+    def listed(value: str, value_type: str) -> etree._Element:
+        env, req = wire.new_request(wire.R_OBJECT_LIST)
+        wire.sub(req, "type", wire.T_INCOMING)
+        wire.add_query(req, [wire.Condition(wire.COND_REG_DATE, value, value_type, ">=")], 10)
+        return ret_of(post(url, wire.to_bytes(env)))
+
+    assert len(list(replies.objects_of(listed(wire.format_datetime(reg), wire.V_DATETIME)))) == 1
+    later = wire.format_datetime(reg + timedelta(days=1))
+    assert list(replies.objects_of(listed(later, wire.V_DATETIME))) == []
+    refused = wire.as_error(listed(wire.format_datetime(reg), wire.V_STRING))
+    assert refused is not None and "xs:dateTime" in refused.description

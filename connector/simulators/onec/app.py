@@ -113,7 +113,7 @@ class OnecSimulator(StatefulSimulator):
         if targeted and f.take("soap_fault"):
             return _fault_response(LOCK_CONFLICT)
         if targeted and f.take("dmerror"):
-            return _xml(soap.dm_error("Ошибка при выполнении операции: неверные параметры запроса"))
+            return _xml(soap.dm_error("Неверные параметры запроса"))
         with self.store.lock:
             self.store.ignore_conditions = bool(getattr(f.spec, "ignore_conditions", False))
             rtype, body = soap.handle(self.store, root, user)

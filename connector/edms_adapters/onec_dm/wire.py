@@ -81,8 +81,9 @@ V_STRING, V_BOOLEAN, V_DATETIME, V_OBJECT_ID = "xs:string", "xs:boolean", "xs:da
 #: DMError texts (``subject`` + ``description``; no source has a ``code``) and what they mean.  1C answers in
 #: Russian or English depending on the infobase language.
 ALREADY_EXISTS_MARKERS = ("already exists", "уже существует")
-NOT_FOUND_MARKERS = ("not found", "не найден")
-SIGNATURE_MARKERS = ("подпись требуется", "требуется электронная подпись", "требуется подпись", "signature required")
+NOT_FOUND_MARKERS = ("not found", "не найден", "не существует")
+SIGNATURE_MARKERS = ("подпись требуется", "требуется электронная подпись", "требуется подпись", "эцп",
+                     "digital signature", "signature required")
 STORAGE_MARKERS = ("том хранения", "хранилище файлов", "file storage", "storage volume")
 SIZE_MARKERS = ("размер файла", "file size")
 EMPTY_DATE_PREFIX = "0001-"

@@ -145,7 +145,7 @@ def test_dmerror_maps_to_remote_rejected(onec_sim: Sim, adapter: OnecDmAdapter, 
     faults(onec_sim[0], dmerror_next=1)
     with pytest.raises(RemoteRejected) as err:
         adapter.create_card(message("5005"))
-    assert "DMError" in str(err.value) and "неверные параметры" in (err.value.detail or "")
+    assert "DMError" in str(err.value) and "неверные параметры" in (err.value.detail or "").lower()
 
 
 def test_doctype_in_reply_is_refused(onec_sim: Sim, adapter: OnecDmAdapter, message: Message) -> None:

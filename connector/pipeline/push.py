@@ -8,8 +8,6 @@ POS call and before our commit never sends anything twice.
 from __future__ import annotations
 
 import logging
-from datetime import date
-from pathlib import Path
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
@@ -19,6 +17,7 @@ from connector.errors import AuthError, ConnectorError, RemoteRejected
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.lifecycle import close_if_final
+from connector.pipeline.outbox_payloads import AnswerPush, StatusPush, read_payload
 from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pipeline.status_translation import is_past
 from connector.pos_client.client import PosClient
@@ -56,22 +55,20 @@ def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:
         message = session.get(Message, item.message_id)
         assert message is not None
         account, pos_id = message.account, message.pos_id
-        kind, target, payload, key = item.kind, item.target, dict(item.payload), item.idempotency_key
+        kind, target, key = item.kind, item.target, item.idempotency_key
+        payload = read_payload(kind, item.payload)
     client = ctx.pos(account)
     outcome = OutboxState.SENT
     try:
-        if kind == OutboxKind.STATUS:
-            planned = payload.get("planned_date")
-            client.set_status(pos_id, PosStatus(target), idempotency_key=key,
-                              comment=payload.get("comment") or "", executor=payload.get("executor") or "",
-                              planned_date=date.fromisoformat(planned) if planned else None)
-        elif kind == OutboxKind.ANSWER:
-            client.send_answer(pos_id, text=payload["text"], decision=payload["decision"],
-                               signer=payload["signer"], answer_date=date.fromisoformat(payload["date"]),
-                               files=[(f["name"], Path(f["path"]), f["mime_type"]) for f in payload["files"]],
-                               idempotency_key=key)
+        if isinstance(payload, StatusPush):
+            client.set_status(pos_id, PosStatus(target), idempotency_key=key, comment=payload.comment,
+                              executor=payload.executor, planned_date=payload.planned_date)
+        elif isinstance(payload, AnswerPush):
+            client.send_answer(pos_id, text=payload.text, decision=payload.decision, signer=payload.signer,
+                               answer_date=payload.date,
+                               files=[(f.name, f.path, f.mime_type) for f in payload.files], idempotency_key=key)
         else:
-            client.redirect(pos_id, target_org_id=payload["target_org_id"], comment=payload.get("comment") or "",
+            client.redirect(pos_id, target_org_id=payload.target_org_id, comment=payload.comment,
                             idempotency_key=key)
     except AuthError:
         raise

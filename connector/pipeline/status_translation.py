@@ -8,9 +8,9 @@ an extension or an answer) is queued before the one the table asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from connector.domain import CardStage, CardState, PosStatus
+from connector.pipeline.outbox_payloads import OutboxPayload, RedirectPush, StatusPush
 from connector.store.models import OutboxKind
 
 # What POS requires to have been set before each status can be reached from an integration.
@@ -42,7 +42,7 @@ class OutboxIntent:
 
     kind: OutboxKind
     target: str
-    payload: dict[str, Any] = field(default_factory=dict, compare=False)
+    payload: OutboxPayload = field(default_factory=StatusPush, compare=False)
 
 
 def plan_outbox(state: CardState, status_map: dict[CardStage, PosStatus | None]) -> list[OutboxIntent]:
@@ -55,19 +55,13 @@ def plan_outbox(state: CardState, status_map: dict[CardStage, PosStatus | None])
     if target is None:
         return []
     executor = ", ".join(e.name for e in state.executors)
-    status_payload = {
-        "executor": executor,
-        "planned_date": state.deadline.isoformat() if state.deadline else None,
-        "comment": state.resolution,
-    }
+    status_payload = StatusPush(executor=executor, planned_date=state.deadline, comment=state.resolution)
     intents = [OutboxIntent(OutboxKind.STATUS, pre.value, status_payload) for pre in _PREREQUISITES.get(target, ())]
     if target == PosStatus.ANSWERED:
         return intents
     if target in REDIRECT_STATUSES:
-        intents.append(OutboxIntent(OutboxKind.REDIRECT, target.value, {
-            "target_org_id": state.redirect_org_id,
-            "comment": state.redirect_comment or state.resolution,
-        }))
+        intents.append(OutboxIntent(OutboxKind.REDIRECT, target.value, RedirectPush(
+            target_org_id=state.redirect_org_id, comment=state.redirect_comment or state.resolution)))
         return intents
     intents.append(OutboxIntent(OutboxKind.STATUS, target.value, status_payload))
     return intents

@@ -10,7 +10,6 @@ import hashlib
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from connector.local_files import write_atomically
 from connector.pipeline.answer_completeness import REASON, Verdict, give_up_reason, judge, wait_deadline
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
+from connector.pipeline.outbox_payloads import AnswerFile, AnswerPush
 from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
 from connector.pipeline.status_translation import OutboxIntent, plan_outbox
 from connector.store.leases import release
@@ -191,14 +191,14 @@ def _planned_date(message: Message) -> date | None:
 
 def _answer_intent(ctx: PipelineContext, message_id: int, answer: Answer) -> OutboxIntent:
     folder = ctx.data_dir / "answers" / str(message_id)
-    files: list[dict[str, Any]] = []
+    files: list[AnswerFile] = []
     for index, file in enumerate(answer.files):
         path = folder / f"{index:02d}{_safe_suffix(file.name)}"
         write_atomically(path, file.content)
-        files.append({"name": file.name, "mime_type": file.mime_type, "path": str(path),
-                      "size": len(file.content), "sha256": hashlib.sha256(file.content).hexdigest()})
-    payload = {"text": answer.text, "decision": answer.decision, "signer": answer.signer,
-               "date": answer.date.isoformat(), "files": files}
+        files.append(AnswerFile(name=file.name, mime_type=file.mime_type, path=path, size=len(file.content),
+                                sha256=hashlib.sha256(file.content).hexdigest()))
+    payload = AnswerPush(text=answer.text, decision=answer.decision, signer=answer.signer, date=answer.date,
+                         files=tuple(files))
     return OutboxIntent(OutboxKind.ANSWER, "ANSWERED", payload)
 
 
@@ -215,7 +215,7 @@ def _enqueue(session: Session, message_id: int, intents: list[OutboxIntent]) -> 
         if (intent.kind, intent.target) in existing:
             continue
         session.add(OutboxItem(message_id=message_id, kind=intent.kind, target=intent.target,
-                               payload=intent.payload, attempts=0))
+                               payload=intent.payload.to_json(), attempts=0))
         existing.add((intent.kind, intent.target))
         added += 1
     return added

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from connector.config import Settings
 from connector.domain import CardStage
 from connector.errors import DataError
+from connector.pipeline.outbox_payloads import read_answer
 from connector.pos_client.wire import WireAppeal, to_pos_message
 from connector.rubric_mapping import versions
 from connector.rubric_mapping.lookup import Mapped, RubricLookup
@@ -121,10 +122,10 @@ def load_snapshot(session: Session, settings: Settings, message_id: int) -> Appe
                                  .order_by(OutboxItem.id.desc()).limit(1))
     answer = None
     if answer_item is not None:
-        p = answer_item.payload
-        answer = StoredAnswer(date=p["date"], decision=p.get("decision") or "", text=p.get("text") or "",
-                              files=tuple(StoredAnswerFile(name=f["name"], path=Path(f["path"]),
-                                                           sha256=f.get("sha256", "")) for f in p.get("files", [])))
+        queued = read_answer(answer_item.payload)
+        answer = StoredAnswer(date=queued.date, decision=queued.decision, text=queued.text,
+                              files=tuple(StoredAnswerFile(name=f.name, path=f.path, sha256=f.sha256)
+                                          for f in queued.files))
     return AppealSnapshot(
         message_id=message.id,
         department_id=settings.sstu_department(message.account),

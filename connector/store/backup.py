@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
 
 from connector.errors import ConnectorError, DataError
+from connector.pipeline.outbox_payloads import read_answer
 from connector.store.db import Store, current_revision
 from connector.store.models import Attachment, Message, OutboxItem, OutboxKind
 
@@ -314,13 +315,13 @@ def check(store: Store, data_dir: Path) -> CheckReport:
                                              detail=f"attachment {att.id} of message {att.message_id}: {path} "
                                                     "does not match its stored sha256"))
         for item in session.scalars(select(OutboxItem).where(OutboxItem.kind == OutboxKind.ANSWER)):
-            for file in (item.payload or {}).get("files", []):
-                path = Path(str(file.get("path", "")))
+            for file in read_answer(item.payload).files:
+                path = file.path
                 referenced.add(path.resolve())
                 if not path.is_file():
                     problems.append(CheckProblem(kind="missing_file",
                                                  detail=f"answer file of message {item.message_id}: {path}"))
-                elif _sha256(path) != file.get("sha256"):
+                elif _sha256(path) != file.sha256:
                     problems.append(CheckProblem(kind="damaged_file",
                                                  detail=f"answer file of message {item.message_id}: {path} "
                                                         "does not match its stored sha256"))

@@ -31,15 +31,15 @@ def test_default_table_with_pos_prerequisites(stage: CardStage, expected: list[t
 
 def test_status_carries_executor_and_planned_date() -> None:
     [intent] = plan_outbox(_state(CardStage.IN_WORK), _default_status_map())
-    assert intent.payload["executor"] == "Петрова А. С."
-    assert intent.payload["planned_date"] == "2026-12-20"
+    assert intent.payload.to_json()["executor"] == "Петрова А. С."
+    assert intent.payload.to_json()["planned_date"] == "2026-12-20"  # stored as the first wave wrote it
 
 
 def test_table_is_configuration() -> None:
     table = {**_default_status_map(), CardStage.IN_WORK: None, CardStage.REDIRECTED: PosStatus.REDIRECTED_HIGHER}
     assert plan_outbox(_state(CardStage.IN_WORK), table) == []
     [redirect] = plan_outbox(_state(CardStage.REDIRECTED, redirect_org_id="org-9"), table)
-    assert (redirect.target, redirect.payload["target_org_id"]) == ("REDIRECTED_HIGHER", "org-9")
+    assert (redirect.target, redirect.payload.to_json()["target_org_id"]) == ("REDIRECTED_HIGHER", "org-9")
 
 
 @pytest.mark.parametrize("current,wanted,past", [

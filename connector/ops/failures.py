@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.pipeline import lifecycle
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
 from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState, utcnow
@@ -85,14 +86,11 @@ def _requeue(session: Session, failure: Failure) -> None:
             card.checked_at = None
     message = session.get(Message, failure.message_id) if failure.message_id else None
     if message is not None and message.state == MessageState.FAILED:
-        message.state = message.failed_from or MessageState.STORED
-        message.failed_from = None
+        lifecycle.requeue(message)
         _reset(message)
 
 
 def _reset(item: Message | Card | OutboxItem | SstuAppealRecord) -> None:
-    item.attempts = 0
-    item.next_attempt_at = None
-    item.last_error = None
+    lifecycle.clear_attempts(item)
     item.claimed_by = None
     item.lease_until = None

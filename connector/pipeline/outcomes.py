@@ -10,10 +10,11 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from connector.errors import ConnectorError, ForeignCardError, RemoteRejected
+from connector.pipeline import lifecycle
 from connector.pipeline.context import PipelineContext
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.leases import release
-from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState
+from connector.store.models import Card, Failure, Message, OutboxItem, OutboxState
 
 
 @dataclass
@@ -80,9 +81,7 @@ def dead_letter(session: Session, item: Message | Card | OutboxItem | SstuAppeal
     else:
         message = item if isinstance(item, Message) else session.get(Message, item.message_id)
         assert message is not None
-        if message.state != MessageState.FAILED:
-            message.failed_from = message.state
-            message.state = MessageState.FAILED
+        lifecycle.dead_letter(message)
         kind, message_id = ("message" if isinstance(item, Message) else "card"), message.id
     session.add(Failure(item_kind=kind, item_id=item.id, message_id=message_id, job=job,
                         reason=reason, detail=detail))

@@ -27,8 +27,8 @@ from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef
 from connector.errors import AuthError, ConnectorError, LocalStorageError
 from connector.logs import pii_scope
+from connector.pipeline import lifecycle
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.lifecycle import close_if_final
 from connector.pipeline.listing import BoundedListing, ListingRunaway
 from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
 from connector.pipeline.watermark import advanced, listing_since
@@ -245,12 +245,8 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
     message.payload_hash = new_hash
     message.pos_status = appeal.status.value
     message.pos_updated_at = appeal.updated_at
-    if message.state == MessageState.FETCHING:
-        message.state = MessageState.STORED
-        message.attempts = 0
-        message.next_attempt_at = None
-        message.last_error = None
-    close_if_final(message)
+    lifecycle.stored(message)
+    lifecycle.close_if_final(message)
     if message.claimed_by == ctx.worker:
         # Only our own lease (a re-fetch). Another worker busy with this message keeps its lease:
         # skipping the change instead would let the watermark pass it and lose it for good.

@@ -14,15 +14,15 @@ from sqlalchemy.orm import aliased
 
 from connector.domain import PosStatus
 from connector.errors import AuthError, ConnectorError, RemoteRejected
+from connector.pipeline import lifecycle
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
-from connector.pipeline.lifecycle import close_if_final
 from connector.pipeline.outbox_payloads import AnswerPush, StatusPush, read_payload
 from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pipeline.status_translation import is_past
 from connector.pos_client.client import PosClient
 from connector.store.leases import release
-from connector.store.models import Message, MessageState, OutboxItem, OutboxKind, OutboxState
+from connector.store.models import Message, OutboxItem, OutboxKind, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,15 @@ def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:
         assert item is not None
         item.state = outcome
         item.sent_at = ctx.clock()
-        item.attempts, item.next_attempt_at, item.last_error = 0, None, None
+        lifecycle.clear_attempts(item)
         release(item)
         message = session.get(Message, item.message_id)
         assert message is not None
-        if kind == OutboxKind.ANSWER and message.state == MessageState.ANSWER_READY:
-            message.state = MessageState.ANSWERED
-        elif kind == OutboxKind.REDIRECT and message.state in (MessageState.REGISTERED, MessageState.IN_WORK):
-            message.state = MessageState.REDIRECTED
-        close_if_final(message)
+        if kind == OutboxKind.ANSWER:
+            lifecycle.answered(message)
+        elif kind == OutboxKind.REDIRECT:
+            lifecycle.redirected(message)
+        lifecycle.close_if_final(message)
     stats.processed += 1
     log.info("pushed to POS", extra={"pos_id": pos_id, "kind": kind, "target": target, "outcome": outcome})
 

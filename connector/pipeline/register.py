@@ -12,6 +12,7 @@ from pathlib import Path
 from connector.domain import CardStage, PosMessage, StoredFile
 from connector.errors import AuthError, ConnectorError, FatalAdapterError
 from connector.logs import pii_scope
+from connector.pipeline import lifecycle
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
@@ -67,11 +68,7 @@ def _register_one(ctx: PipelineContext, message_id: int, stats: JobStats) -> Non
         if message.card is None:
             session.add(Card(message_id=message.id, adapter=ref.adapter, edms_target=target,
                              external_id=ref.external_id, url=ref.url, stage=CardStage.REGISTERED, attempts=0))
-        if message.state == MessageState.STORED:
-            message.state = MessageState.REGISTERED
-        message.attempts = 0
-        message.next_attempt_at = None
-        message.last_error = None
+        lifecycle.registered(message)
         release(message)
     stats.processed += 1
     log.info("card registered", extra={"pos_id": domain.pos_id, "card": ref.external_id})

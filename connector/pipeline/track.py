@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from connector.domain import Answer, CardRef, CardStage, CardState
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
 from connector.local_files import write_atomically
+from connector.pipeline import lifecycle
 from connector.pipeline.answer_completeness import REASON, Verdict, give_up_reason, judge, wait_deadline
 from connector.pipeline.batches import drain
 from connector.pipeline.context import PipelineContext
@@ -29,7 +30,6 @@ from connector.store.models import (
     Card,
     DeadlineHop,
     Message,
-    MessageState,
     OutboxItem,
     OutboxKind,
 )
@@ -82,7 +82,7 @@ def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:
         assert card is not None
         message = card.message
         card.checked_at = ctx.clock()
-        card.attempts, card.next_attempt_at, card.last_error = 0, None, None
+        lifecycle.clear_attempts(card)
         release(card)
         changed = _apply_state(session, ctx, card, message, state)
         if state.stage == CardStage.REFUSED:
@@ -112,9 +112,9 @@ def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:
             _stop_waiting(message)  # the EDMS took the answer back: nothing to wait for
         queued = _enqueue(session, message_id, intents)
         if any(i.kind == OutboxKind.ANSWER for i in intents):
-            message.state = MessageState.ANSWER_READY
-        elif state.stage in (CardStage.IN_WORK, CardStage.EXTENDED) and message.state == MessageState.REGISTERED:
-            message.state = MessageState.IN_WORK
+            lifecycle.answer_ready(message)
+        elif state.stage in (CardStage.IN_WORK, CardStage.EXTENDED):
+            lifecycle.in_work(message)
         if changed or queued:
             stats.processed += 1
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from connector.domain import CardStage, PosMessage, StoredFile
 from connector.edms_adapters.base import AdapterContext
-from connector.edms_adapters.medo import wire
+from connector.edms_adapters.medo import incoming, wire
 from connector.edms_adapters.medo.adapter import MedoAdapter, document_uid
 from connector.edms_adapters.registry import create_adapter
 from connector.errors import FatalAdapterError, ForeignCardError, SkippableItemError
@@ -95,9 +95,9 @@ def test_written_package_validates_and_has_the_envelope(tmp_path: Path, adapter_
     assert wire.declared_encoding(raw) == encoding
     root = wire.parse_safely(raw)
     wire.schema(wire.MEDO_XSD).assertValid(root)
-    doc = wire.parse_document(root)
+    doc = incoming.parse_document(root)
     assert (doc.uid, doc.kind, doc.container) == (uid, "Обращение гражданина", f"{uid}.zip")
-    assert wire.header_of(root).uid == uid
+    assert incoming.header_of(root).uid == uid
     with zipfile.ZipFile(package / doc.container) as zf:
         passport = etree.fromstring(zf.read(wire.PASSPORT_XML))
         wire.schema(wire.CONTAINER_XSD).assertValid(passport)

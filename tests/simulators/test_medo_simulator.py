@@ -13,7 +13,7 @@ import requests
 
 from connector.domain import PosMessage
 from connector.edms_adapters.base import AdapterContext
-from connector.edms_adapters.medo import mailbox, wire
+from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.edms_adapters.medo.adapter import MedoAdapter
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.simulators.faults import parse_fault_spec
@@ -38,13 +38,12 @@ class Rig:
         msg = PosMessage(account="lko", pos_id=pos_id, text="Текст обращения", created_at=now, updated_at=now)
         return self.adapter.create_card(msg).external_id
 
-    def notes(self) -> list[wire.Notification]:
+    def notes(self) -> list[incoming.Notification]:
         found = []
         for package in sorted(self.inbox.iterdir()):
             root = wire.parse_safely((package / wire.DOCUMENT_XML).read_bytes())
-            wire.validate(root)
-            if wire.header_of(root).type == wire.TYPE_NOTIFICATION:
-                found.append(wire.parse_notification(root))
+            if incoming.check_message(root).type == wire.TYPE_NOTIFICATION:
+                found.append(incoming.parse_notification(root))
         return found
 
 

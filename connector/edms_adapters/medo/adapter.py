@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 
 from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
 from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
-from connector.edms_adapters.medo import mailbox, wire
+from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
 
@@ -222,10 +222,9 @@ class MedoAdapter:
 
     def _accept(self, pkg: mailbox.Package, target: Path) -> None:
         root = wire.parse_safely(pkg.xml)
-        wire.validate(root)
-        header = wire.header_of(root)
+        header = incoming.check_message(root)  # read by name, not by our schema: real senders write more
         if header.type == wire.TYPE_NOTIFICATION:
-            note = wire.parse_notification(root)
+            note = incoming.parse_notification(root, received=_now().isoformat())
             self.index.add_notification(note.as_dict())
         elif header.type in (wire.TYPE_DOCUMENT, wire.TYPE_CONTAINER):
             self._accept_document(pkg, root, target)
@@ -233,7 +232,7 @@ class MedoAdapter:
             raise wire.RejectedXml(f"unknown message type {header.type!r}")
 
     def _accept_document(self, pkg: mailbox.Package, root: Any, target: Path) -> None:
-        doc = wire.parse_document(root)
+        doc = incoming.parse_document(root)
         directory = pkg.directory
         files: list[tuple[str, str, str]] = []
         text = doc.annotation
@@ -267,18 +266,36 @@ class MedoAdapter:
                 if not (directory / name).is_file():
                     raise wire.RejectedXml("document.xml names a file that is not in the package")
             files = [("file", m, n) for m, n in zip(doc.files, mailbox.unique_names(list(doc.files)), strict=True)]
+        keys = [f"link:{uid}" for uid in doc.links]
+        if doc.number:
+            keys += [incoming.number_key(doc.number, doc.date), incoming.number_key(doc.number)]
         self.index.put_answer(doc.uid, target, {
             "text": text, "signer": doc.signer, "date": doc.date or doc.signed, "decision": doc.comment,
-            "container": doc.container, "files": files, "number": doc.number})
+            "container": doc.container, "files": files, "number": doc.number}, tuple(keys))
 
     # --- folding -------------------------------------------------------------------------------------
     def _answer_of(self, doc_uid: str) -> tuple[Path, dict[str, Any]] | None:
         for note in reversed(self.index.notifications(doc_uid)):
-            if note["kind"] == wire.N_SENT and note["report_uid"]:
-                found = self.index.answer(note["report_uid"])
+            if note["kind"] == wire.N_SENT:
+                found = self._reported(note)
                 if found is not None:
                     return found
         return None
+
+    def _reported(self, note: dict[str, Any]) -> tuple[Path, dict[str, Any]] | None:
+        """The answer a ``reportSent`` names: by uid when the sender gives one; else by the registration
+        number of its report reference (real senders, M4); else an answer document linking to our document."""
+        if note.get("report_uid"):
+            found = self.index.answer(note["report_uid"])
+            if found is not None:
+                return found
+        number = note.get("report_number", "")
+        if number:
+            # numbers restart every year: a dated reference matches only an answer of that date
+            found = self.index.answer_by(incoming.number_key(number, note.get("report_date", "")))
+            if found is not None:
+                return found
+        return self.index.answer_by(f"link:{note['doc_uid']}")
 
     def _fold(self, ref: CardRef) -> CardState:
         stage = CardStage.REGISTERED
@@ -308,7 +325,7 @@ class MedoAdapter:
             elif kind == wire.N_PREPARED:
                 advance(CardStage.IN_WORK)
             elif kind == wire.N_SENT:
-                if n["report_uid"] and self.index.answer(n["report_uid"]) is not None:
+                if self._reported(n) is not None:
                     advance(CardStage.ANSWER_READY)
             elif kind == wire.N_COURSE:
                 new_date = wire.parse_date(n["course_text"])

@@ -230,6 +230,7 @@ CREATE TABLE IF NOT EXISTS notes (message_uid TEXT NOT NULL, kind TEXT NOT NULL,
     created TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (message_uid, kind));
 CREATE INDEX IF NOT EXISTS notes_doc ON notes (doc_uid, created);
 CREATE TABLE IF NOT EXISTS answers (uid TEXT PRIMARY KEY, package TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS answer_keys (key TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (key, uid));
 """
 
 
@@ -279,10 +280,22 @@ class Index:
                                     (doc_uid,)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def put_answer(self, uid: str, package: Path, body: dict[str, Any]) -> None:
+    def put_answer(self, uid: str, package: Path, body: dict[str, Any], keys: tuple[str, ...] = ()) -> None:
+        """Store an answer document; ``keys`` are the other names it can be found by (its registration
+        number, the documents it links to), since real ``reportSent`` notices name it without a uid."""
         with self._lock:
+            self._db.execute("BEGIN")
             self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
                              (uid, str(package), json.dumps(body, ensure_ascii=False)))
+            self._db.executemany("INSERT OR IGNORE INTO answer_keys VALUES (?, ?)", [(k, uid) for k in keys])
+            self._db.execute("COMMIT")
+
+    def answer_by(self, key: str) -> tuple[Path, dict[str, Any]] | None:
+        """The latest answer stored under ``key`` (see put_answer)."""
+        with self._lock:
+            row = self._db.execute("SELECT a.package, a.body FROM answer_keys k JOIN answers a ON a.uid = k.uid "
+                                   "WHERE k.key = ? ORDER BY a.rowid DESC LIMIT 1", (key,)).fetchone()
+        return (Path(row[0]), json.loads(row[1])) if row else None
 
     def answer(self, uid: str) -> tuple[Path, dict[str, Any]] | None:
         with self._lock:

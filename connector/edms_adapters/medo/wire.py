@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -42,11 +42,24 @@ N_PREPARED = "reportPrepared"
 N_SENT = "reportSent"
 N_COURSE = "courseChanged"
 NOTIFICATION_KINDS = (N_ACCEPTED, N_REFUSED, N_EXECUTOR, N_PREPARED, N_SENT, N_COURSE)
+#: notification@type labels.  «Зарегистрирован», «Отказано в регистрации», «Назначен исполнитель» and
+#: «Доклад направлен» are what real senders write (edms-public-clients.md M2–M4); the labels of
+#: reportPrepared and courseChanged are seen in no public source and stay our guess.  Readers go by the
+#: body element, never by this label.
 NOTIFICATION_TITLES = {
-    N_ACCEPTED: "Уведомление о регистрации", N_REFUSED: "Уведомление об отказе в регистрации",
-    N_EXECUTOR: "Уведомление о назначении исполнителя", N_PREPARED: "Уведомление о подготовке доклада",
-    N_SENT: "Уведомление об отправке доклада", N_COURSE: "Уведомление об изменении хода рассмотрения",
+    N_ACCEPTED: "Зарегистрирован", N_REFUSED: "Отказано в регистрации",
+    N_EXECUTOR: "Назначен исполнитель", N_PREPARED: "Доклад подготовлен",
+    N_SENT: "Доклад направлен", N_COURSE: "Изменение хода рассмотрения",
 }
+#: xdms versions we read (2.0 from M4, 2.2 from M2, 2.6/2.7 from M1); we write VERSION only.
+VERSIONS_READ = ("2.0", "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7")
+#: the block every real notification body starts with (M2, M4), before its specific fields
+COMMON_TIME = "time"
+COMMON_FOUNDATION = "foundation"
+COMMON_CORRESPONDENT = "correspondent"
+#: answer documents carry these outside the elements we write (M4); readers ignore what they don't use
+DOC_LINKS = "links"
+DOC_LINK = "link"
 
 DOCUMENT_XML = "document.xml"
 PASSPORT_XML = "passport.xml"
@@ -258,99 +271,6 @@ def parse_date(value: str) -> date | None:
     if m:
         return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     return None
-
-
-@dataclass(frozen=True)
-class Header:
-    type: str
-    uid: str
-    created: str
-    source_uid: str
-    source_org: str
-
-
-@dataclass(frozen=True)
-class Notification:
-    kind: str
-    doc_uid: str
-    message_uid: str
-    created: str
-    number: str = ""
-    date: str = ""
-    reason: str = ""
-    executor: PersonInfo | None = None
-    signatory: str = ""
-    report_uid: str = ""
-    course_text: str = ""
-    reference: str = ""
-    comment: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        d = {k: v for k, v in self.__dict__.items() if k != "executor"}
-        if self.executor is not None:
-            d["executor"] = dict(self.executor.__dict__)
-        return d
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    uid: str
-    kind: str
-    number: str
-    date: str
-    annotation: str
-    signer: str
-    signed: str
-    comment: str
-    container: str
-    files: tuple[str, ...] = field(default_factory=tuple)
-
-
-def header_of(root: etree._Element) -> Header:
-    h = root.find(q("header"))
-    src = h.find(q("source")) if h is not None else None
-    return Header(type=attr(h, "type"), uid=attr(h, "uid"), created=attr(h, "created"),
-                  source_uid=attr(src, "uid"), source_org=text(src, "xdms:organization"))
-
-
-def _person(el: etree._Element | None) -> PersonInfo | None:
-    if el is None:
-        return None
-    return PersonInfo(person=text(el, "xdms:person"), organization=text(el, "xdms:organization"),
-                      department=text(el, "xdms:department"), post=text(el, "xdms:post"))
-
-
-def parse_notification(root: etree._Element) -> Notification:
-    h = header_of(root)
-    n = root.find(q("notification"))
-    if n is None or len(n) == 0:
-        raise RejectedXml("notification message without a notification body")
-    body = n[0]
-    kind = etree.QName(body).localname
-    if kind not in NOTIFICATION_KINDS:
-        raise RejectedXml(f"unknown notification {kind!r}")
-    report = body.find(q("report"))
-    return Notification(
-        kind=kind, doc_uid=attr(n, "uid"), message_uid=h.uid, created=h.created,
-        number=text(body, "xdms:num/xdms:number") or text(report, "xdms:num/xdms:number"),
-        date=text(body, "xdms:num/xdms:date") or text(report, "xdms:num/xdms:date"),
-        reason=text(body, "xdms:reason"), executor=_person(body.find(q("executor"))),
-        signatory=text(body, "xdms:signatory/xdms:person"), report_uid=attr(report, "uid"),
-        course_text=text(body, "xdms:courseText"), reference=text(body, "xdms:reference"),
-        comment=text(n, "xdms:comment"))
-
-
-def parse_document(root: etree._Element) -> DocumentInfo:
-    d = root.find(q("document"))
-    if d is None:
-        raise RejectedXml("document message without xdms:document")
-    sig = d.find("xdms:signatories/xdms:signatory", namespaces=NSMAP)
-    files = tuple(attr(f, "localName") for f in root.iterfind("xdms:files/xdms:file", namespaces=NSMAP))
-    return DocumentInfo(uid=attr(d, "uid"), kind=text(d, "xdms:kind"), number=text(d, "xdms:num/xdms:number"),
-                        date=text(d, "xdms:num/xdms:date"), annotation=text(d, "xdms:annotation"),
-                        signer=text(sig, "xdms:person"), signed=text(sig, "xdms:signed"),
-                        comment=text(d, "xdms:comment"), container=text(root, "xdms:container/xdms:body"),
-                        files=files)
 
 
 # --- passport.xml (2.7 transport container) ------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.edms_adapters.medo import mailbox, wire
+from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.simulators.base import LOCAL_ZONE
 from connector.simulators.medo.writer import PackageWriter
 
@@ -95,7 +95,7 @@ class MedoState:
             doc_el = root.find(wire.q("document"))
             uid = wire.attr(doc_el, "uid") or uid
             wire.validate(root)
-            info = wire.parse_document(root)
+            info = incoming.parse_document(root)
             files, text_sha = self._files(target, info.container)
         except (wire.RejectedXml, OSError) as exc:
             return self._reject(uid, entry.name, str(exc))

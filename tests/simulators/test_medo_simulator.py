@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from connector.domain import PosMessage
+from connector.domain import CardRef, CardStage, PosMessage
 from connector.edms_adapters.base import AdapterContext
 from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.edms_adapters.medo.adapter import MedoAdapter
@@ -108,8 +108,12 @@ def test_acts_emit_the_notifications_the_adapter_folds(rig: Rig) -> None:
     course = [n for n in rig.notes() if n.kind == wire.N_COURSE]
     assert {n.course_text for n in course} == {"Продление срока рассмотрения до 2027-02-01", "Направлено по компетенции"}
     sent = next(n for n in rig.notes() if n.kind == wire.N_SENT)
-    assert sent.report_uid == result["answer_uid"] and (rig.inbox / result["answer_uid"] / f"{sent.report_uid}.zip").is_file()
-    members = mailbox.check_container(rig.inbox / sent.report_uid / f"{sent.report_uid}.zip", 10**8)
+    # a real report reference: no uid, the answer's registration number and date
+    assert (sent.report_uid, sent.report_number) == ("", result["number"]) and sent.report_date
+    answer = rig.inbox / result["answer_uid"]
+    doc = incoming.parse_document(wire.parse_safely((answer / wire.DOCUMENT_XML).read_bytes()))
+    assert (doc.number, doc.date, doc.links) == (sent.report_number, sent.report_date, (uid,))
+    members = mailbox.check_container(answer / f"{result['answer_uid']}.zip", 10**8)
     assert set(members) == {"passport.xml", "Ответ.pdf"}
 
 
@@ -172,3 +176,24 @@ def test_polling_mode_processes_in_the_background(rig: Rig) -> None:
     finally:
         rig.sim.stop_polling()
     assert rig.sim.state()["documents"][uid]["status"] == "in_work"
+
+
+@pytest.mark.parametrize(("version", "header_created"), [("2.0", False), ("2.2", False), ("2.6", True), ("2.7", True)])
+def test_versions_and_headers_real_senders_write_are_read_by_the_adapter(tmp_path: Path, version: str,
+                                                                         header_created: bool) -> None:
+    rig = Rig(tmp_path)
+    rig.sim = MedoSimulator(rig.outbox, rig.inbox, version=version, header_created=header_created)
+    uid = rig.send("1")
+    rig.sim.process()
+    raw = next(rig.inbox.iterdir()) / wire.DOCUMENT_XML
+    header = incoming.header_of(wire.parse_safely(raw.read_bytes()))
+    assert (header.version, bool(header.created)) == (version, header_created)
+    rig.sim.act({"action": "answer", "pos_id": "1"})
+    state = rig.adapter.get_card(CardRef(adapter="medo", external_id=uid))
+    assert state.registration_number == "ВХ-МЭДО-000001" and state.stage is CardStage.ANSWER_READY
+    assert not (tmp_path / "quarantine").exists() or not list((tmp_path / "quarantine").iterdir())
+
+
+def test_an_unknown_version_is_refused_by_the_simulator(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="xdms version"):
+        MedoSimulator(tmp_path / "o", tmp_path / "i", version="3.0")

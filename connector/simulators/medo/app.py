@@ -3,6 +3,10 @@
 It reads the packages the adapter drops into ``outbox_dir`` (its incoming), validates them with the
 shipped XSD (invalid → ``documentRefused`` with the reason) and answers with notification packages in
 ``inbox_dir``: windows-1251 by default, UTF-8 on request.  Picked-up packages move to ``store_dir``.
+Notifications are written as real senders write them (edms-public-clients.md M2–M4): the real type labels,
+the common block (time, foundation, correspondent) before the specific fields, ``reportSent/report`` as a
+document reference without a uid, answers with links/enclosures/clauses/executor; xdms ``version`` 2.2 by
+default (2.0, 2.6, 2.7 on request) and no ``header@created`` unless ``header_created``.
 
 Control (the instance is a WSGI app; run it with SimServer): ``GET /_sim/state[?summary=1]``,
 ``POST /_sim/act`` ``{"action": "process" | "assign" | "extend" | "answer" | "redirect" | "refuse" | "auto" |
@@ -59,7 +63,8 @@ class MedoFaultInjector(FaultInjector):
 class MedoSimulator(WsgiSimulator):
     def __init__(self, outbox_dir: Path, inbox_dir: Path, *, faults: FaultSpec | None = None,
                  encoding: str = "windows-1251", seed: int = 1, store_dir: Path | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, version: str = "2.2",
+                 header_created: bool = False) -> None:
         if encoding not in ("windows-1251", "utf-8"):
             raise ValueError("encoding must be windows-1251 or utf-8")
         outbox_dir, inbox_dir = Path(outbox_dir), Path(inbox_dir)
@@ -67,7 +72,8 @@ class MedoSimulator(WsgiSimulator):
         inbox_dir.mkdir(parents=True, exist_ok=True)
         self.faults = MedoFaultInjector(faults or MedoFaultSpec())
         self.store = MedoState(outbox_dir, inbox_dir, store_dir or outbox_dir.parent / "medo-sim-received",
-                               encoding=encoding, seed=seed, clock=clock)
+                               encoding=encoding, seed=seed, clock=clock, version=version,
+                               header_created=header_created)
         self.store.before_notification = self.faults.preceding
         self.store.duplicate = lambda: self.faults.take("duplicate")
         self.store.delay = lambda: self.faults.take("delay")

@@ -18,7 +18,7 @@ from typing import Any
 
 from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.simulators.base import LOCAL_ZONE
-from connector.simulators.medo.writer import PackageWriter
+from connector.simulators.medo.writer import SIM_ORGANIZATION, PackageWriter
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна")
 SIGNERS = ("Смирнова Елена Викторовна", "Волков Сергей Михайлович")
@@ -42,6 +42,10 @@ class SimDoc:
     reason: str = ""
     redirect_org: str = ""
     answer_uid: str = ""
+    # the document as its sender numbered it: the foundation of every notification about it
+    number: str = ""
+    date: str = ""
+    sender_org: str = ""
     text_sha256: str = ""
     files: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, str]] = field(default_factory=list)
@@ -49,9 +53,9 @@ class SimDoc:
 
 class MedoState:
     def __init__(self, outbox: Path, inbox: Path, store: Path, *, encoding: str, seed: int,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], version: str = "2.2", header_created: bool = False) -> None:
         self.outbox, self.store = outbox, store
-        self.writer = PackageWriter(inbox, encoding)
+        self.writer = PackageWriter(inbox, encoding, version=version, header_created=header_created)
         self.clock = clock
         self.lock = threading.RLock()
         self.docs: dict[str, SimDoc] = {}
@@ -103,7 +107,8 @@ class MedoState:
             self.counters["duplicates"] += 1
             return uid
         doc = SimDoc(uid=uid, pos_id=wire.attr(doc_el, "id"), received_at=self.clock().isoformat(),
-                     files=files, text_sha256=text_sha)
+                     files=files, text_sha256=text_sha, number=info.number, date=info.date,
+                     sender_org=incoming.header_of(root).source_org)
         self.docs[uid] = doc
         self.counters["reg"] += 1
         doc.reg_number, doc.reg_date = f"ВХ-МЭДО-{self.counters['reg']:06d}", self.today().isoformat()
@@ -160,6 +165,7 @@ class MedoState:
         uid, created = self.new_uid(), self.clock()
         root = self.writer.message(wire.TYPE_NOTIFICATION, uid, created)
         body = wire.notification(root, kind, doc.uid)
+        self.writer.common_block(body, created, doc.sender_org, doc.number, doc.date)
         if kind == wire.N_ACCEPTED:
             wire.add_num(body, kw["number"], kw["on"])
         elif kind == wire.N_REFUSED:
@@ -168,13 +174,16 @@ class MedoState:
             wire.add_person(body, "executor", kw["executor"])
         elif kind == wire.N_PREPARED:
             wire.add_person(body, "signatory", wire.PersonInfo(person=kw["signer"]), signed=self.today())
-        elif kind == wire.N_SENT:
-            report = wire.sub(body, "report", uid=kw["report_uid"])
+        elif kind == wire.N_SENT:  # a document reference without a uid, as real senders write it (M4)
+            report = wire.sub(body, "report")
+            wire.sub(report, "organization", SIM_ORGANIZATION)
+            wire.sub(report, "person", kw["signer"])
             wire.add_num(report, kw["number"], self.today())
+            wire.sub(report, "comment", "Ответ заявителю")
         elif kind == wire.N_COURSE:
             wire.sub(body, "courseText", kw["course_text"])
-            if kw.get("reference"):
-                wire.sub(body, "reference", kw["reference"])
+            if kw.get("reference"):  # a document reference naming the organization it went to (M4)
+                wire.sub(wire.sub(body, "reference"), "organization", kw["reference"])
         if kw.get("comment"):
             wire.sub(root.find(wire.q("notification")), "comment", kw["comment"][: wire.COMMENT_MAX])
         data = {wire.DOCUMENT_XML: self.writer.encode(root)}
@@ -260,7 +269,7 @@ class MedoState:
                              "files": [] if sent is None else [{"name": file_name, "size": len(sent),
                                                                 "sha256": hashlib.sha256(sent).hexdigest()}]}
         doc.status, doc.answer_uid = "answered", uid
-        self.notify(doc, wire.N_SENT, report_uid=uid, number=number)
+        self.notify(doc, wire.N_SENT, signer=signer, number=number)
         return {"uid": doc.uid, "answer_uid": uid, "number": number}
 
     # --- views ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from connector.edms_adapters.medo import mailbox, wire
 
 SIM_SOURCE_UID = "5e0f1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b"
 SIM_ORGANIZATION = "Администрация муниципального образования (симулятор МЭДО)"
+SIM_REGION = "Энская область"
 HOSTILE_KINDS = ("malformed", "bomb", "entity", "doctype", "wrong_encoding", "unknown", "traversal", "zipbomb")
 
 BOMB = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -36,13 +37,43 @@ DOCTYPE_ONLY = b"""<?xml version="1.0" encoding="utf-8"?>
 """
 
 
+#: xdms versions real senders write (edms-public-clients.md: 2.0 M4, 2.2 M2, 2.6/2.7 M1)
+VERSIONS = ("2.0", "2.2", "2.6", "2.7")
+
+
 class PackageWriter:
-    def __init__(self, inbox: Path, encoding: str) -> None:
+    """``version`` goes into every message; ``header_created=False`` leaves ``header@created`` out, as the
+    ЭОС notification transform does (M3)."""
+
+    def __init__(self, inbox: Path, encoding: str, *, version: str = "2.2", header_created: bool = False) -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"xdms version must be one of {', '.join(VERSIONS)}")
         self.inbox = inbox
         self.encoding = encoding
+        self.version = version
+        self.header_created = header_created
 
     def message(self, msg_type: str, uid: str, created: datetime) -> etree._Element:
-        return wire.communication(msg_type, uid, created, SIM_SOURCE_UID, SIM_ORGANIZATION)
+        root = wire.communication(msg_type, uid, created, SIM_SOURCE_UID, SIM_ORGANIZATION)
+        root.set(wire.q("version"), self.version)
+        header = root.find(wire.q("header"))
+        if not self.header_created and header is not None:
+            del header.attrib[wire.q("created")]
+        return root
+
+    def common_block(self, body: etree._Element, created: datetime, foundation_org: str, number: str,
+                     on: str) -> None:
+        """What every real notification body starts with (M2, M4): when, about which document of the
+        addressee (foundation: its organization and number), and who answers (correspondent)."""
+        wire.sub(body, wire.COMMON_TIME, created.replace(tzinfo=None).isoformat(timespec="milliseconds"))
+        foundation = wire.sub(body, wire.COMMON_FOUNDATION)
+        wire.sub(foundation, "organization", foundation_org or "pos-connector")
+        day = wire.parse_date(on)
+        if number and day is not None:
+            wire.add_num(foundation, number, day)
+        correspondent = wire.sub(body, wire.COMMON_CORRESPONDENT)
+        wire.sub(correspondent, "region", SIM_REGION)
+        wire.sub(correspondent, "organization", SIM_ORGANIZATION)
 
     def write(self, name: str, files: dict[str, bytes], *, envelope: bool = True) -> Path:
         """Write a package directory atomically; without ``envelope`` it stays incomplete."""
@@ -95,9 +126,19 @@ class PackageWriter:
         wire.sub(wire.sub(wire.sub(doc, "addressees"), "addressee"), "organization", addressee or "pos-connector")
         wire.sub(doc, "pages", "1")
         wire.sub(doc, "annotation", text)
+        enclosure = wire.sub(wire.sub(doc, "enclosures"), "enclosure")
+        wire.sub(enclosure, "title", "Справка о результатах рассмотрения")
+        wire.sub(enclosure, "pages", "1")
         corr = wire.sub(wire.sub(doc, "correspondents"), "correspondent")
         wire.sub(corr, "organization", addressee or "pos-connector")
-        wire.sub(corr, "person", f"в ответ на {doc_uid}")
+        # real answers point at the document they answer (M4 links/link@uid, linkType, reference)
+        link = wire.sub(wire.sub(doc, wire.DOC_LINKS), wire.DOC_LINK, uid=doc_uid)
+        wire.sub(link, "linkType", "Ответ на")
+        wire.sub(wire.sub(link, "reference"), "organization", addressee or "pos-connector")
+        clause = wire.sub(wire.sub(doc, "clauses"), "clause")
+        wire.sub(clause, "designation", "1")
+        wire.sub(clause, "text", "Заявителю дан ответ по существу")
+        wire.add_person(doc, "executor", wire.PersonInfo(person="Исполнитель ответа", post="Специалист"))
         if decision:
             wire.sub(doc, "comment", decision)
         if content is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import zipfile
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -19,7 +20,7 @@ from connector.edms_adapters.base import AdapterContext
 from connector.edms_adapters.medo import incoming, wire
 from connector.edms_adapters.medo.adapter import MedoAdapter, document_uid
 from connector.edms_adapters.registry import create_adapter
-from connector.errors import FatalAdapterError, ForeignCardError, SkippableItemError
+from connector.errors import FatalAdapterError, ForeignCardError, SkippableItemError, TransientError
 from connector.simulators.medo import HOSTILE_KINDS, MedoFaultSpec, MedoSimulator
 
 pytestmark = pytest.mark.date_sensitive  # МЭДО packages and notifications carry the body's dates
@@ -101,7 +102,10 @@ def test_written_package_validates_and_has_the_envelope(tmp_path: Path, adapter_
     with zipfile.ZipFile(package / doc.container) as zf:
         passport = etree.fromstring(zf.read(wire.PASSPORT_XML))
         wire.schema(wire.CONTAINER_XSD).assertValid(passport)
-        assert zf.read("Текст обращения.txt").decode() == message("1001").text
+        main, attachments = wire.parse_passport(passport)
+        # as real 2.7 writers build it (M1): a PDF main document with its page count
+        assert main == "Обращение.pdf" and zf.read(main).startswith(b"%PDF") and attachments == ()
+        assert int(passport.findtext("c:document/c:pagesQuantity", namespaces=wire.C_NSMAP) or 0) >= 1
     ini = wire.parse_ini((package / wire.ENVELOPE_INI).read_bytes().decode(encoding))
     assert ini[wire.INI_FILES] == {"0": f"{uid}.zip", "1": "document.xml"}
     assert ini[wire.INI_ADDRESSEES] == {"0": "МЭДО-АДМ-001"}
@@ -313,3 +317,48 @@ def test_settings_reject_bad_values(env: Env, adapter_context: AdapterContext) -
         create_adapter({**env.raw, "sender_uid": "not-a-guid"}, adapter_context)
     with pytest.raises(ValueError, match="encoding"):
         create_adapter({**env.raw, "encoding": "koi8-r"}, adapter_context)
+
+
+def test_package_follows_real_2_7_writers(tmp_path: Path, adapter_context: AdapterContext,
+                                          message: Callable[..., PosMessage], make_file: Any) -> None:
+    signer = tmp_path / "sign.py"
+    signer.write_text("import sys, pathlib\n"
+                      "pathlib.Path(sys.argv[2]).write_bytes(b'0\\x82SIG' + pathlib.Path(sys.argv[1]).read_bytes()[:8])\n")
+    env = Env(tmp_path / "medo", adapter_context, signatory="Смирнов И.И.", signatory_post="Глава",
+              signature_command=[sys.executable, str(signer)])
+    msg = message("1001", attachments=(make_file("фото.jpg", b"jpg"), make_file("план.pdf", b"%PDF plan")))
+    uid = env.adapter.create_card(msg).external_id
+    root = wire.parse_safely((env.outbox / uid / wire.DOCUMENT_XML).read_bytes())
+    signatory = root.find("xdms:document/xdms:signatories/xdms:signatory", namespaces=wire.NSMAP)
+    assert wire.text(signatory, "xdms:person") == "Смирнов И.И." and wire.text(signatory, "xdms:post") == "Глава"
+    with zipfile.ZipFile(env.outbox / uid / f"{uid}.zip") as zf:
+        passport = etree.fromstring(zf.read(wire.PASSPORT_XML))
+        wire.schema(wire.CONTAINER_XSD).assertValid(passport)
+        ns = wire.C_NSMAP
+        sig = passport.find("c:authors/c:author/c:sign/c:documentSignature", namespaces=ns)
+        assert sig is not None and wire.attr(sig, "type", wire.CONTAINER_NS) == wire.SIGNATURE_APPROVING
+        p7s = wire.attr(sig, "localName", wire.CONTAINER_NS)
+        assert p7s == "Обращение.pdf.p7s" and zf.read(p7s) == b"0\x82SIG" + zf.read("Обращение.pdf")[:8]
+        orders = [(wire.attr(a, "localName", wire.CONTAINER_NS), a.findtext("c:order", namespaces=ns))
+                  for a in passport.iterfind("c:attachments/c:attachment", namespaces=ns)]
+        assert orders == [("фото.jpg", "0"), ("план.pdf", "1")]
+    assert not [p for p in (env.outbox / uid).iterdir() if p.suffix in (".pdf", ".p7s")]  # only inside the ZIP
+    env.sim.process()
+    assert env.adapter.get_card(env.adapter.create_card(msg)).registration_number.startswith("ВХ-МЭДО-")
+
+
+def test_a_failing_signature_command_writes_nothing_and_is_retried(tmp_path: Path, adapter_context: AdapterContext,
+                                                                   message: Callable[..., PosMessage]) -> None:
+    env = Env(tmp_path / "medo", adapter_context, signatory="Смирнов И.И.", signature_command=["false"])
+    with pytest.raises(TransientError, match="not signed"):
+        env.adapter.create_card(message("1001"))
+    assert list(env.outbox.iterdir()) == []
+
+
+def test_no_font_is_a_clear_fatal_error(tmp_path: Path, adapter_context: AdapterContext,
+                                        message: Callable[..., PosMessage]) -> None:
+    env = Env(tmp_path / "medo", adapter_context, pdf_font=str(tmp_path / "missing.ttf"))
+    with pytest.raises(FatalAdapterError, match="pdf_font"):
+        env.adapter.health()
+    with pytest.raises(FatalAdapterError, match="pdf_font"):
+        env.adapter.create_card(message("1001"))

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 
 from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
 from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
-from connector.edms_adapters.medo import incoming, mailbox, wire
+from connector.edms_adapters.medo import incoming, mailbox, outgoing, pdf, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
 
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 #: Never change: document uids of packages already sent depend on it.
 DOCUMENT_UID_NAMESPACE = uuid.UUID("3b0c6f0e-5d1a-5c7e-8f42-6a9d2e71c4b8")
-TEXT_FILE_NAME = "Текст обращения.txt"
 _RANK = {CardStage.REGISTERED: 0, CardStage.IN_WORK: 1, CardStage.EXTENDED: 2, CardStage.ANSWER_READY: 3,
          CardStage.REDIRECTED: 3, CardStage.REFUSED: 3}
 
@@ -101,13 +100,17 @@ class MedoAdapter:
             shutil.rmtree(stale, ignore_errors=True)
         try:
             with mailbox.atomic_package(s.outbox_dir, uid) as tmp:
-                self._write_package(tmp, uid, msg)
+                outgoing.write(tmp, uid, msg, s, self._context.zone, _now())
         except FileExistsError:  # another attempt got there first: what it left must be ours too
             self._prove_sent(msg, uid)
             return ref
         except wire.RejectedXml as exc:
             raise SkippableItemError(f"МЭДО package for POS message {msg.pos_id} fails our schema",
                                      detail=str(exc)) from None
+        except pdf.NoFont as exc:
+            raise FatalAdapterError(str(exc)) from None
+        except outgoing.SignatureFailed as exc:
+            raise TransientError(f"МЭДО package for POS message {msg.pos_id} not signed", detail=str(exc)) from None
         except OSError as exc:
             if (s.outbox_dir / uid).is_dir():  # rename lost a race with an earlier attempt
                 return ref
@@ -155,6 +158,10 @@ class MedoAdapter:
 
     def health(self) -> None:
         s = self.settings
+        try:
+            pdf.find_font(s.pdf_font)
+        except pdf.NoFont as exc:
+            raise FatalAdapterError(str(exc)) from None
         self._require_dir(s.outbox_dir, "outbox_dir", write=True)
         self._require_dir(s.inbox_dir, "inbox_dir", write=True)
         for key, path in (("archive_dir", s.archive_path), ("quarantine_dir", s.quarantine_path)):
@@ -343,47 +350,6 @@ class MedoAdapter:
                          executors=tuple(executors), deadline=deadline, resolution=resolution,
                          redirect_org_id=redirect_org if redirected else "",
                          redirect_comment=redirect_comment if redirected else "")
-
-    # --- writing -------------------------------------------------------------------------------------
-    def _write_package(self, tmp: Path, uid: str, msg: PosMessage) -> None:
-        s = self.settings
-        now = _now()
-        number = msg.epgu_number or msg.pos_id
-        on = msg.created_at.astimezone(self._context.zone).date()  # the day it reached the body
-        subject = " / ".join(c.name for c in (msg.category, msg.subcategory, msg.fact) if c is not None)
-        names = mailbox.unique_names([TEXT_FILE_NAME, *(a.name for a in msg.attachments)])
-        container = f"{uid}.zip"
-        passport = wire.build_passport(wire.Passport(
-            uid=uid, kind=s.document_kind, annotation=subject, author_org=s.correspondent_organization,
-            number=number, on=on, signer="", addressee_org=s.addressee_organization, document=names[0],
-            attachments=tuple(names[1:])))
-        members: list[tuple[str, bytes | Path]] = [
-            (wire.PASSPORT_XML, wire.to_bytes(passport, s.encoding)),
-            (names[0], msg.text.encode("utf-8")),
-            *((n, a.path) for n, a in zip(names[1:], msg.attachments, strict=True)),
-        ]
-        mailbox.write_container(tmp / container, members)
-
-        root = wire.communication(wire.TYPE_DOCUMENT, uid, now, s.sender_uid, s.sender_organization)
-        doc = wire.sub(root, "document", uid=uid, id=msg.pos_id)
-        wire.sub(doc, "kind", s.document_kind)
-        wire.add_num(doc, number, on)
-        wire.sub(wire.sub(wire.sub(doc, "addressees"), "addressee"), "organization", s.addressee_organization)
-        wire.sub(doc, "pages", "1")
-        excerpt = msg.text[: s.annotation_limit]
-        wire.sub(doc, "annotation", "\n\n".join(p for p in (subject, excerpt) if p))
-        corr = wire.sub(wire.sub(doc, "correspondents"), "correspondent")
-        wire.sub(corr, "organization", s.correspondent_organization)
-        if msg.applicant.full_name:
-            wire.sub(corr, "person", msg.applicant.full_name)
-        wire.add_num(corr, number, on)
-        wire.sub(doc, "comment", f"ПОС №{msg.pos_id}")
-        wire.sub(wire.sub(root, "container"), "body", container)
-        wire.validate(root)  # never send what our own schema refuses
-        (tmp / wire.DOCUMENT_XML).write_bytes(wire.to_bytes(root, s.encoding))
-        ini = wire.build_ini(f"{s.document_kind} ПОС №{msg.pos_id}", [s.addressee_address],
-                             [container, wire.DOCUMENT_XML])
-        (tmp / wire.ENVELOPE_INI).write_bytes(ini.encode(s.encoding, errors="replace"))
 
     def _require_dir(self, path: Path, key: str, *, write: bool) -> None:
         if not path.exists():

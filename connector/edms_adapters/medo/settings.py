@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from connector.edms_adapters.base import AdapterSettings
 
@@ -37,6 +37,20 @@ class MedoSettings(AdapterSettings):
                                             description="a package without its envelope waits this long, "
                                                         "then is quarantined as incomplete")
     annotation_limit: int = Field(2000, ge=100, description="characters of the appeal text put into annotation")
+    signatory: str = Field("", description="who signs what we send: document signatories and the passport's "
+                                           "sign (M4 marks signatories required); empty: none is written")
+    signatory_post: str = ""
+    signature_command: list[str] | None = Field(
+        None, min_length=1, description="run as <command…> <main.pdf> <main.pdf.p7s> to write the detached "
+                                        "signature named in the passport; None: no .p7s (the gateway signs)")
+    pdf_font: Path | None = Field(None, description="TrueType font with Cyrillic for the PDF main document "
+                                                    "(default: DejaVu Sans or Liberation Sans if installed)")
+
+    @model_validator(mode="after")
+    def _signature_needs_a_signer(self) -> MedoSettings:
+        if self.signature_command and not self.signatory:
+            raise ValueError("signature_command needs signatory (the passport names the signature under its signer)")
+        return self
 
     @property
     def archive_path(self) -> Path:

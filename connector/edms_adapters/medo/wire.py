@@ -287,6 +287,8 @@ class Passport:
     document: str
     attachments: tuple[str, ...] = ()
     signer_post: str = ""
+    pages: int = 0          # pagesQuantity of the main document (M1)
+    signature: str = ""     # member name of the main document's detached .p7s («Утверждающая», M1)
 
 
 def build_passport(p: Passport) -> etree._Element:
@@ -303,15 +305,20 @@ def build_passport(p: Passport) -> etree._Element:
     sub(reg, "number", p.number)
     sub(reg, "date", p.on.isoformat())
     if p.signer:
-        person = sub(sub(author, "sign"), "person")
+        sign = sub(author, "sign")
+        person = sub(sign, "person")
         if p.signer_post:
             sub(person, "post", p.signer_post)
         sub(person, "name", p.signer)
+        if p.signature:
+            sub(sign, "documentSignature", localName=p.signature, type=SIGNATURE_APPROVING)
     sub(sub(sub(root, "addressees"), "addressee"), "organization").append(_title(p.addressee_org))
-    sub(root, "document", localName=p.document)
+    document = sub(root, "document", localName=p.document)
+    if p.pages:
+        sub(document, "pagesQuantity", str(p.pages))
     if p.attachments:
         atts = sub(root, "attachments")
-        for order, name in enumerate(p.attachments, 1):
+        for order, name in enumerate(p.attachments):  # real writers count from 0 (M1)
             sub(sub(atts, "attachment", localName=name), "order", str(order))
     return root
 

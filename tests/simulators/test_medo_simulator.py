@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from connector.domain import CardRef, CardStage, PosMessage
+from connector.domain import CardRef, CardStage, PosMessage, StoredFile
 from connector.edms_adapters.base import AdapterContext
 from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.edms_adapters.medo.adapter import MedoAdapter
@@ -197,3 +199,43 @@ def test_versions_and_headers_real_senders_write_are_read_by_the_adapter(tmp_pat
 def test_an_unknown_version_is_refused_by_the_simulator(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="xdms version"):
         MedoSimulator(tmp_path / "o", tmp_path / "i", version="3.0")
+
+
+def _repack(rig: Rig, uid: str, change: Callable[[bytes], bytes] | None = None,
+            rename: tuple[str, str] | None = None) -> None:
+    """Rewrite the container of the package ``uid`` in the outbox: its passport through ``change``,
+    a member renamed by ``rename`` -- what an older or careless writer would have sent."""
+    zpath = rig.outbox / uid / f"{uid}.zip"
+    with zipfile.ZipFile(zpath) as zf:
+        members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    if change is not None:
+        members[wire.PASSPORT_XML] = change(members[wire.PASSPORT_XML])
+    if rename is not None:
+        members[rename[1]] = members.pop(rename[0])
+        members[wire.PASSPORT_XML] = members[wire.PASSPORT_XML].replace(rename[0].encode(), rename[1].encode())
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("txt_main", "is not a PDF"),
+    ("no_pages", "pagesQuantity"),
+    ("order_from_1", "does not count from 0"),
+])
+def test_simulator_refuses_2_7_packages_a_receiver_would(rig: Rig, case: str, reason: str) -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    att = rig.outbox.parent / "a.bin"
+    att.write_bytes(b"x")
+    msg = PosMessage(account="lko", pos_id="1", text="Текст", created_at=now, updated_at=now,
+                     attachments=(StoredFile(name="a.bin", path=att, size=1, sha256="0" * 64),))
+    uid = rig.adapter.create_card(msg).external_id
+    if case == "txt_main":
+        _repack(rig, uid, rename=("Обращение.pdf", "Текст обращения.txt"))
+    elif case == "no_pages":
+        _repack(rig, uid, change=lambda p: re.sub(rb"<c:pagesQuantity>\d+</c:pagesQuantity>", b"", p))
+    else:
+        _repack(rig, uid, change=lambda p: p.replace(b"<c:order>0</c:order>", b"<c:order>1</c:order>"))
+    rig.sim.process()
+    assert reason in rig.sim.state()["rejected"][0]["reason"]
+    assert [n.kind for n in rig.notes()] == [wire.N_REFUSED]

@@ -129,6 +129,7 @@ class MedoState:
         passport = wire.parse_safely(mailbox.read_member(zpath, wire.PASSPORT_XML, wire.MAX_XML_BYTES))
         wire.validate(passport, wire.CONTAINER_XSD)
         main, attachments = wire.parse_passport(passport)
+        _check_as_receiver(passport, main, members)
         files = []
         text_sha = ""
         with zipfile.ZipFile(zpath) as zf:
@@ -141,6 +142,9 @@ class MedoState:
                         digest.update(chunk)
                         size += len(chunk)
                 if name == main:
+                    with zf.open(name) as fh:
+                        if not fh.read(5).startswith(b"%PDF-"):
+                            raise wire.RejectedXml(f"main document {name!r} is not a PDF file")
                     text_sha = digest.hexdigest()
                 else:
                     files.append({"name": name, "size": size, "sha256": digest.hexdigest()})
@@ -289,6 +293,25 @@ class MedoState:
             return {"documents": len(self.docs), "by_pos_id": by_pos, "by_status": by_status,
                     "answers": len(self.answers), "rejected": len(self.rejected), "hostile": len(self.hostile),
                     "delayed": len(self.delayed), **self.counters}
+
+
+def _check_as_receiver(passport: Any, main: str, members: dict[str, zipfile.ZipInfo]) -> None:
+    """What a receiver of 2.7 containers checks, after the real writers (edms-public-clients.md M1): a PDF
+    main document with its page count, attachments counted from 0, a named signature that is there."""
+    ns = wire.C_NSMAP
+    if not main.lower().endswith(".pdf"):
+        raise wire.RejectedXml(f"main document {main!r} is not a PDF")
+    pages = passport.findtext("c:document/c:pagesQuantity", namespaces=ns) or ""
+    if not pages.isdigit() or int(pages) < 1:
+        raise wire.RejectedXml("passport gives no pagesQuantity for the main document")
+    orders = [a.findtext("c:order", namespaces=ns) for a in passport.iterfind("c:attachments/c:attachment",
+                                                                               namespaces=ns)]
+    if orders and orders != [str(i) for i in range(len(orders))]:
+        raise wire.RejectedXml(f"attachment order {orders} does not count from 0")
+    for sig in passport.iterfind("c:authors/c:author/c:sign/c:documentSignature", namespaces=ns):
+        name = wire.attr(sig, "localName", wire.CONTAINER_NS)
+        if name not in members or members[name].file_size == 0:
+            raise wire.RejectedXml(f"signature {name!r} named in the passport is missing or empty")
 
 
 def _pdf(text: str, uid: str) -> bytes:

@@ -4,6 +4,8 @@ inbox, and compared with what the simulator emits.  The reference both must agre
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -181,3 +183,34 @@ def test_simulator_notices_have_the_golden_body_shape(tmp_path: Path, message: C
                         ("refused-2.2-common-block.xml", "Отказано в регистрации")):
         _, root = read(golden(name))
         assert bodies[label] == _shape(root.find(wire.q("notification"))[0])  # type: ignore[index]
+
+
+def test_a_2_7_transport_container_answer_is_read_from_its_passport(box: Inbox,
+                                                                    message: Callable[..., PosMessage]) -> None:
+    ref = box.adapter.create_card(message("1001"))
+    box.drop("accepted-2.2-common-block.xml", ref.external_id)
+    folder = GOLDEN / "answer-2.7-container"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(wire.PASSPORT_XML, (folder / wire.PASSPORT_XML).read_bytes())
+        for name, content in (("mainDoc.pdf", b"%PDF-1.4 main"), ("attachment_1.pdf", b"%PDF-1.4 att"),
+                              ("mainDoc_signature_1.p7s", b"0\x82sig"), ("reg_stamp.png", b"png"),
+                              ("signature_stamp_1.png", b"png")):
+            zf.writestr(name, content)
+    package = box.inbox / "answer-2.7"
+    package.mkdir()
+    (package / wire.DOCUMENT_XML).write_bytes((folder / wire.DOCUMENT_XML).read_bytes())
+    (package / "document.edc.zip").write_bytes(buf.getvalue())
+    (package / wire.ENVELOPE_INI).write_bytes(
+        wire.build_ini("МЭДО", ["x"], ["document.edc.zip", wire.DOCUMENT_XML]).encode("windows-1251"))
+    # the report names the container's registration (07-4511/26 of 2026-04-11)
+    box.drop("report-sent-reference-no-uid.xml", ref.external_id)
+    report = box.inbox / "report-sent-reference-no-uid" / wire.DOCUMENT_XML
+    report.write_bytes(report.read_bytes().replace(b"07-4410/26", b"07-4511/26").replace(b"2026-04-10<", b"2026-04-11<"))
+    assert box.adapter.get_card(ref).stage is CardStage.ANSWER_READY
+    answer = box.adapter.fetch_answer(ref)
+    assert answer is not None and box.quarantined() == []
+    assert (answer.text, answer.signer, answer.date) == ("О вырубке деревьев в сквере на ул. Лесной", "Орлов Г.В.",
+                                                         date(2026, 4, 11))
+    assert [(f.name, f.content) for f in answer.files] == [("mainDoc.pdf", b"%PDF-1.4 main"),
+                                                           ("attachment_1.pdf", b"%PDF-1.4 att")]

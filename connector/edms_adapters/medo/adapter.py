@@ -29,6 +29,7 @@ or invalid inbox package → quarantined (never an exception).  No message carri
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import mimetypes
 import os
@@ -254,9 +255,12 @@ class MedoAdapter:
             members = mailbox.check_container(zpath, limit)
             if wire.PASSPORT_XML not in members:
                 raise wire.RejectedXml("container without passport.xml")
-            passport = wire.parse_safely(mailbox.read_member(zpath, wire.PASSPORT_XML, wire.MAX_XML_BYTES))
-            wire.validate(passport, wire.CONTAINER_XSD)
-            main, attachments = wire.parse_passport(passport)
+            passport = incoming.read_passport(
+                wire.parse_safely(mailbox.read_member(zpath, wire.PASSPORT_XML, wire.MAX_XML_BYTES)))
+            main, attachments = passport.main, passport.attachments
+            # a «Транспортный контейнер» has its requisites only in the passport (M1)
+            doc = dataclasses.replace(doc, number=doc.number or passport.number, date=doc.date or passport.date,
+                                      signer=doc.signer or passport.signer)
             listed = [main, *attachments]
             for name in listed:
                 if name not in members:
@@ -265,6 +269,7 @@ class MedoAdapter:
             files = [("zip", m, n) for m, n in zip(listed, names, strict=True)]
             if not text and main.lower().endswith(".txt"):
                 text = mailbox.read_member(zpath, main, limit).decode("utf-8", errors="replace")
+            text = text or passport.annotation
         elif doc.files:
             if directory is None:
                 raise wire.RejectedXml("a document with files must come as a package directory")

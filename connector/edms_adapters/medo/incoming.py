@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from connector.edms_adapters.medo.wire import (
+    C_NSMAP,
     COMMON_CORRESPONDENT,
     COMMON_FOUNDATION,
     COMMON_TIME,
+    CONTAINER_NS,
     DOC_LINK,
     DOC_LINKS,
     N_ACCEPTED,
     NOTIFICATION_KINDS,
     NSMAP,
+    TYPE_CONTAINER,
     VERSIONS_READ,
     XDMS_NS,
     PersonInfo,
@@ -186,8 +189,15 @@ def parse_notification(root: etree._Element, received: str = "") -> Notification
 
 
 def parse_document(root: etree._Element) -> DocumentInfo:
+    """A «Документ» by its field names; a 2.7 «Транспортный контейнер» carries only ``container/body``
+    (M1), so its uid is the header's and its requisites are in the passport (:func:`read_passport`)."""
     d = root.find(q("document"))
     if d is None:
+        h = header_of(root)
+        body = text(root, "xdms:container/xdms:body")
+        if h.type == TYPE_CONTAINER and body and h.uid:
+            return DocumentInfo(uid=h.uid, kind="", number="", date="", annotation="", signer="", signed="",
+                                comment="", container=body)
         raise RejectedXml("document message without xdms:document")
     uid = _guid(attr(d, "uid"))
     if not uid:
@@ -208,3 +218,33 @@ def number_key(number: str, on: str = "") -> str:
     written, and its date as ISO when there is one (senders write ``YYYY-MM-DD`` or ``DD.MM.YYYY``)."""
     day = parse_date(on)
     return f"num:{number.strip()}|{day.isoformat() if day else ''}"
+
+
+@dataclass(frozen=True)
+class PassportInfo:
+    main: str
+    attachments: tuple[str, ...]
+    kind: str = ""
+    annotation: str = ""
+    number: str = ""
+    date: str = ""
+    signer: str = ""
+
+
+def read_passport(root: etree._Element) -> PassportInfo:
+    """A 2.7 ``passport.xml`` by name: real writers add stamps, descriptions and signatures our
+    ``container.xsd`` does not know (M1), so only the main document's name is required."""
+    if root.tag != f"{{{CONTAINER_NS}}}container":
+        raise RejectedXml(f"passport root is {etree.QName(root).localname!r}, not c:container")
+    doc = root.find(f"{{{CONTAINER_NS}}}document")
+    main = attr(doc, "localName", CONTAINER_NS)
+    if not main:
+        raise RejectedXml("passport names no main document (c:document@localName)")
+    atts = tuple(attr(a, "localName", CONTAINER_NS)
+                 for a in root.iterfind("c:attachments/c:attachment", namespaces=C_NSMAP))
+    author = root.find("c:authors/c:author", namespaces=C_NSMAP)
+    return PassportInfo(main=main, attachments=tuple(a for a in atts if a),
+                        kind=text(root, "c:requisites/c:documentKind"),
+                        annotation=text(root, "c:requisites/c:annotation"),
+                        number=text(author, "c:registration/c:number"), date=text(author, "c:registration/c:date"),
+                        signer=text(author, "c:sign/c:person/c:name"))

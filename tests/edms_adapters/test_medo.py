@@ -97,11 +97,13 @@ def test_written_package_validates_and_has_the_envelope(tmp_path: Path, adapter_
     root = wire.parse_safely(raw)
     wire.schema(wire.MEDO_XSD).assertValid(root)
     doc = incoming.parse_document(root)
-    assert (doc.uid, doc.kind, doc.container) == (uid, "Обращение гражданина", f"{uid}.zip")
-    assert incoming.header_of(root).uid == uid
+    # as 2.7 writers send it (M1): header «Транспортный контейнер» and only the container
+    assert (doc.uid, doc.container) == (uid, f"{uid}.zip") and root.find(wire.q("document")) is None
+    assert (incoming.header_of(root).uid, incoming.header_of(root).type) == (uid, wire.TYPE_CONTAINER)
     with zipfile.ZipFile(package / doc.container) as zf:
         passport = etree.fromstring(zf.read(wire.PASSPORT_XML))
         wire.schema(wire.CONTAINER_XSD).assertValid(passport)
+        assert passport.findtext("c:requisites/c:documentKind", namespaces=wire.C_NSMAP) == "Обращение гражданина"
         main, attachments = wire.parse_passport(passport)
         # as real 2.7 writers build it (M1): a PDF main document with its page count
         assert main == "Обращение.pdf" and zf.read(main).startswith(b"%PDF") and attachments == ()
@@ -328,13 +330,12 @@ def test_package_follows_real_2_7_writers(tmp_path: Path, adapter_context: Adapt
               signature_command=[sys.executable, str(signer)])
     msg = message("1001", attachments=(make_file("фото.jpg", b"jpg"), make_file("план.pdf", b"%PDF plan")))
     uid = env.adapter.create_card(msg).external_id
-    root = wire.parse_safely((env.outbox / uid / wire.DOCUMENT_XML).read_bytes())
-    signatory = root.find("xdms:document/xdms:signatories/xdms:signatory", namespaces=wire.NSMAP)
-    assert wire.text(signatory, "xdms:person") == "Смирнов И.И." and wire.text(signatory, "xdms:post") == "Глава"
     with zipfile.ZipFile(env.outbox / uid / f"{uid}.zip") as zf:
         passport = etree.fromstring(zf.read(wire.PASSPORT_XML))
         wire.schema(wire.CONTAINER_XSD).assertValid(passport)
         ns = wire.C_NSMAP
+        person = passport.find("c:authors/c:author/c:sign/c:person", namespaces=ns)
+        assert (wire.text(person, "c:name"), wire.text(person, "c:post")) == ("Смирнов И.И.", "Глава")
         sig = passport.find("c:authors/c:author/c:sign/c:documentSignature", namespaces=ns)
         assert sig is not None and wire.attr(sig, "type", wire.CONTAINER_NS) == wire.SIGNATURE_APPROVING
         p7s = wire.attr(sig, "localName", wire.CONTAINER_NS)
@@ -362,3 +363,17 @@ def test_no_font_is_a_clear_fatal_error(tmp_path: Path, adapter_context: Adapter
         env.adapter.health()
     with pytest.raises(FatalAdapterError, match="pdf_font"):
         env.adapter.create_card(message("1001"))
+
+
+def test_document_header_variant_carries_the_full_document(tmp_path: Path, adapter_context: AdapterContext,
+                                                          message: Callable[..., PosMessage]) -> None:
+    env = Env(tmp_path / "medo", adapter_context, header_type="Документ", signatory="Смирнов И.И.")
+    uid = env.adapter.create_card(message("1001")).external_id
+    root = wire.parse_safely((env.outbox / uid / wire.DOCUMENT_XML).read_bytes())
+    wire.schema(wire.MEDO_XSD).assertValid(root)
+    doc = incoming.parse_document(root)
+    assert (doc.uid, doc.kind, doc.signer, doc.container) == (uid, "Обращение гражданина", "Смирнов И.И.",
+                                                              f"{uid}.zip")
+    assert wire.attr(root.find(wire.q("document")), "id") == "1001"
+    env.sim.process()
+    assert env.sim.state()["documents"][uid]["pos_id"] == "1001"

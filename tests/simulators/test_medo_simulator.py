@@ -90,7 +90,7 @@ def test_utf8_mode(tmp_path: Path) -> None:
 def test_invalid_package_is_refused_with_the_reason(rig: Rig) -> None:
     uid = rig.send("1")
     doc = rig.outbox / uid / wire.DOCUMENT_XML
-    doc.write_bytes(doc.read_bytes().replace(b"<xdms:kind>", b"<xdms:sort>").replace(b"</xdms:kind>", b"</xdms:sort>"))
+    doc.write_bytes(doc.read_bytes().replace(b"xdms:body>", b"xdms:corpus>"))
     rig.sim.process()
     [note] = rig.notes()
     assert note.kind == wire.N_REFUSED and note.doc_uid == uid and "medo.xsd" in note.reason

@@ -1,4 +1,4 @@
-"""MedoAdapter: sends POS messages as МЭДО «Документ» packages and follows them through notifications.
+"""MedoAdapter: sends POS messages as МЭДО 2.7 transport containers and follows them through notifications.
 
 МЭДО is asynchronous: ``create_card`` drops a package into the outbox; ``get_card``/``fetch_answer``
 first fold whatever the gateway dropped into the inbox (at most every ``scan_interval_seconds`` unless
@@ -15,7 +15,7 @@ Decisions (edms.md leaves them open):
   REGISTERED (МЭДО carries no deadline).
 * Stages never go back: REGISTERED < IN_WORK < EXTENDED < {ANSWER_READY, REDIRECTED, REFUSED}.
 * Card identity: the "card" is the package sent under the deterministic document uid.  What we hold
-  under that uid -- a package still in the outbox (its ``document/@id``) and our send log -- must name
+  under that uid -- a package still in the outbox (the POS id in our INI subject) and our send log -- must name
   this POS id, else ForeignCardError (a restored or hand-copied outbox, a copied data_dir).
   Notifications cannot be checked: xdms notifications carry only the document uid and the receiver's
   own registration, no POS id; and since the uid is derived from (account, POS id) in our namespace,

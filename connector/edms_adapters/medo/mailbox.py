@@ -206,12 +206,22 @@ def _read_limited(path: Path) -> bytes:
 
 
 def outbox_pos_id(package: Path) -> str | None:
-    """The POS id (``document/@id``, ``""`` if it names none) of a package waiting in our outbox.
-    None when there is no readable ``document.xml`` there: no package, or one the gateway is taking
-    away right now -- nothing to compare, which proves nothing either way."""
+    """The POS id of a package waiting in our outbox: from our INI subject (a 2.7 «Транспортный
+    контейнер» has no ``document/@id``), else ``document/@id`` of packages written before (``""`` if it
+    names none).  None when neither is readable there: no package, or one the gateway is taking away
+    right now -- nothing to compare, which proves nothing either way."""
+    try:
+        subject = wire.parse_ini(wire.decode_ini(_read_limited(package / wire.ENVELOPE_INI)))
+        found = wire.pos_id_of_subject(subject.get(wire.INI_LETTER, {}).get("ТЕМА", ""))
+    except OSError:
+        found = None
+    if found is not None:
+        return found
     try:
         root = wire.parse_safely(_read_limited(package / wire.DOCUMENT_XML))
     except (OSError, RejectedXml):
+        return None
+    if root.find(wire.q("document")) is None:
         return None
     return wire.attr(root.find(wire.q("document")), "id")
 

@@ -1,6 +1,8 @@
-"""Building the package we send: the appeal as a МЭДО 2.7 «Документ» with its transport container.
+"""Building the package we send: the appeal as a МЭДО 2.7 transport container.
 
-What real 2.7 writers put into the container (edms-public-clients.md M1), and we follow: the main document
+What real 2.7 writers send (edms-public-clients.md M1), and we follow: ``document.xml`` with the header
+«Транспортный контейнер» and only ``container/body`` (``header_type = "Документ"`` adds the full
+``xdms:document`` for a receiver that wants it); our POS id travels in our INI subject.  The main document
 is a PDF (the appeal rendered, :mod:`.pdf`) with its ``pagesQuantity``; attachments are ordered from 0; the
 author's ``sign`` names the signer and, when the site signs, the detached ``.p7s`` signature of the main
 document («Утверждающая»).  ``signatories`` (M4 marks it required) come from the settings.
@@ -13,8 +15,10 @@ the gateway's own signing (INI ``ЭЦП=1``) is all a receiver gets.
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
+
+from lxml import etree
 
 from connector.domain import PosMessage
 from connector.edms_adapters.medo import mailbox, pdf, wire
@@ -57,6 +61,21 @@ def write(tmp: Path, uid: str, msg: PosMessage, s: MedoSettings, zone: tzinfo, n
     if signature:
         signature.unlink()
 
+    if s.header_type == wire.TYPE_CONTAINER:  # as 2.7 writers send it (M1): the container says it all
+        root = wire.communication(wire.TYPE_CONTAINER, uid, now, s.sender_uid, s.sender_organization)
+    else:
+        root = _document(uid, msg, s, now, number, on, subject, rendered.pages)
+    wire.sub(wire.sub(root, "container"), "body", container)
+    wire.validate(root)  # never send what our own schema refuses
+    (tmp / wire.DOCUMENT_XML).write_bytes(wire.to_bytes(root, s.encoding))
+    ini = wire.build_ini(wire.ini_subject(s.document_kind, msg.pos_id), [s.addressee_address],
+                         [container, wire.DOCUMENT_XML])
+    (tmp / wire.ENVELOPE_INI).write_bytes(ini.encode(s.encoding, errors="replace"))
+
+
+def _document(uid: str, msg: PosMessage, s: MedoSettings, now: datetime, number: str, on: date, subject: str,
+              pages: int) -> etree._Element:
+    """header_type «Документ»: the full xdms:document beside the container, for receivers that want it."""
     root = wire.communication(wire.TYPE_DOCUMENT, uid, now, s.sender_uid, s.sender_organization)
     doc = wire.sub(root, "document", uid=uid, id=msg.pos_id)
     wire.sub(doc, "kind", s.document_kind)
@@ -65,7 +84,7 @@ def write(tmp: Path, uid: str, msg: PosMessage, s: MedoSettings, zone: tzinfo, n
         wire.add_person(wire.sub(doc, "signatories"), "signatory", wire.PersonInfo(
             person=s.signatory, organization=s.sender_organization, post=s.signatory_post), signed=on)
     wire.sub(wire.sub(wire.sub(doc, "addressees"), "addressee"), "organization", s.addressee_organization)
-    wire.sub(doc, "pages", str(rendered.pages))
+    wire.sub(doc, "pages", str(pages))
     excerpt = msg.text[: s.annotation_limit]
     wire.sub(doc, "annotation", "\n\n".join(p for p in (subject, excerpt) if p))
     corr = wire.sub(wire.sub(doc, "correspondents"), "correspondent")
@@ -74,12 +93,7 @@ def write(tmp: Path, uid: str, msg: PosMessage, s: MedoSettings, zone: tzinfo, n
         wire.sub(corr, "person", msg.applicant.full_name)
     wire.add_num(corr, number, on)
     wire.sub(doc, "comment", f"ПОС №{msg.pos_id}")
-    wire.sub(wire.sub(root, "container"), "body", container)
-    wire.validate(root)  # never send what our own schema refuses
-    (tmp / wire.DOCUMENT_XML).write_bytes(wire.to_bytes(root, s.encoding))
-    ini = wire.build_ini(f"{s.document_kind} ПОС №{msg.pos_id}", [s.addressee_address],
-                         [container, wire.DOCUMENT_XML])
-    (tmp / wire.ENVELOPE_INI).write_bytes(ini.encode(s.encoding, errors="replace"))
+    return root
 
 
 def _sign(command: list[str], main: Path) -> Path:

@@ -37,6 +37,9 @@ class MedoSettings(AdapterSettings):
                                             description="a package without its envelope waits this long, "
                                                         "then is quarantined as incomplete")
     annotation_limit: int = Field(2000, ge=100, description="characters of the appeal text put into annotation")
+    header_type: Literal["Транспортный контейнер", "Документ"] = Field(
+        "Транспортный контейнер", description="header of what we send: 2.7 writers send the container only "
+                                              "(M1); «Документ» adds the full xdms:document beside it")
     signatory: str = Field("", description="who signs what we send: document signatories and the passport's "
                                            "sign (M4 marks signatories required); empty: none is written")
     signatory_post: str = ""

@@ -174,6 +174,20 @@ def build_ini(subject: str, addresses: list[str], files: list[str]) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+#: our INI subject ends with this and the POS id: a 2.7 «Транспортный контейнер» has no document@id, and
+#: the proof that a package in our outbox is a message's reads it back (:func:`pos_id_of_subject`)
+SUBJECT_POS_ID = " ПОС №"
+
+
+def ini_subject(document_kind: str, pos_id: str) -> str:
+    return f"{document_kind}{SUBJECT_POS_ID}{pos_id}"
+
+
+def pos_id_of_subject(subject: str) -> str | None:
+    head, sep, pos_id = subject.rpartition(SUBJECT_POS_ID)
+    return pos_id.strip() if sep else None
+
+
 def parse_ini(text: str) -> dict[str, dict[str, str]]:
     sections: dict[str, dict[str, str]] = {}
     current: dict[str, str] | None = None

@@ -97,16 +97,17 @@ class MedoState:
         try:
             root = wire.parse_safely((target / wire.DOCUMENT_XML).read_bytes())
             doc_el = root.find(wire.q("document"))
-            uid = wire.attr(doc_el, "uid") or uid
+            uid = wire.attr(doc_el, "uid") or incoming.header_of(root).uid or uid
             wire.validate(root)
             info = incoming.parse_document(root)
+            uid = info.uid or uid
             files, text_sha = self._files(target, info.container)
         except (wire.RejectedXml, OSError) as exc:
             return self._reject(uid, entry.name, str(exc))
         if uid in self.docs:
             self.counters["duplicates"] += 1
             return uid
-        doc = SimDoc(uid=uid, pos_id=wire.attr(doc_el, "id"), received_at=self.clock().isoformat(),
+        doc = SimDoc(uid=uid, pos_id=_pos_id(target, doc_el), received_at=self.clock().isoformat(),
                      files=files, text_sha256=text_sha, number=info.number, date=info.date,
                      sender_org=incoming.header_of(root).source_org)
         self.docs[uid] = doc
@@ -293,6 +294,16 @@ class MedoState:
             return {"documents": len(self.docs), "by_pos_id": by_pos, "by_status": by_status,
                     "answers": len(self.answers), "rejected": len(self.rejected), "hostile": len(self.hostile),
                     "delayed": len(self.delayed), **self.counters}
+
+
+def _pos_id(package: Path, doc_el: Any) -> str:
+    """The sender's POS id, for the simulator's own bookkeeping (cards per POS id): the gateway's envelope
+    subject names it; a «Документ» also carries it as document@id."""
+    try:
+        ini = wire.parse_ini(wire.decode_ini((package / wire.ENVELOPE_INI).read_bytes()))
+    except OSError:
+        ini = {}
+    return wire.pos_id_of_subject(ini.get(wire.INI_LETTER, {}).get("ТЕМА", "")) or wire.attr(doc_el, "id")
 
 
 def _check_as_receiver(passport: Any, main: str, members: dict[str, zipfile.ZipInfo]) -> None:

@@ -106,7 +106,8 @@ def build_deb(stage: Path, out: Path, ver: str) -> Path:
             f"Version: {ver}\n"
             "Architecture: amd64\n"
             "Maintainer: pos-connector maintainers <root@localhost>\n"
-            "Depends: python3 (>= 3.11), python3-venv\n"
+            "Depends: python3 (>= 3.11), python3-venv, fonts-dejavu-core\n"  # the МЭДО PDF main document
+
             f"Installed-Size: {size_kb}\n"
             "Section: admin\n"
             "Priority: optional\n"

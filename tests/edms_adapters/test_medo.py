@@ -319,6 +319,10 @@ def test_settings_reject_bad_values(env: Env, adapter_context: AdapterContext) -
         create_adapter({**env.raw, "sender_uid": "not-a-guid"}, adapter_context)
     with pytest.raises(ValueError, match="encoding"):
         create_adapter({**env.raw, "encoding": "koi8-r"}, adapter_context)
+    with pytest.raises(ValueError, match="signature_command needs signatory"):
+        create_adapter({**env.raw, "signature_command": ["sign"]}, adapter_context)
+    with pytest.raises(ValueError, match="header_type"):
+        create_adapter({**env.raw, "header_type": "Квитанция"}, adapter_context)
 
 
 def test_package_follows_real_2_7_writers(tmp_path: Path, adapter_context: AdapterContext,

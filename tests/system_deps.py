@@ -21,6 +21,8 @@ PACKAGES: list[tuple[str, object]] = [
     ("libreoffice-calc-nogui", lambda: shutil.which("soffice") is not None),
     # pdfinfo/pdftotext/pdftoppm: the workbook tests read the pages LibreOffice printed.
     ("poppler-utils", lambda: shutil.which("pdfinfo") is not None),
+    # a TrueType font with Cyrillic: the МЭДО adapter renders the appeal to its PDF main document.
+    ("fonts-dejavu-core", lambda: os.path.exists("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")),
     # rpmbuild for `make dist` (tests/packaging builds the .rpm and reads it back with rpm -qip).
     ("rpm", lambda: shutil.which("rpmbuild") is not None),
     ("faketime", lambda: shutil.which("faketime") is not None),

@@ -310,26 +310,11 @@ def check(store: Store, data_dir: Path) -> CheckReport:
         attachments = 0
         for att in session.scalars(select(Attachment).order_by(Attachment.id)):
             attachments += 1
-            path = Path(att.path)
-            referenced.add(path.resolve())
-            if not path.is_file():
-                problems.append(CheckProblem(kind="missing_file",
-                                             detail=f"attachment {att.id} of message {att.message_id}: {path}"))
-            elif _sha256(path) != att.sha256:
-                problems.append(CheckProblem(kind="damaged_file",
-                                             detail=f"attachment {att.id} of message {att.message_id}: {path} "
-                                                    "does not match its stored sha256"))
+            _check_file(Path(att.path), att.sha256, f"attachment {att.id} of message {att.message_id}",
+                        referenced, problems)
         for item in session.scalars(select(OutboxItem).where(OutboxItem.kind == OutboxKind.ANSWER)):
             for file in read_answer(item.payload).files:
-                path = file.path
-                referenced.add(path.resolve())
-                if not path.is_file():
-                    problems.append(CheckProblem(kind="missing_file",
-                                                 detail=f"answer file of message {item.message_id}: {path}"))
-                elif _sha256(path) != file.sha256:
-                    problems.append(CheckProblem(kind="damaged_file",
-                                                 detail=f"answer file of message {item.message_id}: {path} "
-                                                        "does not match its stored sha256"))
+                _check_file(file.path, file.sha256, f"answer file of message {item.message_id}", referenced, problems)
     for folder in ("attachments", "answers"):
         root = data_dir / folder
         if not root.is_dir():
@@ -339,6 +324,14 @@ def check(store: Store, data_dir: Path) -> CheckReport:
                 problems.append(CheckProblem(kind="orphaned_file", detail=f"{path} belongs to no stored message"))
     return CheckReport(database=_display(store.url), schema_revision=current_revision(store.engine),
                        messages=messages, attachments=attachments, problems=problems)
+
+
+def _check_file(path: Path, sha256: str, what: str, referenced: set[Path], problems: list[CheckProblem]) -> None:
+    referenced.add(path.resolve())
+    if not path.is_file():
+        problems.append(CheckProblem(kind="missing_file", detail=f"{what}: {path}"))
+    elif _sha256(path) != sha256:
+        problems.append(CheckProblem(kind="damaged_file", detail=f"{what}: {path} does not match its stored sha256"))
 
 
 def _sha256(path: Path) -> str:

@@ -55,7 +55,7 @@ def _push_one(ctx: PipelineContext, item_id: int, stats: JobStats) -> None:
         message = session.get(Message, item.message_id)
         assert message is not None
         account, pos_id = message.account, message.pos_id
-        kind, target, key = item.kind, item.target, item.idempotency_key
+        kind, target, key = item.kind, item.target, item.idempotency_key(account, pos_id)
         payload = read_payload(kind, item.payload)
     client = ctx.pos(account)
     outcome = OutboxState.SENT

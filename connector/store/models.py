@@ -171,9 +171,11 @@ class OutboxItem(LeaseMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
-    @property
-    def idempotency_key(self) -> str:
-        return f"pos-connector:{self.message_id}:{self.kind}:{self.target}"
+    def idempotency_key(self, account: str, pos_id: str) -> str:
+        """What POS deduplicates this write by: the message's own identity, never a row id of ours —
+        a restored or re-created store numbers its rows anew, and a key reused for another message
+        is refused (422) or, worse, answered with the other write's result."""
+        return f"pos-connector:{account}:{pos_id}:{self.kind}:{self.target}"
 
 
 class Failure(Base):

@@ -120,3 +120,15 @@ def test_answer_replayed_after_a_crash_still_closes_the_message(
         message = session.scalar(select(Message))
         assert message is not None and message.state == MessageState.CLOSED
     assert len(simctl.pos_appeals(pos_sim)[pos_id]["answers"]) == 1
+
+
+def test_the_idempotency_key_is_the_messages_identity_not_a_row_id() -> None:
+    """A restored or re-created store numbers rows anew: a key built from a row id would be reused
+    for another message, and POS refuses a reused key with another body (422)."""
+    from connector.store.models import OutboxItem
+
+    first = OutboxItem(id=7, message_id=25, kind="status", target="EXECUTOR_ASSIGNED")
+    renumbered = OutboxItem(id=3, message_id=11, kind="status", target="EXECUTOR_ASSIGNED")
+    assert first.idempotency_key("main", "P-1") == renumbered.idempotency_key("main", "P-1")
+    assert first.idempotency_key("main", "P-1") != first.idempotency_key("main", "P-2")
+    assert first.idempotency_key("main", "P-1") != first.idempotency_key("other", "P-1")

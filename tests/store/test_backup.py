@@ -82,6 +82,17 @@ def _wait(predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-de
         time.sleep(0.1)
 
 
+def _stuck(db_url: str) -> list[tuple[object, ...]]:
+    """What keeps messages from closing, for the failure message."""
+    engine = create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT o.message_id, o.kind, o.target, o.state, o.attempts, o.last_error, m.state "
+                                 "FROM outbox o JOIN messages m ON m.id = o.message_id "
+                                 "WHERE o.state != 'sent' OR m.state != 'closed'")).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
 def _wipe(db_url: str, data: Path) -> None:
     shutil.rmtree(data, ignore_errors=True)
     if db_url.startswith("sqlite:///"):
@@ -154,7 +165,7 @@ def test_backup_under_a_running_daemon_wipe_restore_loses_nothing(
         status = json.loads(_cli("status", "--config", str(config), "--json").stdout)
         if status["messages_by_state"] == {"closed": count}:
             break
-    assert status["messages_by_state"] == {"closed": count}, status
+    assert status["messages_by_state"] == {"closed": count}, (status, _stuck(db_url))
     assert status["open_failures"] == 0, status
     appeals = simctl.pos_appeals(pos_sim)
     assert {pid: len(appeals[pid]["answers"]) for pid in ids} == {pid: 1 for pid in ids}

@@ -29,14 +29,10 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import requests
-import zeep
-import zeep.exceptions
-import zeep.loader
 from lxml import etree
-from zeep.transports import Transport
 
 from connector.domain import (
     Answer,
@@ -52,6 +48,9 @@ from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_
 from connector.edms_adapters.onec_dm import envelopes, replies, wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
+
+if TYPE_CHECKING:
+    import zeep
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,11 @@ class OnecDmAdapter:
         session = context.session_factory()
         session.auth = (settings.login, settings.password.get_secret_value())
         self._session = session
+        # zeep is imported here, not with the module: validating a configuration loads this class,
+        # and `connector status` should not pay for a SOAP stack it never uses
+        import zeep
+        from zeep.transports import Transport
+
         self._zeep_settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True,
                                             forbid_external=True, xml_huge_tree=settings.xml_huge_tree)
         # zeep uses OUR session (and so its retry policy) for everything it loads or sends.
@@ -202,6 +206,8 @@ class OnecDmAdapter:
 
     def zeep_client(self) -> zeep.Client:
         """The zeep client of the configured (or shipped) WSDL; loading it validates the WSDL."""
+        import zeep
+
         if self._client is None:
             path = self.settings.wsdl or wire.WSDL_PATH
             try:
@@ -383,6 +389,9 @@ class OnecDmAdapter:
             if strict:
                 raise FatalAdapterError(f"{self.settings.url} sent an empty reply")
             return None
+        import zeep.exceptions
+        import zeep.loader
+
         parse: Callable[..., Any] = zeep.loader.parse_xml
         try:
             return parse(content, self._transport, settings=self._zeep_settings)  # type: ignore[no-any-return]

@@ -19,6 +19,7 @@ from connector.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     ConnectorGroup,
+    config_option,
     emit_json,
     fail,
     load,
@@ -28,9 +29,6 @@ from connector.cli._common import (
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main"]
 
 
-config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-                             help="TOML configuration (default: $CONNECTOR_CONFIG, ./connector.toml, "
-                                  "/etc/pos-connector/connector.toml)")
 
 
 @click.group(cls=ConnectorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -345,7 +343,7 @@ def edms_check(config: Path | None, account: str | None, as_json: bool) -> None:
 
 @main.group()
 def db() -> None:
-    """The state store's schema."""
+    """The state store: schema migrations, backup, restore, integrity check."""
 
 
 @db.command("upgrade")

@@ -19,6 +19,11 @@ from connector.errors import ConfigError, ConnectorError, DataError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
+config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                             help="TOML configuration (default: $CONNECTOR_CONFIG, ./connector.toml, "
+                                  "/etc/pos-connector/connector.toml)")
+json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
+
 
 def _json_requested() -> bool:
     ctx = click.get_current_context(silent=True)

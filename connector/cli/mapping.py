@@ -15,12 +15,19 @@ from typing import Any
 
 import click
 
-from connector.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, emit_json, fail, load, open_store
+from connector.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    config_option,
+    emit_json,
+    fail,
+    json_option,
+    load,
+    open_store,
+)
 from connector.errors import ConnectorError, DataError
 
-config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-                             help="TOML configuration (as for the other commands)")
-json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_file = click.Path(dir_okay=False, writable=True, path_type=Path)
 

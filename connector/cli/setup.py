@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from connector.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, emit_json, fail
+from connector.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    config_option,
+    emit_json,
+    fail,
+    json_option,
+)
 from connector.errors import ConfigError, DataError
 
 _SYSTEM_CONFIG = Path("/etc/pos-connector/connector.toml")
@@ -124,9 +132,8 @@ def init(out: Path | None, non_interactive: bool, force: bool, account: str, pos
 
 
 @click.command("doctor")
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML configuration (default: $CONNECTOR_CONFIG, ./connector.toml, /etc/pos-connector/connector.toml)")
-@click.option("--json", "as_json", is_flag=True)
+@config_option
+@json_option
 def doctor(config: Path | None, as_json: bool) -> None:
     """Check the configuration, paths, database, endpoints, clock and disk: is this ready to run?"""
     from connector.cli._common import config_path, load

@@ -7,16 +7,23 @@ usage).  ``--json`` prints one document.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from connector.cli._common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, fail, load
+from connector.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    config_option,
+    emit_json,
+    fail,
+    json_option,
+    load,
+)
 from connector.errors import DataError
-from connector.logs import redact_secrets
 
 MAX_PRINTED = 200
 
@@ -41,7 +48,7 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
         fail(exc.operator_message, EXIT_BAD_INPUT)
     report = check_path(path, codes=codes)
     if as_json:
-        click.echo(redact_secrets(json.dumps(report.as_dict(), ensure_ascii=False, indent=2)))
+        emit_json(report.as_dict())
     else:
         errors, warnings = report.errors, report.warnings
         for kind, findings in (("error", errors), ("warning", warnings)):
@@ -57,9 +64,6 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
     sys.exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
 
 
-config_option = click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-                             help="TOML configuration (as for the other commands)")
-json_option = click.option("--json", "as_json", is_flag=True, help="print one JSON document on stdout")
 
 
 def _context(config: Path | None) -> Any:
@@ -119,7 +123,7 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
     finally:
         ctx.close()
     if as_json:
-        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
+        emit_json(doc)
     else:
         r = doc["export"]
         if r["parts"]:
@@ -169,7 +173,7 @@ def send_cmd(config: Path | None, as_json: bool) -> None:
         ctx.close()
     doc = {"sent": stats.processed, "failed": stats.failed, "deferred": stats.skipped, "errors": stats.notes}
     if as_json:
-        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
+        emit_json(doc)
     else:
         click.echo(f"{stats.processed} appeal(s) accepted by ССТУ, {stats.failed} failed, {stats.skipped} to retry")
         for note in stats.notes:
@@ -200,7 +204,7 @@ def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: 
     finally:
         ctx.close()
     if as_json:
-        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
+        emit_json(doc)
     else:
         click.echo(f"{queued} appeal(s) queued to be sent again"
                    + (f"; sent {doc['upload']['sent']}, failed {doc['upload']['failed']}" if now else
@@ -234,7 +238,7 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
         ctx.close()
     doc = {"departments": [r.as_dict() for r in results], "to_resend": to_resend, "queued": queued}
     if as_json:
-        click.echo(redact_secrets(json.dumps(doc, ensure_ascii=False, indent=2)))
+        emit_json(doc)
     else:
         for r in results:
             rep = r.report

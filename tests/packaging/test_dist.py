@@ -121,6 +121,7 @@ def test_deb_holds_the_bundle_and_runs_install_sh_from_its_scripts(dist: Path, t
     deb = _one(dist, "pos-connector_*_amd64.deb")
     info = subprocess.run(["dpkg-deb", "--info", str(deb)], capture_output=True, text=True, check=True).stdout
     assert "Package: pos-connector" in info and "Depends: python3 (>= 3.11), python3-venv" in info
+    assert "fonts-dejavu-core" in info  # the МЭДО PDF main document needs a Cyrillic TrueType font
     for script in ("postinst", "prerm", "postrm"):
         assert script in info
     contents = subprocess.run(["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True,
@@ -139,6 +140,9 @@ def test_rpm_holds_the_bundle_and_runs_install_sh_from_its_scriptlets(dist: Path
     rpm = _one(dist, "pos-connector-*.x86_64.rpm")
     info = subprocess.run(["rpm", "-qip", str(rpm)], capture_output=True, text=True, check=True).stdout
     assert "Name        : pos-connector" in info
+    requires = subprocess.run(["rpm", "-qpR", str(rpm)], capture_output=True, text=True, check=True).stdout
+    # RED OS names the font package as Fedora does, ALT as its own; either satisfies the МЭДО PDF.
+    assert "(dejavu-sans-fonts or fonts-ttf-dejavu)" in requires
     files = subprocess.run(["rpm", "-qlvp", str(rpm)], capture_output=True, text=True, check=True).stdout
     install_line = next(line for line in files.splitlines() if line.endswith("/opt/pos-connector/dist/install.sh"))
     assert install_line.startswith("-rwxr-xr-x") and " root " in install_line

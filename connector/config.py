@@ -1,8 +1,13 @@
 """The one typed settings tree: TOML file + ``CONNECTOR_<SECTION>__<KEY>`` overrides + secret files.
 
 Validated at start-up; every problem is reported at once, one line each, naming the key.
-EDMS targets are validated by the settings model of the adapter they name, so a
-third-party adapter's keys are checked exactly like ours.
+Each ``[edms.<name>]`` table becomes an instance of the settings model of the adapter it names
+(found through the entry point, so a third-party adapter's keys are checked exactly like ours),
+and its secrets are redacted like every other SecretStr.
+
+This module is the composition root of the settings: each package keeps its own section's model
+(``ops/settings.py``, ``sstu_export/settings.py``, …) and code below takes the narrow section it
+needs, never this module.
 """
 
 from __future__ import annotations
@@ -11,20 +16,25 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     Field,
     PrivateAttr,
     SecretStr,
+    SerializeAsAny,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from connector.domain import CardStage, PosStatus
+from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
 from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
@@ -138,6 +148,36 @@ class AccountSettings(StrictModel):
                                                                   "long lands in failures")
 
 
+def _type_error(message: str, value: object) -> ValidationError:
+    """An error at ``edms.<name>.type`` (the key that names the adapter)."""
+    detail = InitErrorDetails(type=PydanticCustomError("edms_type", message), loc=("type",), input=value)
+    return ValidationError.from_exception_data("AdapterSettings", [detail])
+
+
+def _adapter_settings(value: Any, info: ValidationInfo) -> Any:
+    """One ``[edms.<name>]`` table validated by the model of the adapter its ``type`` names."""
+    if isinstance(value, AdapterSettings):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError("must be a table of the adapter's keys, [edms.<name>] with a type")
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        raise _type_error("required (the adapter name, e.g. 'onec_dm')", kind)
+    from connector.edms_adapters.registry import settings_model  # entry points: only when needed
+
+    try:
+        model = settings_model(kind)
+    except LookupError as exc:
+        raise _type_error(str(exc), kind) from None
+    except ImportError as exc:
+        raise _type_error(f"the adapter {kind!r} cannot be imported: {exc}", kind) from None
+    return model.model_validate(value, context=info.context)
+
+
+#: An EDMS target: the adapter's own settings model (kept as that subclass, dumped with its fields).
+TargetSettings = SerializeAsAny[Annotated[AdapterSettings, BeforeValidator(_adapter_settings)]]
+
+
 class Settings(StrictModel):
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
@@ -151,8 +191,7 @@ class Settings(StrictModel):
     sstu: SstuSettings = Field(default_factory=SstuSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
-    edms: dict[str, dict[str, Any]] = Field(min_length=1)
-    _edms_models: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    edms: dict[str, TargetSettings] = Field(min_length=1)
     _source: str = PrivateAttr("")
     _load_warnings: list[str] = PrivateAttr(default_factory=list)
 
@@ -174,9 +213,6 @@ class Settings(StrictModel):
         for i, account in enumerate(self.accounts):
             if account.edms not in self.edms:
                 problems.append(f"accounts.{i}.edms: no [edms.{account.edms}] target (have: {', '.join(sorted(self.edms))})")
-        for name, target in self.edms.items():
-            if not isinstance(target.get("type"), str):
-                problems.append(f"edms.{name}.type: required (the adapter name, e.g. 'onec_dm')")
         if self.sstu.enabled:
             for i, account in enumerate(self.accounts):
                 if not (account.sstu_department_id or self.sstu.department_id):
@@ -185,7 +221,7 @@ class Settings(StrictModel):
         urls: list[tuple[str, object]] = [(f"accounts.{i}.pos_base_url", a.pos_base_url)
                                           for i, a in enumerate(self.accounts)]
         urls += [("sstu.base_url", self.sstu.base_url), ("alerts.webhook_url", self.alerts.webhook_url)]
-        urls += [(f"edms.{n}.{k}", v) for n, t in self.edms.items() for k, v in t.items()
+        urls += [(f"edms.{n}.{k}", getattr(t, k)) for n, t in self.edms.items() for k in type(t).model_fields
                  if k == "url" or k.endswith("_url")]
         for key, url in urls:
             problem = url_problem(url)
@@ -195,7 +231,7 @@ class Settings(StrictModel):
             insecure: list[tuple[str, object]] = [
                 (f"accounts.{i}.pos_base_url", a.pos_base_url) for i, a in enumerate(self.accounts)]
             insecure.append(("sstu.base_url", self.sstu.base_url))
-            insecure += [(f"edms.{n}.url", t.get("url")) for n, t in self.edms.items()]
+            insecure += [(f"edms.{n}.url", getattr(t, "url", None)) for n, t in self.edms.items()]
             for key, url in insecure:
                 if isinstance(url, str) and url.lower().startswith("http://"):
                     problems.append(f"{key}: plain http:// is refused (credentials would travel in clear); "
@@ -228,27 +264,9 @@ class Settings(StrictModel):
 
     def secret_values(self) -> Iterator[str]:
         """Every secret value in the tree, for the redaction of logs, output and metrics: each
-        SecretStr of our models and of every target's adapter model (``*_file`` already read),
-        and every password embedded in a URL."""
-        yield from _secrets_in(self)  # the raw [edms.*] tables included: a target whose model cannot load
-        for name, raw in self.edms.items():
-            model = self._edms_models.get(name) or _validated_target(raw)
-            if model is not None:
-                yield from _secrets_in(model)
-
-    def remember_target(self, name: str, model: BaseModel) -> None:
-        """Keep target ``name``'s validated adapter settings (secret files are read once)."""
-        self._edms_models[name] = model
-
-
-def _validated_target(raw: dict[str, Any]) -> BaseModel | None:
-    from connector.edms_adapters.registry import adapter_class
-
-    try:
-        model: BaseModel = adapter_class(str(raw.get("type"))).settings_model.model_validate(raw)
-    except (LookupError, ValueError, ImportError):
-        return None
-    return model
+        SecretStr (``*_file`` already read), the EDMS targets' adapter models included, and every
+        password embedded in a URL."""
+        yield from _secrets_in(self)
 
 
 _SECRET_KEYS = {"password", "token", "secret", "api_key"}
@@ -370,40 +388,30 @@ def resolve_relative_paths(data: dict[str, Any], model: type[BaseModel], base: P
 
 
 def settings_from_mapping(data: dict[str, Any], *, source: str = "<settings>", base_dir: Path | None = None) -> Settings:
-    """Validate a raw tree, including each EDMS target against its adapter's model.  With
-    ``base_dir`` relative paths are made absolute against it first."""
-    from connector.edms_adapters.registry import adapter_class  # entry points: only when needed
-
+    """Validate a raw tree, each EDMS target against its adapter's model; every problem at once.
+    With ``base_dir`` relative paths are made absolute against it first."""
     if base_dir is not None:
         resolve_relative_paths(data, Settings, base_dir)
         for target in (data.get("edms") or {}).values():
-            if isinstance(target, dict) and isinstance(target.get("type"), str):
-                try:
-                    resolve_relative_paths(target, adapter_class(target["type"]).settings_model, base_dir)
-                except LookupError:
-                    pass  # reported below, naming the key
+            _resolve_target_paths(target, base_dir)
     warnings: list[str] = []
-    context = {LOAD_WARNINGS: warnings}
     try:
-        settings = Settings.model_validate(data, context=context)
+        settings = Settings.model_validate(data, context={LOAD_WARNINGS: warnings})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc), source=source) from None
-    problems: list[str] = []
-    for name, target in settings.edms.items():
-        try:
-            cls = adapter_class(target["type"])
-        except LookupError as exc:
-            problems.append(f"edms.{name}.type: {exc}")
-            continue
-        try:
-            settings.remember_target(name, cls.settings_model.model_validate(target, context=context))
-        except ValidationError as exc:
-            problems.extend(format_validation_error(exc, prefix=f"edms.{name}"))
-    if problems:
-        raise ConfigError(problems, source=source)
     settings._source = source
     settings._load_warnings = warnings
     return settings
+
+
+def _resolve_target_paths(target: object, base_dir: Path) -> None:
+    from connector.edms_adapters.registry import settings_model
+
+    if isinstance(target, dict) and isinstance(target.get("type"), str):
+        try:
+            resolve_relative_paths(target, settings_model(target["type"]), base_dir)
+        except (LookupError, ImportError):
+            pass  # reported by the validation, naming the key
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:

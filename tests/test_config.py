@@ -144,11 +144,51 @@ addressee_address = "MEDO-1"
     assert settings.daemon.resolved_database_url() == f"sqlite:///{etc / 'state' / 'connector.db'}"
     assert settings.sstu.archive_dir == etc / "archives"
     assert settings.accounts[0].password.get_secret_value() == "from-file"
-    assert settings.edms["medo"]["outbox_dir"] == str(etc / "medo" / "out")
-    assert settings.edms["medo"]["inbox_dir"] == "/srv/medo/in"
+    assert settings.edms["medo"].outbox_dir == etc / "medo" / "out"
+    assert settings.edms["medo"].inbox_dir == Path("/srv/medo/in")
     assert settings.source == str(etc / "connector.toml")
 
 
 def test_an_empty_archive_dir_means_no_archives(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.replace("[[accounts]]", '[sstu]\narchive_dir = ""\n\n[[accounts]]', 1))
     assert load_settings(path, environ={}).sstu.archive_dir is None
+
+
+def test_every_problem_at_once_each_naming_its_key(tmp_path: Path) -> None:
+    text = GOOD.replace('login = "tech2"\n', "").replace('password = "1c-password"\n', "") + (
+        '\n[edms.rx]\ntype = "directum_rx"\nurl = "https://rx.example/Integration/odata"\nlogin = "l"\n'
+        'password = "p"\nlist_limit = "many"\n\n[edms.other]\ntype = "tessa"\n\n[edms.untyped]\nurl = "https://x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, text), environ={})
+    shown = str(caught.value)
+    for key in ("accounts.1.login: Field required", "edms.onec.password: Field required",
+                "edms.other.type: no EDMS adapter named 'tessa'", "edms.untyped.type: required"):
+        assert key in shown
+    assert "edms.rx." in shown  # the RX table's bad key, found in the same pass
+
+
+def test_targets_are_their_adapters_typed_settings_and_their_secrets_are_redacted(tmp_path: Path) -> None:
+    from pos_connector_example_adapter.adapter import ExampleSettings
+
+    from connector.edms_adapters.onec_dm.settings import OnecDmSettings
+    from connector.logs import Redactor
+
+    key_file = tmp_path / "example.key"
+    key_file.write_text("example-api-key-42\n")
+    key_file.chmod(0o600)
+    text = GOOD + f'\n[edms.desk]\ntype = "example_edms"\nurl = "https://desk.example"\napi_key_file = "{key_file}"\n'
+    settings = load_settings(_write(tmp_path, text), environ={})
+    onec, desk = settings.edms["onec"], settings.edms["desk"]
+    assert isinstance(onec, OnecDmSettings) and onec.password.get_secret_value() == "1c-password"
+    assert isinstance(desk, ExampleSettings) and desk.api_key.get_secret_value() == "example-api-key-42"
+    assert {"1c-password", "example-api-key-42"} <= set(settings.secret_values())
+    assert "example-api-key-42" not in Redactor(settings.secret_values())("key example-api-key-42 sent")
+    assert "example-api-key-42" not in repr(settings) + str(settings.model_dump())
+
+
+def test_light_settings_entry_points_name_the_adapters_own_models() -> None:
+    from connector.edms_adapters.registry import SETTINGS_GROUP, _registered, adapter_class, settings_model
+
+    assert set(_registered(SETTINGS_GROUP)) == {"onec_dm", "medo", "directum_rx"}
+    for name in _registered(SETTINGS_GROUP):
+        assert settings_model(name) is adapter_class(name).settings_model

@@ -1,29 +1,61 @@
-"""Find adapters by name through entry points; import each only when configured."""
+"""Find adapters by name through entry points; import each only when configured.
+
+An adapter registers its class under ``connector.edms_adapters`` -- all a third party needs.
+It may also register its settings model under ``connector.edms_settings`` (same name), so the
+settings can be validated without importing the adapter and its SOAP/XML libraries: every
+command loads the settings, few build an adapter.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+import functools
+from collections.abc import Mapping
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from connector.edms_adapters.base import AdapterContext, EdmsAdapter
+from connector.edms_adapters.base import AdapterContext, AdapterSettings, EdmsAdapter
 
 GROUP = "connector.edms_adapters"
+SETTINGS_GROUP = "connector.edms_settings"
+
+
+@functools.cache
+def _registered(group: str) -> dict[str, EntryPoint]:
+    """The group's entry points by name (scanning the installed distributions costs ~10 ms)."""
+    found: dict[str, EntryPoint] = {}
+    for point in entry_points(group=group):
+        found.setdefault(point.name, point)
+    return found
 
 
 def available_adapters() -> list[str]:
-    return sorted(ep.name for ep in entry_points(group=GROUP))
+    return sorted(_registered(GROUP))
 
 
 def adapter_class(name: str) -> Any:
-    matches = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not matches:
+    point = _registered(GROUP).get(name)
+    if point is None:
         known = ", ".join(available_adapters()) or "none installed"
         raise LookupError(f"no EDMS adapter named {name!r} (installed: {known})")
-    return matches[0].load()
+    return point.load()
 
 
-def create_adapter(raw_settings: dict[str, Any], context: AdapterContext) -> EdmsAdapter:
-    cls = adapter_class(raw_settings["type"])
-    settings = cls.settings_model.model_validate(raw_settings)
-    adapter: EdmsAdapter = cls(settings, context)
+def settings_model(name: str) -> type[AdapterSettings]:
+    """The settings model of adapter ``name``: its light entry point, else the adapter class's."""
+    if name not in _registered(GROUP):
+        adapter_class(name)  # raises LookupError naming the installed adapters
+    light = _registered(SETTINGS_GROUP).get(name)
+    model: type[AdapterSettings] = light.load() if light is not None else adapter_class(name).settings_model
+    return model
+
+
+def adapter_settings(raw: Mapping[str, Any], context: dict[str, Any] | None = None) -> AdapterSettings:
+    """Validate one ``[edms.<name>]`` table against its adapter's model (LookupError: no such adapter)."""
+    return settings_model(str(raw.get("type"))).model_validate(dict(raw), context=context)
+
+
+def create_adapter(settings: AdapterSettings | Mapping[str, Any], context: AdapterContext) -> EdmsAdapter:
+    """Build the adapter of a target from its typed settings (a raw table is validated first)."""
+    typed = settings if isinstance(settings, AdapterSettings) else adapter_settings(settings)
+    adapter: EdmsAdapter = adapter_class(typed.type)(typed, context)
     return adapter

@@ -30,15 +30,15 @@ def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck
     # One attempt, short waits: a health check should answer quickly, not retry for minutes.
     policy = RetryPolicy(max_attempts=2, initial_wait=0.2, max_wait=1)
     for acc in accounts:
-        raw = settings.edms[acc.edms]
+        target = settings.edms[acc.edms]
         context = AdapterContext(target_name=acc.edms, data_dir=settings.daemon.data_dir / "edms" / acc.edms,
                                  answer_days=acc.answer_days, zone=settings.sstu.zone,
                                  session_factory=functools.partial(
                                      RetryingSession, policy, timeout=http.timeout_seconds, verify=http.verify(),
                                      system=f"edms.{acc.edms}"))
-        check = EdmsCheck(account=acc.name, target=acc.edms, adapter=str(raw["type"]), ok=False)
+        check = EdmsCheck(account=acc.name, target=acc.edms, adapter=target.type, ok=False)
         try:
-            adapter = create_adapter(raw, context)
+            adapter = create_adapter(target, context)
             try:
                 adapter.health()
                 check.details = {str(k): str(v) for k, v in dict(getattr(adapter, "health_details", {})).items()}

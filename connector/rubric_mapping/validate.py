@@ -2,11 +2,24 @@
 
 Reads with openpyxl read-only (values) or xlrd; precomputed code sets keep a 20 000-row sheet
 close to the cost of merely loading it.  Nothing here writes anywhere.
+
+Rules, one function each:
+1. the sheet is «Сопоставление» (else the first one, warned);
+2. no merged cells;
+3. known column headers, each once, «ID категории ПОС» and the code column present;
+4. at most ``MAX_DATA_ROWS`` data rows;
+5. hidden rows are warned about and imported;
+6. a formula's saved value is used (warned), a formula without one is an error;
+7. the id is a POS category; a path shown that differs from POS is a warning (the id decides);
+8. the code is a code of the edition at question level (shortened forms read, warned);
+9. one category, one code (a repeated row is warned, a conflicting one is an error);
+10. coverage: every POS category has a code, itself or through a parent (an error with ``require_full``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +27,7 @@ from typing import Any
 from connector.rubric_mapping.classifier import Classifier
 from connector.rubric_mapping.codes import LEVEL_NAMES, QUESTION_LEVEL, read_code_cell
 from connector.rubric_mapping.pos_categories import PosCategoryTree
-from connector.rubric_mapping.spreadsheet import column_letter, open_sheet
+from connector.rubric_mapping.spreadsheet import SheetData, column_letter, open_sheet
 from connector.rubric_mapping.workbook import (
     COL_CODE,
     COL_COMMENT,
@@ -98,117 +111,190 @@ def _text(value: Any) -> str:
 
 def validate_workbook(path: Path, index: CodeIndex, categories: PosCategoryTree, *,
                       require_full: bool = False) -> ValidationResult:
+    """Every rule over the mapping sheet of ``path``; the problems of all of them at once."""
     sheet = open_sheet(path, MAPPING_SHEET)
     result = ValidationResult(file=path.name, sheet=sheet.name, edition=index.edition)
-    problems = result.problems
-    name = sheet.name
-
-    def add(row: int | None, col: int | str | None, severity: str, message: str) -> None:
-        letter = column_letter(col) if isinstance(col, int) else col
-        problems.append(Problem(name, row, letter, severity, message))
-
-    if name != MAPPING_SHEET:
-        add(None, None, WARNING, f"no sheet «{MAPPING_SHEET}»; reading the first sheet «{name}»")
+    add = _adder(result.problems, sheet.name)
+    _sheet_name(sheet.name, add)
     header_row = next(sheet.rows, None)
-    for ref in sheet.merged:
-        first_row = int(re.sub(r"[A-Z]+", "", ref.split(":")[0]))
-        where = "the header row" if first_row == 1 else "the table"
-        add(first_row, ref.split(":")[0].rstrip("0123456789"), ERROR,
-            f"merged cells {ref} in {where}: unmerge them (every row needs its own id and code)")
+    _merged_cells(sheet.merged, add)
     columns = _read_header(header_row, add)
     if columns is None or COL_ID not in columns or COL_CODE not in columns:
         return result
-    id_col, code_col = columns[COL_ID], columns[COL_CODE]
-    path_col, comment_col = columns.get(COL_PATH), columns.get(COL_COMMENT)
-    id_letter, code_letter = column_letter(id_col), column_letter(code_col)
-    levels, by_id, formulas, hidden = index.levels, categories.by_id, sheet.formulas, sheet.hidden_rows
-    seen: dict[str, tuple[int, str | None]] = {}
-    width = max(id_col, code_col, path_col or 0, comment_col or 0) + 1
-
-    for row_no, values in sheet.rows:
-        if len(values) < width:
-            values = (*values, *([None] * (width - len(values))))
-        raw_id, raw_code = values[id_col], values[code_col]
-        comment = values[comment_col] if comment_col is not None else None
-        if raw_id is None and raw_code is None and comment is None and not any(
-                v is not None and str(v).strip() for v in values):
-            continue
-        result.data_rows += 1
-        if result.data_rows > MAX_DATA_ROWS:
-            add(row_no, None, ERROR, f"more than {MAX_DATA_ROWS} data rows: not a mapping sheet")
-            break
-        row_ok = True
-        if hidden and row_no in hidden:
-            add(row_no, None, WARNING, "the row is hidden; it is checked and imported like any other")
-        if formulas:
-            for letter, raw in ((id_letter, raw_id), (code_letter, raw_code)):
-                cached = formulas.get((letter, row_no))
-                if cached is None:
-                    continue
-                if cached:
-                    add(row_no, letter, WARNING, f"formula in {letter}{row_no}: its saved value «{raw}» is used; "
-                                                 "better type the value itself")
-                else:
-                    row_ok = False
-                    add(row_no, letter, ERROR, f"{letter}{row_no} holds a formula with no saved value: replace it "
-                                               "with the value itself (or recalculate and save the file)")
-        cat = by_id.get(raw_id) if type(raw_id) is str else None  # fast path: the id as written
-        cat_id = cat.id if cat is not None else (_text(raw_id) if raw_id is not None else "")
-        if cat is None and cat_id:
-            cat = by_id.get(cat_id)
-        if not cat_id:
-            if raw_code is not None:
-                add(row_no, id_col, ERROR, "a code without a POS category id")
-            continue
-        if cat is None:
-            add(row_no, id_col, ERROR, f"unknown POS category id «{cat_id}»")
-            row_ok = False
-        elif path_col is not None and values[path_col] is not None and values[path_col] != cat.full_path:
-            shown = _text(values[path_col])
-            if shown and shown != cat.full_path:
-                add(row_no, path_col, WARNING, f"the path «{shown}» differs from POS «{cat.full_path}»; "
-                                               f"the id {cat_id} decides")
-        level = levels.get(raw_code) if type(raw_code) is str else None  # fast path: a clean code
-        if level is not None:
-            code: str | None = raw_code
-        else:
-            cell = read_code_cell(raw_code, levels)
-            code = cell.code
-            if cell.error:
-                add(row_no, code_col, ERROR, cell.error)
-                row_ok = False
-            elif cell.warning:
-                add(row_no, code_col, WARNING, cell.warning)
-            level = levels.get(code) if code is not None else None
-        if code is not None:
-            if level is None:
-                add(row_no, code_col, ERROR, f"code {code} is not in the classifier edition {index.edition}")
-                row_ok = False
-            elif level < QUESTION_LEVEL:
-                add(row_no, code_col, ERROR, f"{code} is a {LEVEL_NAMES[level]} header, not a question: "
-                                             "choose a question-level code under it")
-                row_ok = False
-        previous = seen.get(cat_id)
-        if previous is not None:
-            prev_row, prev_code = previous
-            if prev_code == code or code is None:
-                add(row_no, id_col, WARNING, f"duplicate row: category {cat_id} already in row {prev_row}")
-                continue
-            if prev_code is None:
-                add(row_no, id_col, WARNING, f"category {cat_id} also in row {prev_row} without a code")
-            else:
-                add(row_no, code_col, ERROR, f"category {cat_id} is mapped to {prev_code} in row {prev_row} "
-                                             f"and to {code} here: one category, one code")
-                continue
-        seen[cat_id] = (row_no, code if row_ok else None)
-        if row_ok and code is not None:
-            text = _text(comment) if comment is not None else ""
-            result.entries[cat_id] = MappingEntry(code=code, comment=text)
+    _RowRules(sheet, result, index, categories, columns, add).check(sheet.rows)
     _coverage(result, categories, require_full, add)
     return result
 
 
-def _read_header(values: tuple[int, tuple[Any, ...]] | None, add: Any) -> dict[str, int] | None:
+Add = Callable[[int | None, int | str | None, str, str], None]
+
+
+def _adder(problems: list[Problem], sheet: str) -> Add:
+    def add(row: int | None, col: int | str | None, severity: str, message: str) -> None:
+        letter = column_letter(col) if isinstance(col, int) else col
+        problems.append(Problem(sheet, row, letter, severity, message))
+
+    return add
+
+
+def _sheet_name(name: str, add: Add) -> None:
+    """Rule 1: the sheet is «Сопоставление» (else the first sheet is read, with a warning)."""
+    if name != MAPPING_SHEET:
+        add(None, None, WARNING, f"no sheet «{MAPPING_SHEET}»; reading the first sheet «{name}»")
+
+
+def _merged_cells(merged: list[str], add: Add) -> None:
+    """Rule 2: no merged cells -- every row needs its own id and code."""
+    for ref in merged:
+        first_cell = ref.split(":")[0]
+        first_row = int(re.sub(r"[A-Z]+", "", first_cell))
+        where = "the header row" if first_row == 1 else "the table"
+        add(first_row, first_cell.rstrip("0123456789"), ERROR,
+            f"merged cells {ref} in {where}: unmerge them (every row needs its own id and code)")
+
+
+class _RowRules:
+    """Rules 4-9, one method each, over the data rows; ``seen`` carries rule 9 across rows."""
+
+    def __init__(self, sheet: SheetData, result: ValidationResult, index: CodeIndex, categories: PosCategoryTree,
+                 columns: dict[str, int], add: Add) -> None:
+        self.result, self.add, self.edition = result, add, index.edition
+        self.levels, self.by_id = index.levels, categories.by_id
+        self.formulas, self.hidden = sheet.formulas, sheet.hidden_rows
+        self.id_col, self.code_col = columns[COL_ID], columns[COL_CODE]
+        self.path_col, self.comment_col = columns.get(COL_PATH), columns.get(COL_COMMENT)
+        self.id_letter, self.code_letter = column_letter(self.id_col), column_letter(self.code_col)
+        self.width = max(self.id_col, self.code_col, self.path_col or 0, self.comment_col or 0) + 1
+        self.seen: dict[str, tuple[int, str | None]] = {}
+
+    def check(self, rows: Iterator[tuple[int, tuple[Any, ...]]]) -> None:
+        for row_no, values in rows:
+            if len(values) < self.width:
+                values = (*values, *([None] * (self.width - len(values))))
+            if self._blank(values):
+                continue
+            self.result.data_rows += 1
+            if not self._row_count(row_no):
+                break
+            self._row(row_no, values)
+
+    def _blank(self, values: tuple[Any, ...]) -> bool:
+        comment = values[self.comment_col] if self.comment_col is not None else None
+        return values[self.id_col] is None and values[self.code_col] is None and comment is None and not any(
+            v is not None and str(v).strip() for v in values)
+
+    def _row(self, row_no: int, values: tuple[Any, ...]) -> None:
+        raw_id, raw_code = values[self.id_col], values[self.code_col]
+        self._hidden(row_no)
+        formulas_ok = self._formulas(row_no, raw_id, raw_code) if self.formulas else True
+        cat_id, known = self._category(row_no, raw_id, values)
+        if not cat_id:
+            if raw_code is not None:
+                self.add(row_no, self.id_col, ERROR, "a code without a POS category id")
+            return
+        code, code_ok = self._code(row_no, raw_code)
+        if self._repeated(row_no, cat_id, code):
+            return
+        row_ok = formulas_ok and known and code_ok
+        self.seen[cat_id] = (row_no, code if row_ok else None)
+        if row_ok and code is not None:
+            comment = values[self.comment_col] if self.comment_col is not None else None
+            self.result.entries[cat_id] = MappingEntry(code=code, comment=_text(comment) if comment is not None
+                                                       else "")
+
+    def _row_count(self, row_no: int) -> bool:
+        """Rule 4: at most MAX_DATA_ROWS data rows (more is not a mapping sheet; checking stops)."""
+        if self.result.data_rows > MAX_DATA_ROWS:
+            self.add(row_no, None, ERROR, f"more than {MAX_DATA_ROWS} data rows: not a mapping sheet")
+            return False
+        return True
+
+    def _hidden(self, row_no: int) -> None:
+        """Rule 5: a hidden row is checked and imported like any other, with a warning."""
+        if self.hidden and row_no in self.hidden:
+            self.add(row_no, None, WARNING, "the row is hidden; it is checked and imported like any other")
+
+    def _formulas(self, row_no: int, raw_id: Any, raw_code: Any) -> bool:
+        """Rule 6: a formula's saved value is used (warning); a formula without one is an error."""
+        ok = True
+        for letter, raw in ((self.id_letter, raw_id), (self.code_letter, raw_code)):
+            cached = self.formulas.get((letter, row_no))
+            if cached is None:
+                continue
+            if cached:
+                self.add(row_no, letter, WARNING, f"formula in {letter}{row_no}: its saved value «{raw}» is used; "
+                                                  "better type the value itself")
+            else:
+                ok = False
+                self.add(row_no, letter, ERROR, f"{letter}{row_no} holds a formula with no saved value: replace "
+                                                "it with the value itself (or recalculate and save the file)")
+        return ok
+
+    def _category(self, row_no: int, raw_id: Any, values: tuple[Any, ...]) -> tuple[str, bool]:
+        """Rule 7: the id is a POS category (the id decides; a different path shown is a warning).
+        Returns the id as text ("" for none) and whether it is known."""
+        cat = self.by_id.get(raw_id) if type(raw_id) is str else None  # fast path: the id as written
+        cat_id = cat.id if cat is not None else (_text(raw_id) if raw_id is not None else "")
+        if cat is None and cat_id:
+            cat = self.by_id.get(cat_id)
+        if not cat_id:
+            return "", False
+        if cat is None:
+            self.add(row_no, self.id_col, ERROR, f"unknown POS category id «{cat_id}»")
+            return cat_id, False
+        shown_raw = values[self.path_col] if self.path_col is not None else None
+        if shown_raw is not None and shown_raw != cat.full_path:
+            shown = _text(shown_raw)
+            if shown and shown != cat.full_path:
+                self.add(row_no, self.path_col, WARNING, f"the path «{shown}» differs from POS «{cat.full_path}»; "
+                                                         f"the id {cat_id} decides")
+        return cat_id, True
+
+    def _code(self, row_no: int, raw_code: Any) -> tuple[str | None, bool]:
+        """Rule 8: the code reads as a code of the edition at question level.  Returns the code
+        (None for none) and whether it may be imported."""
+        level = self.levels.get(raw_code) if type(raw_code) is str else None  # fast path: a clean code
+        if level is not None:
+            code: str | None = raw_code
+        else:
+            cell = read_code_cell(raw_code, self.levels)
+            code = cell.code
+            if cell.error:
+                self.add(row_no, self.code_col, ERROR, cell.error)
+                return code, False
+            if cell.warning:
+                self.add(row_no, self.code_col, WARNING, cell.warning)
+            level = self.levels.get(code) if code is not None else None
+        if code is None:
+            return None, True
+        if level is None:
+            self.add(row_no, self.code_col, ERROR, f"code {code} is not in the classifier edition {self.edition}")
+            return code, False
+        if level < QUESTION_LEVEL:
+            self.add(row_no, self.code_col, ERROR, f"{code} is a {LEVEL_NAMES[level]} header, not a question: "
+                                                   "choose a question-level code under it")
+            return code, False
+        return code, True
+
+    def _repeated(self, row_no: int, cat_id: str, code: str | None) -> bool:
+        """Rule 9: one category, one code.  True when this row is a repeat to skip."""
+        previous = self.seen.get(cat_id)
+        if previous is None:
+            return False
+        prev_row, prev_code = previous
+        if prev_code == code or code is None:
+            self.add(row_no, self.id_col, WARNING, f"duplicate row: category {cat_id} already in row {prev_row}")
+            return True
+        if prev_code is None:
+            self.add(row_no, self.id_col, WARNING, f"category {cat_id} also in row {prev_row} without a code")
+            return False
+        self.add(row_no, self.code_col, ERROR, f"category {cat_id} is mapped to {prev_code} in row {prev_row} "
+                                               f"and to {code} here: one category, one code")
+        return True
+
+
+def _read_header(values: tuple[int, tuple[Any, ...]] | None, add: Add) -> dict[str, int] | None:
+    """Rule 3: known column headers, each once, the id and code columns present."""
     if values is None:
         add(None, None, ERROR, "the sheet is empty")
         return None
@@ -234,7 +320,8 @@ def _read_header(values: tuple[int, tuple[Any, ...]] | None, add: Any) -> dict[s
     return columns
 
 
-def _coverage(result: ValidationResult, categories: PosCategoryTree, require_full: bool, add: Any) -> None:
+def _coverage(result: ValidationResult, categories: PosCategoryTree, require_full: bool, add: Add) -> None:
+    """Rule 10: every POS category has a code (itself or a parent); an error with ``require_full``."""
     mapped = result.entries
     missing = [leaf for leaf in categories.leaves()
                if not any(a.id in mapped for a in categories.ancestors(leaf.id))]

@@ -36,39 +36,62 @@ def parse_filter(text: str, state: DirectumState, set_name: str, ignore_lambdas:
     """A predicate for ``text``; supports what real clients send (``eq``, ``ne``, ``and``, parentheses,
     navigation paths ``Nav/Id``, ``Collection/any(x: x/Prop eq …)``); anything else -- an unknown property
     above all -- is a 400 like the real service's."""
-    tokens = _tokens(text)
-    pos = 0
+    parser = _Parser(_tokens(text), state, ignore_lambdas)
+    predicate = parser.expr(set_name, None)
+    if parser.pos != len(parser.tokens):
+        raise ODataError(400, f"Лишние символы в $filter: {parser.tokens[parser.pos][1]!r}.")
+    return predicate
 
-    def take() -> tuple[str, str]:
-        nonlocal pos
-        if pos >= len(tokens):
+
+_LITERAL_WORDS: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+
+class _Parser:
+    """Recursive descent over the tokens: ``expr := term (and term)*``."""
+
+    def __init__(self, tokens: list[tuple[str, str]], state: DirectumState, ignore_lambdas: bool) -> None:
+        self.tokens, self.state, self.ignore_lambdas = tokens, state, ignore_lambdas
+        self.pos = 0
+
+    def take(self) -> tuple[str, str]:
+        if self.pos >= len(self.tokens):
             raise ODataError(400, "Неожиданный конец выражения $filter.")
-        pos += 1
-        return tokens[pos - 1]
+        self.pos += 1
+        return self.tokens[self.pos - 1]
 
-    def lambda_any(scope: str, collection: str) -> Predicate:
+    def close(self) -> None:
+        if self.take() != ("p", ")"):
+            raise ODataError(400, "В $filter не хватает закрывающей скобки.")
+
+    def expr(self, scope: str, variable: str | None) -> Predicate:
+        parts = [self.term(scope, variable)]
+        while self.pos < len(self.tokens) and self.tokens[self.pos] == ("word", "and"):
+            self.take()
+            parts.append(self.term(scope, variable))
+        return lambda entity: all(p(entity) for p in parts)
+
+    def lambda_any(self, scope: str, collection: str) -> Predicate:
         """``collection/any(x: <expr over x>)`` on the entities of ``scope``."""
+        state = self.state
         child_set = state.collection_set(scope, collection)
         if child_set is None:
             raise ODataError(400, f"Could not find a property named '{collection}' on type '{scope[1:]}'.")
-        if take() != ("p", "("):
+        if self.take() != ("p", "("):
             raise ODataError(400, "После any ожидалась открывающая скобка.")
-        var_kind, var = take()
-        if var_kind != "word" or "/" in var or take() != ("p", ":"):
+        var_kind, var = self.take()
+        if var_kind != "word" or "/" in var or self.take() != ("p", ":"):
             raise ODataError(400, "В any ожидалось «переменная: условие».")
-        inner = expr(child_set, var)
-        if take() != ("p", ")"):
-            raise ODataError(400, "В $filter не хватает закрывающей скобки.")
-        if ignore_lambdas:
+        inner = self.expr(child_set, var)
+        self.close()
+        if self.ignore_lambdas:
             return lambda entity: True
         return lambda entity: any(inner(row) for row in state.rows(scope, int(entity[wire.P_ID]), collection))
 
-    def term(scope: str, variable: str | None) -> Predicate:
-        kind, value = take()
+    def term(self, scope: str, variable: str | None) -> Predicate:
+        kind, value = self.take()
         if kind == "p" and value == "(":
-            inner = expr(scope, variable)
-            if take() != ("p", ")"):
-                raise ODataError(400, "В $filter не хватает закрывающей скобки.")
+            inner = self.expr(scope, variable)
+            self.close()
             return inner
         if kind != "word":
             raise ODataError(400, f"В $filter ожидалось имя свойства, получено {value!r}.")
@@ -78,37 +101,30 @@ def parse_filter(text: str, state: DirectumState, set_name: str, ignore_lambdas:
                 raise ODataError(400, f"В any ожидалось {variable}/<свойство>, получено {value!r}.")
             path = path[1:]
         if len(path) == 2 and path[1].lower() == "any":
-            return lambda_any(scope, path[0])
-        state.check_path(scope, path)
-        op_kind, op = take()
+            return self.lambda_any(scope, path[0])
+        self.state.check_path(scope, path)
+        _, op = self.take()
         if op not in ("eq", "ne"):
             raise ODataError(400, f"Оператор {op!r} в $filter не поддерживается.")
-        lit_kind, lit = take()
-        expected: Any
-        if lit_kind == "str":
-            expected = lit[1:-1].replace("''", "'")
-        elif lit_kind == "num":
-            expected = int(lit)
-        elif lit in ("true", "false", "null"):
-            expected = {"true": True, "false": False, "null": None}[lit]
-        else:
-            raise ODataError(400, f"В $filter ожидалось значение, получено {lit!r}.")
+        return self.comparison(scope, variable, path, op == "eq", self.literal())
+
+    def literal(self) -> Any:
+        kind, lit = self.take()
+        if kind == "str":
+            return lit[1:-1].replace("''", "'")
+        if kind == "num":
+            return int(lit)
+        if lit in _LITERAL_WORDS:
+            return _LITERAL_WORDS[lit]
+        raise ODataError(400, f"В $filter ожидалось значение, получено {lit!r}.")
+
+    def comparison(self, scope: str, variable: str | None, path: list[str], equal: bool,
+                   expected: Any) -> Predicate:
+        state = self.state
 
         def check(entity: dict[str, Any]) -> bool:
             hit = state.resolve(scope, entity, path) == expected or (
                 variable is None and state.aliased(scope, path, expected, entity))
-            return hit == (op == "eq")
+            return hit == equal
 
         return check
-
-    def expr(scope: str, variable: str | None) -> Predicate:
-        parts = [term(scope, variable)]
-        while pos < len(tokens) and tokens[pos] == ("word", "and"):
-            take()
-            parts.append(term(scope, variable))
-        return lambda entity: all(p(entity) for p in parts)
-
-    predicate = expr(set_name, None)
-    if pos != len(tokens):
-        raise ODataError(400, f"Лишние символы в $filter: {tokens[pos][1]!r}.")
-    return predicate

@@ -101,6 +101,18 @@ def _code(value: Any, where: str, codes: set[str] | None) -> None:
 def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[str] | None,
               notes: list[str]) -> None:
     at = f"questions[{i}]"
+    q = _question_fields(q, at, notes)
+    _code(q["code"], f"{at}.code", codes)
+    _question_dates(q, at, appeal, today)
+    _question_flags(q, at, notes)
+    if "attachment" in q:
+        _attachment(q["attachment"], f"{at}.attachment")
+    if "transfer" in q:
+        _transfer(q["transfer"], f"{at}.transfer", today, notes)
+
+
+def _question_fields(q: Any, at: str, notes: list[str]) -> dict[str, Any]:
+    """Exactly the fields of the question's status (nulls dropped); returns the question without them."""
     if not isinstance(q, dict):
         raise Rejected(f"{at}: must be an object")
     status = q.get("status")
@@ -120,7 +132,10 @@ def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[st
     extra = sorted(q.keys() - need - allowed)
     if extra:
         raise Rejected(f"{at}: status {status} does not allow {', '.join(extra)}")
-    _code(q["code"], f"{at}.code", codes)
+    return q
+
+
+def _question_dates(q: dict[str, Any], at: str, appeal: dict[str, Any], today: date) -> None:
     days = {k: _day(q[k], f"{at}.{k}", today) for k in ("incomingDate", "registrationDate", "responseDate")
             if k in q}
     if appeal["isDirect"] is False and "incomingDate" in days:
@@ -130,33 +145,38 @@ def _question(q: Any, i: int, appeal: dict[str, Any], today: date, codes: set[st
         raise Rejected(f"{at}.registrationDate: earlier than incomingDate")
     if "responseDate" in days and "registrationDate" in days and days["responseDate"] < days["registrationDate"]:
         raise Rejected(f"{at}.responseDate: earlier than registrationDate")
+
+
+def _question_flags(q: dict[str, Any], at: str, notes: list[str]) -> None:
     if "isExtend" in q and q["isExtend"] is False:
         notes.append(f"{at}.isExtend: false")
     elif "isExtend" in q and q["isExtend"] is not True:
         raise Rejected(f"{at}.isExtend: must be a boolean")
     if "actionsTaken" in q and type(q["actionsTaken"]) is not bool:
         raise Rejected(f"{at}.actionsTaken: must be a boolean")
-    if "attachment" in q:
-        att = q["attachment"]
-        if not isinstance(att, dict) or set(att) != {"name", "content"}:
-            raise Rejected(f"{at}.attachment: must be exactly {{name, content}}")
-        _filled(att["name"], f"{at}.attachment.name")
-        content = att["content"]
-        if not isinstance(content, str) or not content:
-            raise Rejected(f"{at}.attachment.content: empty")
-        if len(content) >= 10_000_000:
-            raise Rejected(f"{at}.attachment.content: {len(content)} characters of base64, limit is under 10000000")
-        try:
-            base64.b64decode(content, validate=True)
-        except (binascii.Error, ValueError):
-            raise Rejected(f"{at}.attachment.content: not base64") from None
-    if "transfer" in q:
-        tr = q["transfer"]
-        if not isinstance(tr, dict) or set(tr) != {"departmentId", "transferDate", "transferNumber"}:
-            raise Rejected(f"{at}.transfer: must be exactly {{departmentId, transferDate, transferNumber}}")
-        _guid(tr["departmentId"], f"{at}.transfer.departmentId", notes)
-        _day(tr["transferDate"], f"{at}.transfer.transferDate", today)
-        _filled(tr["transferNumber"], f"{at}.transfer.transferNumber")
+
+
+def _attachment(att: Any, at: str) -> None:
+    if not isinstance(att, dict) or set(att) != {"name", "content"}:
+        raise Rejected(f"{at}: must be exactly {{name, content}}")
+    _filled(att["name"], f"{at}.name")
+    content = att["content"]
+    if not isinstance(content, str) or not content:
+        raise Rejected(f"{at}.content: empty")
+    if len(content) >= 10_000_000:
+        raise Rejected(f"{at}.content: {len(content)} characters of base64, limit is under 10000000")
+    try:
+        base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise Rejected(f"{at}.content: not base64") from None
+
+
+def _transfer(tr: Any, at: str, today: date, notes: list[str]) -> None:
+    if not isinstance(tr, dict) or set(tr) != {"departmentId", "transferDate", "transferNumber"}:
+        raise Rejected(f"{at}: must be exactly {{departmentId, transferDate, transferNumber}}")
+    _guid(tr["departmentId"], f"{at}.departmentId", notes)
+    _day(tr["transferDate"], f"{at}.transferDate", today)
+    _filled(tr["transferNumber"], f"{at}.transferNumber")
 
 
 def check_appeal(doc: Any, *, today: date | None = None, codes: set[str] | None = None) -> list[str]:

@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-clock lint bench dist clean
+.PHONY: demo test test-clock lint bench dist clean messages
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 2; }
@@ -38,6 +38,10 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/pipeline.py
+
+# The Russian catalog: extract the strings, update connector/locale/ru/…/connector.po, compile the .mo.
+messages: $(VENV)/.installed-test
+	$(BIN)/python packaging/i18n_catalog.py
 
 # The wheel, the offline bundle (every dependency as a wheel, install.sh), a .deb and an .rpm.
 dist: $(VENV)/.installed

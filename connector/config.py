@@ -36,6 +36,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from connector.domain import CardStage, PosStatus
 from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
+from connector.i18n import N_, UiSettings, _, current_language
 from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
 from connector.sstu_export.settings import GuidSetting, SstuSettings
@@ -162,7 +163,7 @@ def _adapter_settings(value: Any, info: ValidationInfo) -> Any:
         raise ValueError("must be a table of the adapter's keys, [edms.<name>] with a type")
     kind = value.get("type")
     if not isinstance(kind, str):
-        raise _type_error("required (the adapter name, e.g. 'onec_dm')", kind)
+        raise _type_error(_("required (the adapter name, e.g. 'onec_dm')"), kind)
     from connector.edms_adapters.registry import settings_model  # entry points: only when needed
 
     try:
@@ -189,6 +190,7 @@ class Settings(StrictModel):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     sstu: SstuSettings = Field(default_factory=SstuSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, TargetSettings] = Field(min_length=1)
@@ -209,15 +211,16 @@ class Settings(StrictModel):
         problems = []
         names = [a.name for a in self.accounts]
         for name in sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"accounts: name {name!r} is used twice")
+            problems.append(_("accounts: name {name!r} is used twice").format(name=name))
         for i, account in enumerate(self.accounts):
             if account.edms not in self.edms:
-                problems.append(f"accounts.{i}.edms: no [edms.{account.edms}] target (have: {', '.join(sorted(self.edms))})")
+                problems.append(_("accounts.{i}.edms: no [edms.{name}] target (have: {have})").format(
+                    i=i, name=account.edms, have=", ".join(sorted(self.edms))))
         if self.sstu.enabled:
             for i, account in enumerate(self.accounts):
                 if not (account.sstu_department_id or self.sstu.department_id):
-                    problems.append(f"accounts.{i}.sstu_department_id: required for the SSTU report "
-                                    "(or set [sstu] department_id for every account)")
+                    problems.append(_("accounts.{i}.sstu_department_id: required for the SSTU report "
+                                      "(or set [sstu] department_id for every account)").format(i=i))
         urls: list[tuple[str, object]] = [(f"accounts.{i}.pos_base_url", a.pos_base_url)
                                           for i, a in enumerate(self.accounts)]
         urls += [("sstu.base_url", self.sstu.base_url), ("alerts.webhook_url", self.alerts.webhook_url)]
@@ -234,8 +237,8 @@ class Settings(StrictModel):
             insecure += [(f"edms.{n}.url", getattr(t, "url", None)) for n, t in self.edms.items()]
             for key, url in insecure:
                 if isinstance(url, str) and url.lower().startswith("http://"):
-                    problems.append(f"{key}: plain http:// is refused (credentials would travel in clear); "
-                                    "use https:// or set [http] allow_insecure = true")
+                    problems.append(_("{key}: plain http:// is refused (credentials would travel in clear); "
+                                      "use https:// or set [http] allow_insecure = true").format(key=key))
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -330,11 +333,46 @@ def apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> dic
     return data
 
 
+# the usual mistakes in Russian (an English reader gets pydantic's own words, as does any other mistake)
+_VALIDATION_MESSAGES = {
+    "missing": N_("required key is missing"),
+    "extra_forbidden": N_("unknown key (a typo? the example configuration lists every key)"),
+    "literal_error": N_("must be one of {expected}"),
+    "enum": N_("must be one of {expected}"),
+    "int_type": N_("must be a whole number"),
+    "int_parsing": N_("must be a whole number"),
+    "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
+    "bool_type": N_("must be true or false"),
+    "bool_parsing": N_("must be true or false"),
+    "string_type": N_("must be a text in quotes"),
+    "greater_than": N_("must be greater than {gt}"),
+    "greater_than_equal": N_("must be at least {ge}"),
+    "less_than": N_("must be less than {lt}"),
+    "less_than_equal": N_("must be at most {le}"),
+    "string_pattern_mismatch": N_("does not match the pattern {pattern}"),
+    "string_too_short": N_("must have at least {min_length} character(s)"),
+    "too_short": N_("must have at least {min_length} item(s)"),
+    "dict_type": N_("must be a table"),
+    "list_type": N_("must be a list"),
+}
+
+
+def _validation_message(err: Any) -> str:
+    template = _VALIDATION_MESSAGES.get(err["type"])
+    if template is None or current_language() == "en":
+        return str(err["msg"])
+    try:
+        return _(template).format(**{k: str(v) for k, v in (err.get("ctx") or {}).items()})
+    except (KeyError, IndexError, ValueError):
+        return str(err["msg"])
+
+
 def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in (*([prefix] if prefix else []), *err["loc"]))
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = _validation_message(err).removeprefix("Value error, ")
         for part in msg.split("\n"):
             lines.append(f"{loc}: {part}" if loc else part)
     return lines
@@ -348,11 +386,11 @@ def url_problem(url: object) -> str | None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError as exc:
-        return f"not a valid URL {url!r}: {exc}"
+        return _("not a valid URL {url!r}: {error}").format(url=url, error=exc)
     if parts.scheme.lower() not in ("http", "https"):
-        return f"must start with https:// (or http://), got {url!r}"
+        return _("must start with https:// (or http://), got {url!r}").format(url=url)
     if not parts.hostname:
-        return f"has no host, got {url!r}"
+        return _("has no host, got {url!r}").format(url=url)
     return None
 
 
@@ -425,20 +463,22 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise ConfigError([f"file not found: {path}"], source=source) from None
+            raise ConfigError([_("configuration file not found: {path}").format(path=path)], source=source) from None
         except IsADirectoryError:
-            raise ConfigError([f"{path} is a directory, not a configuration file"], source=source) from None
+            raise ConfigError([_("{path} is a directory, not a configuration file").format(path=path)],
+                              source=source) from None
         except OSError as exc:
-            raise ConfigError([f"cannot read {path}: {exc.strerror}"], source=source) from None
+            raise ConfigError([_("cannot read {path}: {error}").format(path=path, error=exc.strerror)],
+                              source=source) from None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ConfigError([f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): "
-                               "save the file as UTF-8"], source=source) from None
+            raise ConfigError([_("not UTF-8 text (byte 0x{byte:02x} at offset {offset}): save the file as UTF-8")
+                               .format(byte=raw[exc.start], offset=exc.start)], source=source) from None
         try:
             data = tomllib.loads(text.removeprefix("\ufeff"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"not valid TOML: {exc}"], source=source) from None
+            raise ConfigError([_("not valid TOML: {error}").format(error=exc)], source=source) from None
     data = apply_env_overrides(data, environ)
     # Relative paths resolve against the file's directory (without a file: the current one).
     base = path.parent if path is not None else Path.cwd()

@@ -16,6 +16,7 @@ another message's card ours.
 
 from __future__ import annotations
 
+from connector.i18n import _
 from connector.logs import redact_secrets
 
 
@@ -37,7 +38,7 @@ class ConfigError(ConnectorError):
     def __init__(self, problems: list[str], *, source: str | None = None) -> None:
         self.problems = problems
         self.source = source
-        head = f"invalid configuration in {source}" if source else "invalid configuration"
+        head = _("invalid configuration in {source}").format(source=source) if source else _("invalid configuration")
         super().__init__(head + ": " + "; ".join(problems))
 
 

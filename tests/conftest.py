@@ -7,6 +7,7 @@ never skipped: if it cannot start, the PostgreSQL variants fail with the reason.
 from __future__ import annotations
 
 import itertools
+import os
 import socket
 import sys
 import uuid
@@ -17,6 +18,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The shipped default is Russian; tests read English unless they ask for Russian (tests/test_i18n.py
+# and the installed copy in tests/packaging).  Inherited by every subprocess a test starts.
+os.environ["CONNECTOR_UI__LANGUAGE"] = "en"
 
 from connector.config import Settings, settings_from_mapping  # noqa: E402
 from connector.pipeline.context import PipelineContext  # noqa: E402

@@ -25,6 +25,7 @@ from connector.cli._common import (
     load,
     open_store,
 )
+from connector.i18n import _, ngettext
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main"]
 
@@ -209,25 +210,27 @@ def status(config: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(report.model_dump(mode="json"))
         return
-    click.echo(f"configuration: {report.config_file}")
-    click.echo(f"database: {report.database}")
-    click.echo("messages by state:")
+    click.echo(_("configuration: {path}").format(path=report.config_file))
+    click.echo(_("database: {location}").format(location=report.database))
+    click.echo(_("messages by state:"))
     for state, count in sorted(report.messages_by_state.items()):
         click.echo(f"  {state:<14} {count}")
-    click.echo(f"outbox pending: {report.outbox_depth}" + (
-        f" (oldest {report.oldest_pending_seconds:.0f}s)" if report.oldest_pending_seconds is not None else ""))
+    click.echo(_("outbox pending: {count}").format(count=report.outbox_depth) + (
+        _(" (oldest {seconds:.0f} s)").format(seconds=report.oldest_pending_seconds)
+        if report.oldest_pending_seconds is not None else ""))
     if report.sstu_by_send_state:
-        click.echo("ССТУ appeals: " + ", ".join(f"{state} {count}"
+        click.echo(_("ССТУ appeals: ") + ", ".join(f"{state} {count}"
                                                 for state, count in sorted(report.sstu_by_send_state.items())))
     if report.waiting_by_reason:
-        click.echo("waiting: " + ", ".join(f"{reason} {count}"
+        click.echo(_("waiting: ") + ", ".join(f"{reason} {count}"
                                            for reason, count in sorted(report.waiting_by_reason.items())))
         for held in report.waiting:
-            until = f" (to failures at {held.until:%Y-%m-%d %H:%M} UTC)" if held.until else ""
+            until = _(" (to failures at {at:%Y-%m-%d %H:%M} UTC)").format(at=held.until) if held.until else ""
             click.echo(f"  {held.account}/{held.pos_id} {held.reason}{until}")
-    click.echo(f"open failures: {report.open_failures}")
+    click.echo(_("open failures: {count}").format(count=report.open_failures))
     for job, last in report.last_runs.items():
-        click.echo(f"last {job:<9} {last.started_at:%Y-%m-%d %H:%M:%S %Z} processed={last.processed} {last.verdict}")
+        click.echo(_("last {job:<9} {at:%Y-%m-%d %H:%M:%S %Z} processed={count} {verdict}").format(
+            job=job, at=last.started_at, count=last.processed, verdict=last.verdict))
 
 
 @main.group()
@@ -246,7 +249,7 @@ def failures_list(config: Path | None, as_json: bool) -> None:
         emit_json([i.model_dump(mode="json") for i in items])
         return
     if not items:
-        click.echo("no open failures")
+        click.echo(_("no open failures"))
     for item in items:
         click.echo(f"#{item.id} {item.job:<8} {item.account}/{item.pos_id} {item.created_at:%Y-%m-%d %H:%M} UTC "
                    f"{item.reason}")
@@ -260,12 +263,13 @@ def failures_retry(config: Path | None, ids: tuple[int, ...], retry_all: bool) -
     from connector.ops.failures import retry_failures
 
     if bool(ids) == retry_all:
-        fail("give failure IDs or --all (not both)", EXIT_BAD_INPUT)
+        fail(_("give failure IDs or --all (not both)"), EXIT_BAD_INPUT)
     result = retry_failures(open_store(load(config)), None if retry_all else ids)
     if result.unknown:
-        fail(f"no open failure with id {', '.join(map(str, result.unknown))} (see connector failures list); "
-             "nothing was re-queued", EXIT_BAD_INPUT)
-    click.echo(f"re-queued {len(result.requeued)} item(s)")
+        fail(_("no open failure with id {ids} (see connector failures list); nothing was re-queued")
+             .format(ids=", ".join(map(str, result.unknown))), EXIT_BAD_INPUT)
+    click.echo(ngettext("re-queued {count} item", "re-queued {count} items", len(result.requeued))
+               .format(count=len(result.requeued)))
 
 
 @main.group()
@@ -291,10 +295,11 @@ def pos_reconcile(export: Path, config: Path | None, account: str | None, fix: b
     settings = load(config)
     names = [a.name for a in settings.accounts]
     if account is None and len(names) > 1:
-        fail(f"several accounts ({', '.join(names)}): say which with --account", EXIT_BAD_INPUT)
+        fail(_("several accounts ({names}): say which with --account").format(names=", ".join(names)),
+             EXIT_BAD_INPUT)
     account = account or names[0]
     if account not in names:
-        fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+        fail(_("no account named {name!r} in the configuration").format(name=account), EXIT_BAD_INPUT)
     try:
         result = reconcile(open_store(settings), account, export,
                            datetime.now(settings.sstu.zone).date(), fix=fix)
@@ -305,11 +310,13 @@ def pos_reconcile(export: Path, config: Path | None, account: str | None, fix: b
     if as_json:
         emit_json(result.model_dump())
     else:
-        click.echo(f"{account}: {result.rows} rows in the export, {len(result.differences)} difference(s)")
+        click.echo(_("{account}: {rows} rows in the export, {count} difference(s)").format(
+            account=account, rows=result.rows, count=len(result.differences)))
         for d in result.differences:
-            click.echo(f"  {d.kind:<20} №{d.number} (row {d.row}) POS: {d.pos or '—'}  here: {d.ours or '—'}")
+            click.echo(_("  {kind:<20} №{number} (row {row}) POS: {pos}  here: {ours}").format(
+                kind=d.kind, number=d.number, row=d.row, pos=d.pos or "—", ours=d.ours or "—"))
         if result.queued:
-            click.echo(f"queued for the next pull: {len(result.queued)}")
+            click.echo(_("queued for the next pull: {count}").format(count=len(result.queued)))
     # like sstu reconcile: differences are a finding to act on (exit 1), none is a clean bill (0)
     sys.exit(EXIT_FAILED if result.differences else EXIT_OK)
 
@@ -329,13 +336,13 @@ def edms_check(config: Path | None, account: str | None, as_json: bool) -> None:
 
     settings = load(config)
     if account is not None and account not in {a.name for a in settings.accounts}:
-        fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+        fail(_("no account named {name!r} in the configuration").format(name=account), EXIT_BAD_INPUT)
     results = check_edms(settings, account)
     if as_json:
         emit_json([r.model_dump() for r in results])
     else:
         for r in results:
-            verdict = "ok" if r.ok else f"FAILED: {r.problem}"
+            verdict = _("ok") if r.ok else _("FAILED: {problem}").format(problem=r.problem)
             facts = "".join(f", {k}={v}" for k, v in r.details.items())
             click.echo(f"{r.account} → edms.{r.target} ({r.adapter}): {verdict}{facts}")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
@@ -353,7 +360,8 @@ def db_upgrade(config: Path | None) -> None:
     from connector.store.db import current_revision
 
     store = open_store(load(config), create=True)
-    click.echo(f"database {store.location} at revision {current_revision(store.engine)}")
+    click.echo(_("database {location} at revision {revision}").format(location=store.location,
+                                                                      revision=current_revision(store.engine)))
 
 
 @db.command("backup")
@@ -371,8 +379,10 @@ def db_backup(file: Path, config: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(report.model_dump(mode="json"))
     else:
-        click.echo(f"backup written to {report.path}: {report.backend} at revision {report.schema_revision}, "
-                   f"{report.messages} message(s), {report.files} file(s), {report.bytes} bytes")
+        click.echo(_("backup written to {path}: {backend} at revision {revision}, {messages} message(s), "
+                     "{files} file(s), {bytes} bytes").format(
+            path=report.path, backend=report.backend, revision=report.schema_revision, messages=report.messages,
+            files=report.files, bytes=report.bytes))
 
 
 @db.command("restore")
@@ -394,7 +404,7 @@ def db_restore(file: Path, config: Path | None, force: bool, as_json: bool) -> N
         if lock is not None:
             lock.acquire()
     except AlreadyRunning as exc:
-        fail(f"{exc.operator_message}: stop it before a restore", EXIT_FAILED)
+        fail(_("{problem}: stop it before a restore").format(problem=exc.operator_message), EXIT_FAILED)
     try:
         report = restore(settings.daemon.resolved_database_url(), settings.daemon.data_dir, file, force=force)
     finally:
@@ -403,8 +413,9 @@ def db_restore(file: Path, config: Path | None, force: bool, as_json: bool) -> N
     if as_json:
         emit_json(report.model_dump(mode="json"))
     else:
-        click.echo(f"restored {report.path}: {report.messages} message(s), {report.files} file(s); "
-                   f"database at revision {report.schema_revision}")
+        click.echo(_("restored {path}: {messages} message(s), {files} file(s); database at revision {revision}")
+                   .format(path=report.path, messages=report.messages, files=report.files,
+                           revision=report.schema_revision))
 
 
 @db.command("check")
@@ -421,11 +432,12 @@ def db_check(config: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json({**report.model_dump(mode="json"), "ok": report.ok})
     else:
-        click.echo(f"database {report.database} at revision {report.schema_revision}: "
-                   f"{report.messages} message(s), {report.attachments} attachment(s)")
+        click.echo(_("database {location} at revision {revision}: {messages} message(s), {attachments} "
+                     "attachment(s)").format(location=report.database, revision=report.schema_revision,
+                                             messages=report.messages, attachments=report.attachments))
         for problem in report.problems:
             click.echo(f"  {problem.kind}: {problem.detail}")
-        click.echo("ok" if report.ok else "PROBLEMS FOUND")
+        click.echo(_("ok") if report.ok else _("PROBLEMS FOUND"))
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 

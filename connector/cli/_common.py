@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from connector.errors import ConfigError, ConnectorError, DataError, UsageError
+from connector.i18n import _
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,7 +44,7 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     message = redact_secrets(message)
     if _json_requested():
         click.echo(json.dumps({"error": message}, ensure_ascii=False))
-    click.echo(f"error: {message}", err=True)
+    click.echo(_("error: {message}").format(message=message), err=True)
     sys.exit(code)
 
 
@@ -56,8 +57,8 @@ def fail_with(exc: ConnectorError) -> NoReturn:
         problems = exc.problems
         if _json_requested():
             click.echo(json.dumps({"error": exc.operator_message, "problems": problems}, ensure_ascii=False))
-        click.echo(f"error: invalid configuration in {exc.source}:" if exc.source else
-                   "error: invalid configuration:", err=True)
+        click.echo(_("error: invalid configuration in {source}:").format(source=exc.source) if exc.source else
+                   _("error: invalid configuration:"), err=True)
         for line in problems:
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -77,14 +78,15 @@ def config_path(config: Path | None) -> Path:
     if path is None:
         from connector.resources import EXAMPLE_CONFIG, resource_path
 
-        fail("no configuration: pass --config FILE or set CONNECTOR_CONFIG "
-             f"({resource_path(EXAMPLE_CONFIG)} documents every key)", EXIT_BAD_INPUT)
+        fail(_("no configuration: pass --config FILE or set CONNECTOR_CONFIG "
+               "({example} documents every key)").format(example=resource_path(EXAMPLE_CONFIG)), EXIT_BAD_INPUT)
     return path
 
 
 def load(config: Path | None, *, log_to_stdout: bool = False) -> Any:
     """The validated settings (or exit 2 naming every problem), with logging configured."""
     from connector.config import load_settings
+    from connector.i18n import use_language
     from connector.logs import configure_logging
 
     path = config_path(config)
@@ -92,6 +94,7 @@ def load(config: Path | None, *, log_to_stdout: bool = False) -> Any:
         settings = load_settings(path)
     except ConfigError as exc:
         fail_with(exc)
+    use_language(settings.ui.language)
     # The daemon logs to stdout (the journal collects it); other commands keep stdout for results.
     configure_logging(settings.logging.level, settings.logging.format, settings.secret_values(),
                       stream=sys.stdout if log_to_stdout else sys.stderr)
@@ -112,7 +115,17 @@ def open_store(settings: Any, *, create: bool = False) -> Any:
 
 class ConnectorGroup(click.Group):
     """The root group: any error that escapes a verb becomes one line and its exit code,
-    never a traceback (a database error is translated by ``store.db``, the one place)."""
+    never a traceback (a database error is translated by ``store.db``, the one place).
+    Help texts and click's own words are shown in the reader's language (``cli._help``)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from connector.cli._help import localize, route_click_messages
+        from connector.i18n import use_language
+
+        use_language(None)  # until a configuration says otherwise, the environment decides
+        route_click_messages()
+        localize(self)
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -131,5 +144,5 @@ class ConnectorGroup(click.Group):
         except DBAPIError as exc:
             # a constraint the code should have checked first: a bug, but still one line
             first = (str(exc.orig or exc).splitlines() or [""])[0]
-            fail(f"the database refused the change ({type(exc.orig or exc).__name__}: {first}); "
-                 "nothing was stored. Please report this")
+            fail(_("the database refused the change ({error}: {first}); nothing was stored. Please report this")
+                 .format(error=type(exc.orig or exc).__name__, first=first))

@@ -20,6 +20,7 @@ from connector.cli._common import (
     json_option,
 )
 from connector.errors import ConfigError, DataError
+from connector.i18n import N_, _
 
 _SYSTEM_CONFIG = Path("/etc/pos-connector/connector.toml")
 _SYSTEM_DATA = Path("/var/lib/pos-connector")
@@ -41,8 +42,8 @@ class _Asker:
         if not self.interactive:
             if default is not None:
                 return default
-            fail(f"missing {flag} (required with --non-interactive)", EXIT_BAD_INPUT)
-        return click.prompt(prompt, hide_input=secret, default=default, err=True)
+            fail(_("missing {flag} (required with --non-interactive)").format(flag=flag), EXIT_BAD_INPUT)
+        return click.prompt(_(prompt), hide_input=secret, default=default, err=True)
 
 
 @click.command("init")
@@ -85,28 +86,28 @@ def init(out: Path | None, non_interactive: bool, force: bool, account: str, pos
 
     ask = _Asker(interactive=not non_interactive and sys.stdin.isatty())
     target = (out or _default_out()).absolute()
-    kind = ask(edms_type, "--edms-type", "EDMS type (onec_dm, directum_rx, medo)")
+    kind = ask(edms_type, "--edms-type", N_("EDMS type (onec_dm, directum_rx, medo)"))
     if kind == "medo":
         edms = {"type": kind,
-                "outbox_dir": ask(medo_outbox, "--medo-outbox", "МЭДО outbox directory"),
-                "inbox_dir": ask(medo_inbox, "--medo-inbox", "МЭДО inbox directory"),
-                "sender_uid": ask(medo_sender_uid, "--medo-sender-uid", "our МЭДО participant GUID"),
+                "outbox_dir": ask(medo_outbox, "--medo-outbox", N_("МЭДО outbox directory")),
+                "inbox_dir": ask(medo_inbox, "--medo-inbox", N_("МЭДО inbox directory")),
+                "sender_uid": ask(medo_sender_uid, "--medo-sender-uid", N_("our МЭДО participant GUID")),
                 "sender_organization": ask(medo_sender_organization, "--medo-sender-organization",
-                                           "our organisation's name"),
+                                           N_("our organisation's name")),
                 "addressee_organization": ask(medo_addressee_organization, "--medo-addressee-organization",
-                                              "the EDMS organisation's name"),
+                                              N_("the EDMS organisation's name")),
                 "addressee_address": ask(medo_addressee_address, "--medo-addressee-address",
-                                         "the EDMS МЭДО address")}
+                                         N_("the EDMS МЭДО address"))}
     else:
-        edms = {"type": kind, "url": ask(edms_url, "--edms-url", "EDMS URL"),
-                "login": ask(edms_login, "--edms-login", "EDMS login"),
-                "password": ask(edms_password, "--edms-password", "EDMS password", secret=True)}
+        edms = {"type": kind, "url": ask(edms_url, "--edms-url", N_("EDMS URL")),
+                "login": ask(edms_login, "--edms-login", N_("EDMS login")),
+                "password": ask(edms_password, "--edms-password", N_("EDMS password"), secret=True)}
     default_data = _SYSTEM_DATA if target.parent == _SYSTEM_CONFIG.parent else target.parent / "var"
     try:
         answers = InitAnswers(
-            account=account, pos_url=ask(pos_url, "--pos-url", "POS integration API URL"),
-            pos_login=ask(pos_login, "--pos-login", "ЛКО login"),
-            pos_password=ask(pos_password, "--pos-password", "ЛКО password", secret=True),
+            account=account, pos_url=ask(pos_url, "--pos-url", N_("POS integration API URL")),
+            pos_login=ask(pos_login, "--pos-login", N_("ЛКО login")),
+            pos_password=ask(pos_password, "--pos-password", N_("ЛКО password"), secret=True),
             edms_name=edms_name, edms=EdmsAnswers.model_validate(edms),
             data_dir=(data_dir or default_data).absolute(), database_url=database_url,
             allow_insecure=allow_insecure)
@@ -118,17 +119,17 @@ def init(out: Path | None, non_interactive: bool, force: bool, account: str, pos
     except DataError as exc:
         fail(exc.operator_message, EXIT_BAD_INPUT)
     except ConfigError as exc:
-        click.echo("error: the configuration would not load, nothing was written:", err=True)
+        click.echo(_("error: the configuration would not load, nothing was written:"), err=True)
         for line in exc.problems:
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return
-    click.echo(f"configuration written to {result.config}")
+    click.echo(_("configuration written to {path}").format(path=result.config))
     for path in result.secret_files:
-        click.echo(f"  secret (0600): {path}")
-    click.echo(f"next: connector db upgrade --config {result.config}")
+        click.echo(_("  secret (0600): {path}").format(path=path))
+    click.echo(_("next: connector db upgrade --config {path}").format(path=result.config))
 
 
 @click.command("doctor")
@@ -145,10 +146,12 @@ def doctor(config: Path | None, as_json: bool) -> None:
         emit_json({**report.model_dump(mode="json"), "worst": report.worst.value})
     else:
         width = max(len(c.name) for c in report.checks)
-        click.echo(f"configuration {report.config_file}")
+        words = {r: _(w) for r, w in ((Result.OK, N_("OK")), (Result.WARN, N_("WARN")), (Result.FAIL, N_("FAIL")))}
+        word_width = max(4, *map(len, words.values()))
+        click.echo(_("configuration {path}").format(path=report.config_file))
         for check in report.checks:
-            click.echo(f"  {check.result.value.upper():4}  {check.name:<{width}}  {check.detail}")
-        click.echo({Result.OK: "ready", Result.WARN: "ready, with warnings",
-                    Result.FAIL: "NOT READY: fix the failed checks"}[report.worst])
+            click.echo(f"  {words[check.result]:{word_width}}  {check.name:<{width}}  {check.detail}")
+        click.echo({Result.OK: _("ready"), Result.WARN: _("ready, with warnings"),
+                    Result.FAIL: _("NOT READY: fix the failed checks")}[report.worst])
     # warnings are worth reading but do not stop a service: only a failed check is exit 1
     sys.exit(EXIT_FAILED if report.worst is Result.FAIL else EXIT_OK)

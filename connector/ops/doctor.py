@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from connector.config import Settings
 from connector.errors import AuthError, ConnectorError, RemoteRejected
+from connector.i18n import _
 from connector.transport import RetryingSession, RetryPolicy
 
 DISK_FAIL_BYTES = 100 * 1000 * 1000  # below this a day of attachments may not fit
@@ -78,26 +79,28 @@ def _session(settings: Settings, system: str) -> RetryingSession:
 def _mode_problem(path: Path, allowed: int) -> str | None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & ~allowed:
-        return f"{path} is mode {mode:04o}: others can read it (chmod {allowed:04o})"
+        return _("{path} is mode {mode:04o}: others can read it (chmod {allowed:04o})").format(
+            path=path, mode=mode, allowed=allowed)
     return None
 
 
 def _data_dir(settings: Settings, _config: Path) -> Iterator[Check]:
-    data = settings.daemon.data_dir
+    data, name = settings.daemon.data_dir, _("data directory")
     if not data.exists():
-        yield Check(name="data directory", result=Result.WARN,
-                    detail=f"{data} does not exist yet (connector db upgrade or the first run creates it)")
+        yield Check(name=name, result=Result.WARN,
+                    detail=_("{path} does not exist yet (connector db upgrade or the first run creates it)")
+                    .format(path=data))
         return
     if not data.is_dir():
-        yield Check(name="data directory", result=Result.FAIL, detail=f"{data} is not a directory")
+        yield Check(name=name, result=Result.FAIL, detail=_("{path} is not a directory").format(path=data))
         return
     if not os.access(data, os.W_OK | os.X_OK):
-        yield Check(name="data directory", result=Result.FAIL,
-                    detail=f"{data} is not writable by this user (uid {os.geteuid()})")
+        yield Check(name=name, result=Result.FAIL,
+                    detail=_("{path} is not writable by this user (uid {uid})").format(path=data, uid=os.geteuid()))
         return
     problem = _mode_problem(data, 0o700)
-    yield Check(name="data directory", result=Result.WARN if problem else Result.OK,
-                detail=problem or f"{data} (mode 0700, writable)")
+    yield Check(name=name, result=Result.WARN if problem else Result.OK,
+                detail=problem or _("{path} (mode 0700, writable)").format(path=data))
 
 
 def _file_keys(node: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -122,13 +125,14 @@ def _secret_files(settings: Settings, config: Path) -> Iterator[Check]:
     for key, value in _file_keys(raw):
         path = Path(value) if Path(value).is_absolute() else config.parent / value
         if not path.is_file():
-            yield Check(name=f"file {key}", result=Result.FAIL, detail=f"{path} is missing")
+            yield Check(name=_("file {key}").format(key=key), result=Result.FAIL,
+                        detail=_("{path} is missing").format(path=path))
             continue
         if key.endswith("bodies_file"):
             continue  # a directory of bodies, not a secret
         problem = _mode_problem(path, 0o640)
-        yield Check(name=f"secret {key}", result=Result.WARN if problem else Result.OK,
-                    detail=problem or f"{path} (not readable by others)")
+        yield Check(name=_("secret {key}").format(key=key), result=Result.WARN if problem else Result.OK,
+                    detail=problem or _("{path} (not readable by others)").format(path=path))
 
 
 def _database(settings: Settings, _config: Path) -> Iterator[Check]:
@@ -151,17 +155,19 @@ def _database(settings: Settings, _config: Path) -> Iterator[Check]:
         finally:
             store.dispose()
     except ConnectorError as exc:
-        yield Check(name="database", result=Result.FAIL, detail=exc.operator_message)
+        yield Check(name=_("database"), result=Result.FAIL, detail=exc.operator_message)
         return
     except DBAPIError as exc:
-        yield Check(name="database", result=Result.FAIL, detail=database_unavailable(exc, url).operator_message)
+        yield Check(name=_("database"), result=Result.FAIL, detail=database_unavailable(exc, url).operator_message)
         return
     if revision != head:
-        yield Check(name="database", result=Result.WARN,
-                    detail=f"{where}: schema at {revision}, migrations up to {head} pending "
-                           "(connector db upgrade; the daemon also applies them at start)")
+        yield Check(name=_("database"), result=Result.WARN,
+                    detail=_("{where}: schema at {revision}, migrations up to {head} pending "
+                             "(connector db upgrade; the daemon also applies them at start)").format(
+                        where=where, revision=revision, head=head))
     else:
-        yield Check(name="database", result=Result.OK, detail=f"{where}: schema at {revision} (newest)")
+        yield Check(name=_("database"), result=Result.OK,
+                    detail=_("{where}: schema at {revision} (newest)").format(where=where, revision=revision))
 
 
 def _disk(settings: Settings, _config: Path) -> Iterator[Check]:
@@ -170,7 +176,8 @@ def _disk(settings: Settings, _config: Path) -> Iterator[Check]:
         path = path.parent
     free = shutil.disk_usage(path).free
     result = Result.FAIL if free < DISK_FAIL_BYTES else Result.WARN if free < DISK_WARN_BYTES else Result.OK
-    yield Check(name="free disk", result=result, detail=f"{free / 1e9:.1f} GB free under {path}")
+    yield Check(name=_("free disk"), result=result,
+                detail=_("{gb:.1f} GB free under {path}").format(gb=free / 1e9, path=path))
 
 
 def _server_times(times: list[datetime]) -> Callable[..., None]:
@@ -196,7 +203,7 @@ def _pos(settings: Settings, clock: Callable[[], datetime]) -> Iterator[Check]:
         try:
             TokenManager(account, session).refresh()
             yield Check(name=f"POS {account.name}", result=Result.OK,
-                        detail=f"{account.pos_base_url}: login accepted")
+                        detail=_("{url}: login accepted").format(url=account.pos_base_url))
         except ConnectorError as exc:
             yield Check(name=f"POS {account.name}", result=Result.FAIL, detail=exc.operator_message)
         finally:
@@ -204,8 +211,9 @@ def _pos(settings: Settings, clock: Callable[[], datetime]) -> Iterator[Check]:
         if server_times:
             skew = (clock() - server_times[-1]).total_seconds()
             result = Result.WARN if abs(skew) > allowance else Result.OK
-            yield Check(name=f"clock vs POS {account.name}", result=result,
-                        detail=f"ours is {skew:+.0f} s from POS's (allowance {allowance} s)")
+            yield Check(name=_("clock vs POS {account}").format(account=account.name), result=result,
+                        detail=_("ours is {skew:+.0f} s from POS's (allowance {allowance} s)").format(
+                            skew=skew, allowance=allowance))
 
 
 def _edms(settings: Settings) -> Iterator[Check]:
@@ -213,7 +221,7 @@ def _edms(settings: Settings) -> Iterator[Check]:
 
     for item in check_edms(settings):
         yield Check(name=f"EDMS {item.target}", result=Result.OK if item.ok else Result.FAIL,
-                    detail=f"{item.adapter}: healthy" if item.ok else item.problem)
+                    detail=_("{adapter}: healthy").format(adapter=item.adapter) if item.ok else item.problem)
 
 
 def _sstu(settings: Settings) -> Iterator[Check]:
@@ -222,8 +230,8 @@ def _sstu(settings: Settings) -> Iterator[Check]:
     sstu = settings.sstu
     if not sstu.base_url:
         yield Check(name="ССТУ", result=Result.OK,
-                    detail="no HTTP route configured" + (f"; archives to {sstu.archive_dir}" if sstu.archive_dir
-                                                          else ""))
+                    detail=_("no HTTP route configured") + (
+                        _("; archives to {path}").format(path=sstu.archive_dir) if sstu.archive_dir else ""))
         return
     session = _session(settings, "ССТУ")
     client = SstuClient(sstu.base_url, session)
@@ -232,9 +240,11 @@ def _sstu(settings: Settings) -> Iterator[Check]:
         for department in departments or [sstu.department_id]:
             held = client.read_back(department)
             yield Check(name=f"ССТУ {department}", result=Result.OK,
-                        detail=f"{sstu.base_url}: read-back lists {len(held)} appeal(s)")
+                        detail=_("{url}: read-back lists {count} appeal(s)").format(url=sstu.base_url,
+                                                                                    count=len(held)))
     except (AuthError, RemoteRejected) as exc:
-        yield Check(name="ССТУ", result=Result.WARN, detail=f"reachable, but: {exc.operator_message}")
+        yield Check(name="ССТУ", result=Result.WARN,
+                    detail=_("reachable, but: {problem}").format(problem=exc.operator_message))
     except ConnectorError as exc:
         yield Check(name="ССТУ", result=Result.FAIL, detail=exc.operator_message)
     finally:
@@ -244,6 +254,6 @@ def _sstu(settings: Settings) -> Iterator[Check]:
 def _zone(settings: Settings, clock: Callable[[], datetime]) -> Check:
     zone = settings.sstu.zone
     local = clock().astimezone(zone)
-    return Check(name="time zone", result=Result.OK,
-                 detail=f"{settings.sstu.timezone}: now {local:%Y-%m-%d %H:%M %Z} (UTC{local:%z}); "
-                        "the body's dates are taken on this calendar")
+    return Check(name=_("time zone"), result=Result.OK,
+                 detail=_("{zone}: now {now:%Y-%m-%d %H:%M %Z} (UTC{now:%z}); the body's dates are taken on "
+                          "this calendar").format(zone=settings.sstu.timezone, now=local))

@@ -36,7 +36,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from connector.domain import CardStage, PosStatus
 from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
-from connector.i18n import N_, UiSettings, _, current_language
+from connector.i18n import N_, UiSettings, _, current_language, language_of, use_language
 from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
 from connector.sstu_export.settings import GuidSetting, SstuSettings
@@ -480,6 +480,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([_("not valid TOML: {error}").format(error=exc)], source=source) from None
     data = apply_env_overrides(data, environ)
+    use_language(language_of(data))  # its own problems are already told in the language it asks for
     # Relative paths resolve against the file's directory (without a file: the current one).
     base = path.parent if path is not None else Path.cwd()
     return settings_from_mapping(data, source=source, base_dir=base)

@@ -26,7 +26,7 @@ import os
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -51,6 +51,13 @@ def use_language(language: Language | None) -> None:
     """Set by loading a configuration (``None``: the environment decides again)."""
     global _configured
     _configured = language
+
+
+def language_of(data: Mapping[str, Any]) -> Language | None:
+    """``[ui] language`` of a configuration not yet validated (a wrong value is reported by validation)."""
+    ui = data.get("ui")
+    value = ui.get("language") if isinstance(ui, Mapping) else None
+    return value if value in LANGUAGES else None
 
 
 def _code(value: str) -> Language | None:

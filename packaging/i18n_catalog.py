@@ -81,6 +81,8 @@ def read_catalog(path: Path = PO_FILE) -> Catalog:
 def update() -> Catalog:
     catalog = read_catalog() if PO_FILE.exists() else Catalog(locale="ru", domain="connector")
     catalog.update(template())
+    catalog.project, catalog.fuzzy = "pos-connector", False
+    catalog.language_team = catalog.last_translator = "pos-connector maintainers"
     PO_FILE.parent.mkdir(parents=True, exist_ok=True)
     with PO_FILE.open("wb") as fh:
         write_po(fh, catalog, width=110, ignore_obsolete=True, include_lineno=False)

@@ -86,7 +86,6 @@ def config_path(config: Path | None) -> Path:
 def load(config: Path | None, *, log_to_stdout: bool = False) -> Any:
     """The validated settings (or exit 2 naming every problem), with logging configured."""
     from connector.config import load_settings
-    from connector.i18n import use_language
     from connector.logs import configure_logging
 
     path = config_path(config)
@@ -94,7 +93,6 @@ def load(config: Path | None, *, log_to_stdout: bool = False) -> Any:
         settings = load_settings(path)
     except ConfigError as exc:
         fail_with(exc)
-    use_language(settings.ui.language)
     # The daemon logs to stdout (the journal collects it); other commands keep stdout for results.
     configure_logging(settings.logging.level, settings.logging.format, settings.secret_values(),
                       stream=sys.stdout if log_to_stdout else sys.stderr)

@@ -27,6 +27,7 @@ from connector.cli._common import (
     open_store,
 )
 from connector.errors import ConnectorError, DataError
+from connector.i18n import _
 
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_file = click.Path(dir_okay=False, writable=True, path_type=Path)
@@ -148,7 +149,7 @@ def mapping() -> None:
 def mapping_categories(account: str | None, file: Path | None, config: Path | None, as_json: bool) -> None:
     """Refresh the stored POS category list the workbook and the validator use."""
     if (account is None) == (file is None):
-        fail("give --from-pos ACCOUNT or --file FILE (one of them)", EXIT_BAD_INPUT)
+        fail(_("give --from-pos ACCOUNT or --file FILE (one of them)"), EXIT_BAD_INPUT)
     from connector.rubric_mapping import service
 
     if file is not None:
@@ -160,7 +161,7 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
 
         settings = load(config)
         if account not in {a.name for a in settings.accounts}:
-            fail(f"no account named {account!r} in the configuration", EXIT_BAD_INPUT)
+            fail(_("no account named {name!r} in the configuration").format(name=account), EXIT_BAD_INPUT)
         store = _store(config)
         http = settings.http
         client = PosClient(settings.account(str(account)),

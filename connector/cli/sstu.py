@@ -24,6 +24,7 @@ from connector.cli._common import (
     load,
 )
 from connector.errors import DataError
+from connector.i18n import _
 
 MAX_PRINTED = 200
 
@@ -73,8 +74,8 @@ def _context(config: Path | None) -> Any:
 
     settings = load(config)
     if not settings.sstu.enabled and not settings.sstu.department_id:
-        fail("no [sstu] section: set department_id and base_url and/or archive_dir "
-             f"({resource_path(EXAMPLE_CONFIG)})", EXIT_BAD_INPUT)
+        fail(_("no [sstu] section: set department_id and base_url and/or archive_dir ({example})")
+             .format(example=resource_path(EXAMPLE_CONFIG)), EXIT_BAD_INPUT)
     return build_context(settings, create=False)
 
 
@@ -119,7 +120,7 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
     except DataError as exc:
         fail(exc.operator_message, EXIT_BAD_INPUT)
     except OSError as exc:
-        fail(f"cannot write the archive: {exc}", EXIT_FAILED)
+        fail(_("cannot write the archive: {error}").format(error=exc), EXIT_FAILED)
     finally:
         ctx.close()
     if as_json:
@@ -150,7 +151,7 @@ def _send(ctx: Any, built: Any) -> dict[str, Any]:
     from connector.pipeline.sstu import send_pending
 
     if not ctx.settings.sstu.base_url:
-        raise DataError("[sstu] base_url is not set: nowhere to upload")
+        raise DataError(_("[sstu] base_url is not set: nowhere to upload"))
     # what is pending was found by the export's refresh (or queued by resend); each appeal is
     # rebuilt from the store as it is sent
     stats = send_pending(ctx, built)
@@ -192,7 +193,7 @@ def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: 
     from connector.sstu_export.service import requeue
 
     if not period and not numbers:
-        fail("give --period YYYY-MM and/or --number N", EXIT_BAD_INPUT)
+        fail(_("give --period YYYY-MM and/or --number N"), EXIT_BAD_INPUT)
     ctx = _context(config)
     try:
         queued = requeue(ctx.store, ctx.settings, period=period, numbers=list(numbers) or None)
@@ -225,7 +226,7 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
     ctx = _context(config)
     try:
         if not ctx.settings.sstu.base_url:
-            fail("[sstu] base_url is not set: there is no read-back API to compare with", EXIT_BAD_INPUT)
+            fail(_("[sstu] base_url is not set: there is no read-back API to compare with"), EXIT_BAD_INPUT)
         client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session("ССТУ"))
         results = reconcile_portal(ctx.store, ctx.settings, client)
         to_resend = sorted({n for r in results for n in r.report.to_resend})

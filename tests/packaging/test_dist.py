@@ -45,7 +45,7 @@ def test_wheel_carries_the_example_config_the_unit_samples_and_migrations(dist: 
     for expected in ("connector/resources/connector.example.toml", "connector/resources/pos-connector.service",
                      "connector/rubric_mapping/samples/SAMPLE_sstu_classifier.json",
                      "connector/store/migrations/versions/0001_initial_schema.py",
-                     "connector/store/migrations/env.py"):
+                     "connector/store/migrations/env.py", "connector/locale/ru/LC_MESSAGES/connector.mo"):
         assert expected in names
     assert not [n for n in names if "__pycache__" in n or n.startswith("tests/")]
 
@@ -62,10 +62,11 @@ def test_offline_bundle_installs_without_network_and_runs_the_demo(dist: Path, t
     install = f"sh {bundle}/install.sh --prefix {prefix} --no-system"
     connector = prefix / "venv" / "bin" / "connector"
 
-    first = _offline(f"{install}\n{connector} --version\n"
+    first = _offline(f"{install}\n{connector} --version\nCONNECTOR_UI__LANGUAGE=en {connector} --version\n"
                      f"cd {tmp_path} && {connector} demo --data-dir {tmp_path / 'demo'} --messages 20 --json")
     assert first.returncode == 0, first.stderr[-3000:] + first.stdout[-3000:]
-    assert "connector, version" in first.stdout
+    # the installed copy speaks Russian by default (the catalog is in the wheel), English when asked
+    assert "connector, версия" in first.stdout and "connector, version" in first.stdout
     assert '"ok": true' in first.stdout
     assert (prefix / "etc" / "connector.example.toml").is_file()
     assert oct((prefix / "var").stat().st_mode & 0o777) == "0o700"
@@ -90,8 +91,9 @@ chmod 700 {made.parent / "var"}
 {connector} doctor --config {made}
 """)
     assert doctor.returncode == 0, doctor.stderr[-3000:] + doctor.stdout[-3000:]
-    assert "OK    POS main" in doctor.stdout and "OK    EDMS main" in doctor.stdout, doctor.stdout
-    assert doctor.stdout.rstrip().endswith("ready")
+    assert "НОРМА     POS main" in doctor.stdout and "НОРМА     EDMS main" in doctor.stdout, doctor.stdout
+    assert doctor.stdout.rstrip().endswith("готово к работе")
+    assert "конфигурация записана в" in doctor.stdout
 
     # An upgrade in place keeps what the operator wrote and what the service stored.
     config = prefix / "etc" / "connector.toml"

@@ -1,0 +1,180 @@
+"""Russian for Russian users: the CLI speaks Russian by default and English when asked, and no English
+sentence reaches a Russian reader (the catalog, extracted from the sources now, is complete)."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import string
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import main
+from connector.i18n import current_language, language_of, locale_language, use_language
+
+from testconfig import onec_account_toml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packaging"))
+import i18n_catalog  # noqa: E402
+
+CONFIG = """
+[daemon]
+data_dir = "{data}"
+
+[http]
+allow_insecure = true
+{ui}
+""" + onec_account_toml("demo")
+
+
+@pytest.fixture
+def russian_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server whose locale names no language (C.UTF-8) and no override: the shipped default."""
+    monkeypatch.delenv("CONNECTOR_UI__LANGUAGE", raising=False)
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    yield
+    use_language(None)
+
+
+def _config(tmp_path: Path, ui: str = "", extra: str = "") -> Path:
+    path = tmp_path / "connector.toml"
+    path.write_text(CONFIG.format(data=tmp_path / "data", pos="http://127.0.0.1:9", onec="http://127.0.0.1:9",
+                                  ui=ui) + extra, encoding="utf-8")
+    return path
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def catalogs() -> tuple[object, object]:
+    return i18n_catalog.template(), i18n_catalog.read_catalog()
+
+
+def test_every_message_of_the_sources_has_a_russian_text(catalogs: tuple) -> None:
+    template, ru = catalogs
+    assert len(template) > 200  # the sources, the help texts and click's words were all found
+    missing = i18n_catalog.untranslated(ru, template)
+    assert not missing, "untranslated or fuzzy (run `make messages`, translate the .po): " + "; ".join(missing)
+
+
+def _fields(text: str) -> set[str]:
+    named = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    return named | set(re.findall(r"%\(\w+\)s", text))
+
+
+def test_translations_keep_every_placeholder(catalogs: tuple) -> None:
+    _template, ru = catalogs
+    wrong = []
+    for message in ru:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        texts = message.string if isinstance(message.string, tuple) else (message.string,)
+        # a plural's forms may leave out the count of the singular ("1 was given"), never add one
+        allowed = set().union(*map(_fields, ids))
+        for text in texts:
+            if not _fields(text) <= allowed or (len(ids) == 1 and _fields(text) != allowed):
+                wrong.append(f"{ids[0]!r} → {text!r}")
+    assert not wrong, wrong
+
+
+def test_the_shipped_mo_is_compiled_from_the_po(catalogs: tuple) -> None:
+    _template, ru = catalogs
+    with i18n_catalog.MO_FILE.open("rb") as fh:
+        mo = gettext.GNUTranslations(fh)
+    stale = []
+    for message in ru:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            got = tuple(mo.ngettext(*message.id, n) for n in (1, 2, 5))
+            if got != tuple(message.string):
+                stale.append(message.id[0])
+        elif mo.gettext(message.id) != message.string:
+            stale.append(message.id)
+    assert not stale, "connector.mo is older than connector.po: run `make messages`: " + "; ".join(stale[:5])
+
+
+# --- which language ----------------------------------------------------------------------------
+
+def test_precedence_override_then_configuration_then_locale_then_russian() -> None:
+    try:
+        use_language(None)
+        assert current_language({}) == "ru"
+        assert current_language({"LANG": "C.UTF-8"}) == "ru"
+        assert current_language({"LANG": "en_US.UTF-8"}) == "en"
+        assert current_language({"LANG": "en_US.UTF-8", "LC_MESSAGES": "ru_RU.UTF-8"}) == "ru"
+        assert current_language({"LANG": "ru_RU.UTF-8", "LC_ALL": "en_GB.UTF-8"}) == "en"
+        assert locale_language({"LC_ALL": "C", "LANG": "en_US.UTF-8"}) is None  # POSIX: LC_ALL decides
+        use_language("en")
+        assert current_language({"LANG": "ru_RU.UTF-8"}) == "en"
+        assert current_language({"LANG": "en_US.UTF-8", "CONNECTOR_UI__LANGUAGE": "ru"}) == "ru"
+        assert language_of({"ui": {"language": "en"}}) == "en"
+        assert language_of({"ui": {"language": "de"}}) is None and language_of({}) is None
+    finally:
+        use_language(None)
+
+
+# --- what the operator reads -------------------------------------------------------------------
+
+def test_a_cli_error_is_russian_by_default(russian_locale: None, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status", "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert f"ошибка: в файле конфигурации {tmp_path / 'nope.toml'} есть ошибки:" in result.output
+    assert f"не найден файл конфигурации: {tmp_path / 'nope.toml'}" in result.output
+    assert "error:" not in result.output and "invalid configuration" not in result.output
+
+
+def test_no_configuration_at_all_is_told_in_the_locale_language(russian_locale: None, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CONNECTOR_CONFIG", raising=False)
+    ru = CliRunner().invoke(main, ["failures", "list"])
+    assert ru.exit_code == 2 and ru.output.startswith("ошибка: не найден файл конфигурации: укажите --config")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    en = CliRunner().invoke(main, ["failures", "list"])
+    assert en.exit_code == 2 and en.output.startswith("error: no configuration: pass --config FILE")
+
+
+def test_configuration_problems_in_russian_and_in_english_when_it_says_so(russian_locale: None,
+                                                                         tmp_path: Path) -> None:
+    (tmp_path / "ru").mkdir()
+    (tmp_path / "en").mkdir()
+    ru = CliRunner().invoke(main, ["status", "--config", str(_config(tmp_path / "ru", extra="\n[daemon2]\n"))])
+    assert ru.exit_code == 2
+    assert "daemon2: неизвестный параметр (опечатка? все параметры перечислены в примере конфигурации)" in ru.output
+    # [ui] language = "en" wins over the locale, even for the configuration's own problems
+    en_config = _config(tmp_path / "en", ui='\n[ui]\nlanguage = "en"\n', extra="\n[daemon2]\n")
+    en = CliRunner().invoke(main, ["status", "--config", str(en_config)], env={"LANG": "ru_RU.UTF-8"})
+    assert en.exit_code == 2
+    assert f"error: invalid configuration in {en_config}:" in en.output
+    assert "daemon2: Extra inputs are not permitted" in en.output
+
+
+def test_results_and_help_follow_the_language(russian_locale: None, tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    assert CliRunner().invoke(main, ["db", "upgrade", "--config", str(config)]).exit_code == 0
+    ru = CliRunner().invoke(main, ["failures", "list", "--config", str(config)])
+    assert ru.exit_code == 0 and ru.output.strip() == "открытых сбоев нет"
+    retry = CliRunner().invoke(main, ["failures", "retry", "--config", str(config)])
+    assert retry.exit_code == 2 and "укажите номера сбоев или --all" in retry.output
+    status = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert "сообщения по состояниям:" in status.output and "открытых сбоев: 0" in status.output
+
+    help_ru = CliRunner().invoke(main, ["failures", "--help"], prog_name="connector")
+    assert help_ru.output.startswith("Использование: connector failures [OPTIONS] COMMAND [ARGS]...")
+    assert "Очередь сбоев и повторная обработка." in help_ru.output and "Показать эту справку" in help_ru.output
+    missing = CliRunner().invoke(main, ["failures", "retry", "--bogus"])
+    assert missing.exit_code == 2 and "Ошибка: Нет параметра '--bogus'." in missing.output
+
+    en_config = _config(tmp_path, ui='\n[ui]\nlanguage = "en"\n')
+    en = CliRunner().invoke(main, ["failures", "list", "--config", str(en_config)])
+    assert en.exit_code == 0 and en.output.strip() == "no open failures"
+    help_en = CliRunner().invoke(main, ["failures", "--help"], env={"LANG": "en_US.UTF-8"}, prog_name="connector")
+    assert help_en.output.startswith("Usage: connector failures")
+    assert "The dead-letter queue and its re-run." in help_en.output

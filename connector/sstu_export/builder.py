@@ -24,6 +24,7 @@ from connector.sstu_export import wire
 from connector.sstu_export.archive import ArchiveItem
 from connector.sstu_export.canonical import appeal_uuid, canonical_appeal_bytes, content_hash
 from connector.sstu_export.models import SstuAppeal
+from connector.sstu_export.settings import OutcomeRule
 from connector.sstu_export.validate import validate_appeal
 from connector.sstu_export.wire import Format, Status
 
@@ -84,12 +85,6 @@ class AppealFacts(_Input):
     author_address: str = ""
     author_email: str = ""
     questions: tuple[QuestionFacts, ...] = Field(min_length=1)
-
-
-class OutcomeRule(_Input):
-    status: Status
-    is_extend: bool = False
-    actions_taken: bool = False
 
 
 def _key(text: str) -> str:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connector.settings_base import StrictModel
 from connector.sstu_export import wire
-from connector.sstu_export.builder import OutcomeRule
+from connector.sstu_export.wire import Status
 
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -30,6 +30,16 @@ def _guid(value: str) -> str:
     if value and not wire.GUID_RE.match(value):
         raise ValueError("must be a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301")
     return value
+
+
+class OutcomeRule(BaseModel):
+    """What a card outcome / answer result is in ССТУ (``[sstu.outcomes]``; the builder applies it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Status
+    is_extend: bool = False
+    actions_taken: bool = False
 
 
 # A ССТУ GUID setting, written in any case; empty means "not set here".

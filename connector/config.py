@@ -38,8 +38,10 @@ from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
 from connector.i18n import N_, UiSettings, _, current_language, language_of, use_language
 from connector.ops.settings import AlertSettings, MonitoringSettings
+from connector.pipeline.settings import PullSettings
+from connector.pos_client.settings import AccountSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
-from connector.sstu_export.settings import GuidSetting, SstuSettings
+from connector.sstu_export.settings import SstuSettings
 from connector.transport import RetryPolicy
 
 ENV_PREFIX = "CONNECTOR_"
@@ -85,20 +87,6 @@ class ScheduleSettings(StrictModel):
     misfire_grace_seconds: int = Field(60, ge=1)
 
 
-class PullSettings(StrictModel):
-    """The watermark rules of the pull job (README «Reliability»)."""
-
-    lookback_seconds: int = Field(15 * 60, ge=0, description="every listing starts this long before the "
-                                                             "watermark; items already stored are not fetched again")
-    clock_allowance_seconds: int = Field(60, ge=0, description="the watermark stays this far behind the moment the "
-                                         "listing started; an item dated beyond now + this is a clock warning")
-    sweep_days: int = Field(7, ge=1, le=366, description="the sweep lists the changes of this many last days")
-    max_pages_per_run: int = Field(2000, ge=1, description="a listing with more pages in one run is an error")
-    max_items_per_run: int = Field(100_000, ge=1, description="a listing with more items in one run is an error")
-    max_stale_pages: int = Field(3, ge=1, description="this many pages in a row with a fresh cursor but nothing "
-                                                      "new end the listing as an error")
-
-
 class HttpSettings(StrictModel):
     timeout_seconds: float = Field(30.0, gt=0)
     verify_tls: bool = True
@@ -129,24 +117,6 @@ def _default_status_map() -> dict[CardStage, PosStatus | None]:
 
 class MappingSettings(StrictModel):
     require_full: bool = Field(False, description="an unmapped POS category is an error, not a warning")
-
-
-class AccountSettings(StrictModel):
-    """One POS organisation account (ЛКО)."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    pos_base_url: str = Field(pattern=r"^https?://", description="base URL of the POS integration API")
-    login: str = Field(min_length=1)
-    password: SecretStr
-    edms: str = Field(description="name of an [edms.<name>] target")
-    page_size: int = Field(100, ge=1, le=100)
-    answer_days: int = Field(30, ge=1, description="term of consideration when neither POS nor EDMS gives one")
-    sstu_department_id: GuidSetting = Field("", description="ССТУ GUID of the body this account reports as; "
-                                                            "empty means [sstu] department_id")
-    answer_requires_file: bool = Field(True, description="an answer goes to POS only with its signed file; false: "
-                                                         "this body answers with text alone (ССТУ gets the text)")
-    answer_file_wait_hours: float = Field(24.0, gt=0, description="an answer still without its file after this "
-                                                                  "long lands in failures")
 
 
 def _type_error(message: str, value: object) -> ValidationError:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
-from connector.config import PullSettings
 from connector.errors import ConnectorError
+from connector.pipeline.settings import PullSettings
 from connector.pipeline.watermark import Signpost
 from connector.pos_client.client import ListedPage
 from connector.pos_client.wire import WireListItem

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from connector.config import AccountSettings
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.listing import BoundedListing, ListingRunaway
 from connector.pipeline.outcomes import JobStats
 from connector.pipeline.pull import account_lock, for_each_account, listing_ended, listing_failed, walk
 from connector.pipeline.watermark import listing_since
+from connector.pos_client.settings import AccountSettings
 from connector.store import job_history
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import requests
 
-from connector.config import AccountSettings
 from connector.errors import AuthError, TransientError
 from connector.pos_client import wire
+from connector.pos_client.settings import AccountSettings
 
 # Refresh this long before the announced expiry (bounded by a share of a short lifetime).
 _EARLY_REFRESH_SECONDS = 30.0

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.config import PullSettings
 from connector.domain import PosStatus
 from connector.pipeline.listing import BoundedListing, ListingRunaway
+from connector.pipeline.settings import PullSettings
 from connector.pipeline.watermark import Signpost, advanced, listing_since
 from connector.pos_client.client import ListedPage, http_date
 from connector.pos_client.wire import WireListItem

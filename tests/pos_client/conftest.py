@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from connector.config import AccountSettings
 from connector.pos_client import PosClient
+from connector.pos_client.settings import AccountSettings
 from connector.simulators.pos import PosSimulator
 from connector.simulators.server import SimServer
 from connector.transport import RetryingSession, RetryPolicy

@@ -26,7 +26,8 @@ password = "1c-secret"
 
 def connector(*args: str, cwd: Path, env: dict[str, str] | None = None,
               timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
+    # no configuration from the environment; the language stays the suite's (tests/conftest.py)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_") or k == "CONNECTOR_UI__LANGUAGE"}
     return subprocess.run([sys.executable, "-m", "connector", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**environ, **(env or {})})
 

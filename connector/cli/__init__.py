@@ -66,36 +66,36 @@ def demo(messages: int, as_json: bool, data_dir: Path, edms: str, log_level: str
 
 def _print_demo(report: Any) -> None:
     rows = [
-        ("messages seeded in POS", report.messages),
-        ("pulled into the store", report.pulled),
-        (f"cards in {report.edms}", report.cards),
-        ("duplicate cards", report.duplicate_cards),
-        ("«Назначен исполнитель» in POS", report.executor_assigned_in_pos),
-        ("answered in POS", report.answered_in_pos),
-        ("duplicate answers", report.duplicate_answers),
-        ("closed (POS confirmed)", report.closed),
-        ("failures", report.failures),
+        (_("messages seeded in POS"), report.messages),
+        (_("pulled into the store"), report.pulled),
+        (_("cards in {edms}").format(edms=report.edms), report.cards),
+        (_("duplicate cards"), report.duplicate_cards),
+        (_("«Назначен исполнитель» in POS"), report.executor_assigned_in_pos),
+        (_("answered in POS"), report.answered_in_pos),
+        (_("duplicate answers"), report.duplicate_answers),
+        (_("closed (POS confirmed)"), report.closed),
+        (_("failures"), report.failures),
     ]
     if report.sstu is not None:
         rows += [
-            ("ССТУ: appeals sent", report.sstu.sent),
-            ("ССТУ: appeals held by ССТУ", report.sstu.accepted_by_sstu),
-            ("ССТУ: rejected", report.sstu.rejected_by_sstu),
-            ("ССТУ: appeals in the archive", report.sstu.archive_appeals),
-            ("ССТУ: archive valid", "yes" if report.sstu.archive_valid else "NO"),
+            (_("ССТУ: appeals sent"), report.sstu.sent),
+            (_("ССТУ: appeals held by ССТУ"), report.sstu.accepted_by_sstu),
+            (_("ССТУ: rejected"), report.sstu.rejected_by_sstu),
+            (_("ССТУ: appeals in the archive"), report.sstu.archive_appeals),
+            (_("ССТУ: archive valid"), _("yes") if report.sstu.archive_valid else _("NO")),
         ]
-    click.echo("\npos-connector demo summary")
+    click.echo("\n" + _("pos-connector demo summary"))
     for label, value in rows:
         click.echo(f"  {label:<32} {value}")
     for reason in report.failure_reasons:
-        click.echo(f"  failure: {reason}")
+        click.echo(_("  failure: {reason}").format(reason=reason))
     if report.sstu is not None:
         for error in report.sstu.archive_errors:
-            click.echo(f"  ССТУ archive: {error}")
-        click.echo(f"  ССТУ archive: {report.sstu.archive_dir}")
-    click.echo(f"  database: {report.database}")
-    click.echo("RESULT: " + ("every message registered once, answered once, closed and reported to ССТУ once"
-                             if report.ok else "NOT every message reached the end (see above)"))
+            click.echo(_("  ССТУ archive: {error}").format(error=error))
+        click.echo(_("  ССТУ archive: {error}").format(error=report.sstu.archive_dir))
+    click.echo(_("  database: {location}").format(location=report.database))
+    click.echo(_("RESULT: ") + (_("every message registered once, answered once, closed and reported to ССТУ once")
+                                if report.ok else _("NOT every message reached the end (see above)")))
 
 
 class _progress:

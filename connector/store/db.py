@@ -13,13 +13,14 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.errors import DatabaseUnavailable, UsageError
+from connector.i18n import N_, _
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-POSTGRES_MISSING = "PostgreSQL support is not installed: pip install 'pos-connector[postgres]'"
+POSTGRES_MISSING = N_("PostgreSQL support is not installed: pip install 'pos-connector[postgres]'")
 
 
 def parse_database_url(url: str) -> URL:
@@ -28,11 +29,11 @@ def parse_database_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         scheme = url.partition("://")[0] if "://" in url else url[:20]
-        raise UsageError(f"unsupported database URL {scheme!r}: expected sqlite:///PATH or "
-                         "postgresql://USER@HOST:PORT/DB") from None
+        raise UsageError(_("unsupported database URL {scheme!r}: expected sqlite:///PATH or "
+                           "postgresql://USER@HOST:PORT/DB").format(scheme=scheme)) from None
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
-        raise UsageError(f"unsupported database URL {parsed.drivername}: expected sqlite:///PATH or "
-                         "postgresql://USER@HOST:PORT/DB")
+        raise UsageError(_("unsupported database URL {scheme}: expected sqlite:///PATH or "
+                           "postgresql://USER@HOST:PORT/DB").format(scheme=parsed.drivername))
     return parsed
 
 
@@ -73,6 +74,7 @@ def database_unavailable(exc: DBAPIError | OSError, url: str) -> DatabaseUnavail
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     reason = _PG_PREFIX.sub("", first).strip() or type(orig).__name__
+    # English: the daemon logs it while it waits, and log lines are for IT (README «Language»)
     return DatabaseUnavailable(f"database unavailable: {_host_port(url)}: {reason}")
 
 
@@ -109,7 +111,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except ImportError:
-        raise UsageError(POSTGRES_MISSING) from None
+        raise UsageError(_(POSTGRES_MISSING)) from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -163,14 +165,14 @@ class Store:
         self.url = url
         path = sqlite_path(url)
         if not create and path is not None and not path.exists():
-            raise UsageError(f"no database at {path}: check daemon.data_dir / daemon.database_url "
-                             "(relative paths resolve against the configuration file's directory), "
-                             "or create it with connector db upgrade")
+            raise UsageError(_("no database at {path}: check daemon.data_dir / daemon.database_url "
+                               "(relative paths resolve against the configuration file's directory), "
+                               "or create it with connector db upgrade").format(path=path))
         self.engine = make_engine(url)
         try:
             if not create and path is None and current_revision(self.engine) is None:
-                raise UsageError(f"no connector database at {describe_location(url)}: "
-                                 "create it with connector db upgrade")
+                raise UsageError(_("no connector database at {where}: create it with connector db upgrade")
+                                 .format(where=describe_location(url)))
             if migrate and current_revision(self.engine) != SCHEMA_HEAD:
                 upgrade(self.engine)
         except DBAPIError as exc:

@@ -92,6 +92,11 @@ class HttpSettings(StrictModel):
     verify_tls: bool = True
     ca_bundle: Path | None = None
     allow_insecure: bool = Field(False, description="permit plain http:// POS/EDMS URLs (simulators, tests)")
+    proxy: str = Field("", pattern=r"^(|https?://\S+)$",
+                       description="the HTTP(S) proxy of every outbound request; the environment's "
+                                   "HTTP(S)_PROXY is never read")
+    no_proxy: list[str] = Field(default_factory=list,
+                                description="hosts (or domain suffixes) reached without the proxy")
 
     def verify(self) -> bool | str:
         if self.ca_bundle is not None:

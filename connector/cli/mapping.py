@@ -157,16 +157,14 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
         tree = _run(lambda: service.store_categories_file(store, file))
     else:
         from connector.pos_client import PosClient
-        from connector.transport import RetryingSession
+        from connector.transport import session_for
 
         settings = load(config)
         if account not in {a.name for a in settings.accounts}:
             fail(_("no account named {name!r} in the configuration").format(name=account), EXIT_BAD_INPUT)
         store = _store(config)
-        http = settings.http
         client = PosClient(settings.account(str(account)),
-                           RetryingSession(settings.retry, timeout=http.timeout_seconds, verify=http.verify(),
-                                           system=f"POS {account}"))
+                           session_for(settings.http, settings.retry, system=f"POS {account}"))
         try:
             tree = _run(lambda: service.refresh_categories_from_api(store, client))
         finally:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from connector.domain import Answer, CardRef, CardState, PosMessage
 from connector.errors import ForeignCardError
 from connector.settings_base import StrictModel
+from connector.transport import RetryingSession
 
 if TYPE_CHECKING:  # the settings models import this module; requests is for adapters only
     import requests
@@ -27,10 +28,11 @@ class AdapterSettings(StrictModel):
 
 @dataclass(frozen=True)
 class AdapterContext:
-    """What the daemon hands every adapter: how to make HTTP sessions, where data lives."""
+    """What the daemon hands every adapter: how to make its HTTP session (one per adapter, kept for
+    its life: the connection to the EDMS is reused), where data lives."""
 
     target_name: str
-    session_factory: Callable[[], requests.Session]
+    session_factory: Callable[[], RetryingSession]
     data_dir: Path
     answer_days: int = 30
     # The body's zone (`[sstu] timezone`): a date the adapter stamps itself is the body's date, not UTC's.

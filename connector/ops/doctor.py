@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from connector.config import Settings
 from connector.errors import AuthError, ConnectorError, RemoteRejected
 from connector.i18n import _
-from connector.transport import RetryingSession, RetryPolicy
+from connector.transport import RetryingSession, RetryPolicy, session_for
 
 DISK_FAIL_BYTES = 100 * 1000 * 1000  # below this a day of attachments may not fit
 DISK_WARN_BYTES = 1000 * 1000 * 1000
@@ -71,9 +71,7 @@ def run_doctor(settings: Settings, config_file: Path, *, now: Callable[[], datet
 
 
 def _session(settings: Settings, system: str) -> RetryingSession:
-    http = settings.http
-    return RetryingSession(_CHECK_POLICY, timeout=min(http.timeout_seconds, 10.0), verify=http.verify(),
-                           system=system)
+    return session_for(settings.http, _CHECK_POLICY, timeout=min(settings.http.timeout_seconds, 10.0), system=system)
 
 
 def _mode_problem(path: Path, allowed: int) -> str | None:

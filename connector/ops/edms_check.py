@@ -10,7 +10,7 @@ from connector.config import Settings
 from connector.edms_adapters.base import AdapterContext
 from connector.edms_adapters.registry import create_adapter
 from connector.errors import ConnectorError
-from connector.transport import RetryingSession, RetryPolicy
+from connector.transport import RetryPolicy, session_for
 
 
 class EdmsCheck(BaseModel):
@@ -33,9 +33,8 @@ def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck
         target = settings.edms[acc.edms]
         context = AdapterContext(target_name=acc.edms, data_dir=settings.daemon.data_dir / "edms" / acc.edms,
                                  answer_days=acc.answer_days, zone=settings.sstu.zone,
-                                 session_factory=functools.partial(
-                                     RetryingSession, policy, timeout=http.timeout_seconds, verify=http.verify(),
-                                     system=f"edms.{acc.edms}"))
+                                 session_factory=functools.partial(session_for, http, policy,
+                                                                   system=f"edms.{acc.edms}"))
         check = EdmsCheck(account=acc.name, target=acc.edms, adapter=target.type, ok=False)
         try:
             adapter = create_adapter(target, context)

@@ -14,7 +14,7 @@ from connector.edms_adapters.base import AdapterContext, EdmsAdapter
 from connector.edms_adapters.registry import create_adapter
 from connector.store.db import Store
 from connector.store.models import utcnow
-from connector.transport import RetryingSession
+from connector.transport import RetryingSession, session_for
 
 if TYPE_CHECKING:
     from connector.pos_client import PosClient
@@ -35,9 +35,8 @@ class PipelineContext:
         return self.settings.daemon.data_dir
 
     def new_session(self, system: str = "") -> RetryingSession:
-        http = self.settings.http
-        return RetryingSession(self.settings.retry, timeout=http.timeout_seconds, verify=http.verify(),
-                               sleep=self.sleep, system=system)
+        """A session for one peer, kept by its client for the context's life (its connections reused)."""
+        return session_for(self.settings.http, self.settings.retry, sleep=self.sleep, system=system)
 
     def pos(self, account_name: str) -> PosClient:
         from connector.pos_client import PosClient

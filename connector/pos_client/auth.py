@@ -8,21 +8,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import requests
-
 from connector.errors import AuthError, TransientError
 from connector.pos_client import wire
 from connector.pos_client.settings import AccountSettings
+from connector.transport import DEFAULT_TABLE, Action, Peer, RetryingSession, Rule, Table
 
 # Refresh this long before the announced expiry (bounded by a share of a short lifetime).
 _EARLY_REFRESH_SECONDS = 30.0
 _EARLY_REFRESH_SHARE = 0.1
 
+#: The token endpoint: 400/401/403 mean the login is wrong; any other 4xx is the endpoint's fault,
+#: never one appeal's, so it waits like an outage instead of quarantining the item that asked.
+TOKEN_TABLE: Table = {**DEFAULT_TABLE, 400: Rule(Action.FAIL, AuthError), 401: Rule(Action.FAIL, AuthError),
+                      403: Rule(Action.FAIL, AuthError), "4xx": Rule(Action.FAIL, TransientError)}
+
 
 class TokenManager:
     """Holds the bearer token of one account; ``clock`` is injectable for tests."""
 
-    def __init__(self, account: AccountSettings, session: requests.Session,
+    def __init__(self, account: AccountSettings, session: RetryingSession,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._account = account
         self._session = session
@@ -45,22 +49,15 @@ class TokenManager:
         self._token = None
 
     def refresh(self) -> None:
-        name = self._account.name
         body = wire.WireTokenRequest(login=self._account.login,
                                      password=self._account.password.get_secret_value()).to_wire()
-        try:
-            response = self._session.post(self._url, json=body)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"POS account {name!r}: token request failed ({type(exc).__name__})") from None
-        with response:
-            status = response.status_code
-            if status in (400, 401, 403):
-                self.invalidate()
-                raise AuthError(f"POS account {name!r}: login rejected by POS (HTTP {status}); "
-                                f"check the account's login and password")
-            if status >= 300:
-                raise TransientError(f"POS account {name!r}: token request answered HTTP {status}")
-            token = wire.decode(wire.WireTokenResponse, response.content, what=f"{wire.PATH_TOKEN} ({name})")
+        peer = Peer(f"POS account {self._account.name!r}", credentials="login",
+                    hint="; check the account's login and password")
+        self.invalidate()
+        with self._session.call("POST", self._url, peer=peer, what=f"POST {wire.PATH_TOKEN}", table=TOKEN_TABLE,
+                                json=body) as response:
+            token = wire.decode(wire.WireTokenResponse, response.content,
+                                what=f"{wire.PATH_TOKEN} ({self._account.name})")
         now = self.clock()
         early = min(_EARLY_REFRESH_SECONDS, token.expires_in * _EARLY_REFRESH_SHARE)
         self._token = token.access_token

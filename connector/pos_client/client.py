@@ -1,13 +1,15 @@
 """The POS v1 client of one account (ЛКО): the calls the pipeline makes.
 
-Error policy (after the session's own retries of 429/5xx/timeouts):
+Error policy: the one table of :mod:`connector.transport`, with POS's own rows:
 
 =====================================  ======================================================
 what came back                         what the caller gets
 =====================================  ======================================================
 401                                    a new token once, the call repeated; again → AuthError
-429, 5xx, timeout, connection error    TransientError
-400, 403, 404, 409, 422 (other 4xx)    RemoteRejected(status, code from the error body)
+429, 5xx, timeout, connection error    retried by the session; then TransientError
+3xx                                    TransientError
+400, 403, 404, 409, 422 (other 4xx)    RemoteRejected(status, code from the error body): 403
+                                       refuses one appeal, not the account
 409 ALREADY_ANSWERED on ``/answer``    success (the answer is already there)
 malformed JSON / contract violation    TransientError (a garbled response is a transport fault)
 =====================================  ======================================================
@@ -39,12 +41,25 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef, PosStatus, StoredFile
-from connector.errors import AuthError, IntegrityError, RemoteRejected, TransientError
+from connector.errors import IntegrityError, RemoteRejected, TransientError
 from connector.local_files import local_writes
 from connector.pos_client import wire
 from connector.pos_client.auth import TokenManager
+from connector.transport import (
+    DEFAULT_TABLE,
+    Action,
+    BodyCheck,
+    Peer,
+    Resolution,
+    RetryingSession,
+    Rule,
+    Table,
+)
 
 M = TypeVar("M")
+
+#: POS answers 403 for one appeal it will not let this account touch: that item is refused, not the login.
+POS_TABLE: Table = {**DEFAULT_TABLE, 403: Rule(Action.FAIL, RemoteRejected)}
 
 _BROKEN_STREAM = (
     requests.exceptions.ChunkedEncodingError,
@@ -85,6 +100,28 @@ def http_date(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _error_body(response: requests.Response, resolution: Resolution) -> Resolution:
+    """POS's error body (``{"code", "message"}``) gives a refused call its code and detail."""
+    if resolution.action is Action.SUCCESS or (resolution.status or 0) < 400:
+        return resolution
+    try:
+        error: wire.WireError | None = wire.WireError.model_validate(json.loads(response.content))
+    except (ValueError, TypeError, requests.RequestException):
+        error = None
+    if error is None:
+        return resolution
+    return resolution.refine(reason=f"{resolution.reason} ({error.code})", code=error.code,
+                             detail=(error.message or "")[:200])
+
+
+def _already_answered_is_success(response: requests.Response, resolution: Resolution) -> Resolution:
+    """``/answer``: an appeal that already has its answer (409 ALREADY_ANSWERED) is done."""
+    resolution = _error_body(response, resolution)
+    if resolution.status == 409 and resolution.code == wire.ERR_ALREADY_ANSWERED:
+        return resolution.succeed()
+    return resolution
+
+
 class ListedPage(BaseModel):
     """One page of the appeal listing and the POS server's own time when it served it."""
 
@@ -96,14 +133,15 @@ class ListedPage(BaseModel):
 
 
 class PosClient:
-    """One POS account's client over an injected (retrying) ``requests.Session``.
+    """One POS account's client over an injected :class:`~connector.transport.RetryingSession`.
 
     The client owns the session: :meth:`close` closes it.
     """
 
-    def __init__(self, account: AccountSettings, session: requests.Session, *, chunk_size: int = 1 << 16) -> None:
+    def __init__(self, account: AccountSettings, session: RetryingSession, *, chunk_size: int = 1 << 16) -> None:
         self.account = account
         self._session = session
+        self._peer = Peer(f"POS account {account.name!r}", credentials="token")
         self._base = account.pos_base_url.rstrip("/")
         self._chunk_size = chunk_size
         self._tokens = TokenManager(account, session)
@@ -210,13 +248,8 @@ class PosClient:
             opened = [(name, stack.enter_context(Path(p).open("rb")), mime) for name, p, mime in files]
             body = MultipartBody(json.dumps(answer, ensure_ascii=False).encode(), opened)
             headers = {"Content-Type": body.content_type, wire.HEADER_IDEMPOTENCY_KEY: idempotency_key}
-            try:
-                self._send("POST", wire.PATH_ANSWER.format(id=quote(pos_id, safe="")), data=body,
-                           headers=headers).close()
-            except RemoteRejected as exc:
-                if exc.status == 409 and exc.code == wire.ERR_ALREADY_ANSWERED:
-                    return
-                raise
+            self._send("POST", wire.PATH_ANSWER.format(id=quote(pos_id, safe="")), data=body, headers=headers,
+                       check=_already_answered_is_success).close()
 
     def redirect(self, pos_id: str, *, target_org_id: str, comment: str, idempotency_key: str) -> None:
         body = wire.WireRedirect(target_org_id=target_org_id, comment=comment).to_wire()
@@ -236,43 +269,11 @@ class PosClient:
         with self._send("GET", path, **kwargs) as response:
             return wire.decode(model, response.content, what=f"GET {path}")  # type: ignore[no-any-return]
 
-    def _send(self, method: str, path: str, *, headers: dict[str, str] | None = None,
-              **kwargs: Any) -> requests.Response:
-        """One call with the token; a 401 costs one new token and one repeat; errors mapped."""
-        call = f"{method} {path}"
-        for attempt in (1, 2):
-            body = kwargs.get("data")
-            if body is not None and hasattr(body, "seek"):
-                body.seek(0)
-            try:
-                response = self._session.request(method, self._base + path,
-                                                 headers={**(headers or {}), **self._tokens.header()}, **kwargs)
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                raise TransientError(f"{self._who()}: {call} failed ({type(exc).__name__})") from None
-            if response.status_code == 401:
-                response.close()
-                self._tokens.invalidate()
-                if attempt == 1:
-                    continue
-                raise AuthError(f"{self._who()}: POS rejected a freshly issued token for {call} (HTTP 401)")
-            if response.status_code < 300:
-                return response
-            raise self._error(response, call)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _error(self, response: requests.Response, call: str) -> Exception:
-        status = response.status_code
-        with response:
-            try:
-                error: wire.WireError | None = wire.WireError.model_validate(json.loads(response.content))
-            except (ValueError, TypeError, requests.RequestException):
-                error = None
-        code = error.code if error is not None else None
-        detail = (error.message or "")[:200] if error is not None else None
-        label = f"HTTP {status}" + (f" ({code})" if code else "")
-        if status == 429 or status >= 500 or status < 400:
-            return TransientError(f"{self._who()}: {call} answered {label}", detail=detail)
-        return RemoteRejected(f"{self._who()}: {call} rejected: {label}", status=status, code=code, detail=detail)
+    def _send(self, method: str, path: str, *, check: BodyCheck = _error_body, **kwargs: Any) -> requests.Response:
+        """One call with the account's token through the one error table (a 401 costs one new token
+        and one repeat)."""
+        return self._session.call(method, self._base + path, peer=self._peer, what=f"{method} {path}",
+                                  table=POS_TABLE, check=check, auth=self._tokens, **kwargs)
 
 
 class MultipartBody:

@@ -1,11 +1,12 @@
 """HTTP client of the ССТУ import plugin: one appeal per POST, and the read-back list.
 
-The session is the project's :class:`~connector.transport.RetryingSession` (429/5xx/timeouts
-retried there, once, by the one policy).  What is left is mapped here as a table:
+The session is the project's :class:`~connector.transport.RetryingSession`, and its one error
+table decides (429/5xx/timeouts retried there by the one policy):
 
 * 2xx → accepted; the body (undocumented) is kept as the :class:`Receipt`;
 * 401/403 → :class:`AuthError`; any other 4xx → :class:`RemoteRejected` with the server's reason;
-* 5xx/429 after the session's retries, timeouts, connection errors → :class:`TransientError`.
+* 3xx (a redirect not followed: nothing was imported), 5xx/429 after the session's retries,
+  timeouts, connection errors → :class:`TransientError`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connector.errors import AuthError, RemoteRejected, TransientError
+from connector.errors import RemoteRejected, TransientError
 from connector.sstu_export import wire
-from connector.transport import Action, action_for_status
+from connector.transport import Action, Peer, Resolution, RetryingSession
 
 MAX_REASON = 500
+_PEER = Peer("ССТУ")
 
 
 class Receipt(BaseModel):
@@ -80,30 +82,24 @@ def _reason(response: requests.Response) -> str:
     return " ".join(text.split())[:MAX_REASON] or response.reason or f"HTTP {response.status_code}"
 
 
+def _server_reason(response: requests.Response, resolution: Resolution) -> Resolution:
+    """A refusal is worded by the server's reason and keeps the whole body in ``detail``; any other
+    failure keeps the status in its message and the reason in ``detail``."""
+    if resolution.action is Action.SUCCESS:
+        return resolution
+    reason = _reason(response)
+    if resolution.error is RemoteRejected:
+        return resolution.refine(reason=reason, detail=response.text[:4000])
+    return resolution.refine(detail=reason)
+
+
 class SstuClient:
-    def __init__(self, base_url: str, session: requests.Session) -> None:
+    def __init__(self, base_url: str, session: RetryingSession) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session
 
     def _call(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
-        try:
-            response = self.session.request(method, self.base_url + path, **kwargs)
-        except requests.Timeout:
-            raise TransientError(f"ССТУ {what}: timed out") from None
-        except requests.ConnectionError as exc:
-            raise TransientError(f"ССТУ {what}: cannot connect", detail=str(exc)) from None
-        except requests.RequestException as exc:
-            raise TransientError(f"ССТУ {what}: request failed ({type(exc).__name__})") from None
-        action = action_for_status(response.status_code)
-        if action is Action.SUCCESS:
-            return response
-        if action is Action.RETRY:
-            raise TransientError(f"ССТУ {what}: HTTP {response.status_code} after retries",
-                                 detail=_reason(response))
-        if response.status_code in (401, 403):
-            raise AuthError(f"ССТУ {what}: HTTP {response.status_code} ({_reason(response)})")
-        raise RemoteRejected(f"ССТУ {what} rejected: {_reason(response)}", status=response.status_code,
-                             detail=response.text[:4000])
+        return self.session.call(method, self.base_url + path, peer=_PEER, what=what, check=_server_reason, **kwargs)
 
     def import_appeal(self, content: bytes) -> Receipt:
         """POST one appeal (canonical JSON bytes); a 2xx answer is acceptance."""

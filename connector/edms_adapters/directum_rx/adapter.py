@@ -1,13 +1,15 @@
 """DirectumRxAdapter: registers POS messages as incoming letters in Directum RX (OData) and follows them.
 
-Error policy (one table, applied in :meth:`DirectumRxAdapter._send`):
+Error policy: the one table of :mod:`connector.transport`, with the server's error text added
+(:func:`_error_text`, applied in :meth:`DirectumRxAdapter._send`):
 
 =================================================  =====================================================
 what came back                                     what we raise
 =================================================  =====================================================
 HTTP 401 / 403                                     AuthError (names URL and login, never the password)
-requests Timeout / ConnectionError (after retries) TransientError (health(): FatalAdapterError "cannot reach")
+requests Timeout / ConnectionError (after retries) Unreachable (health(): FatalAdapterError "cannot reach")
 HTTP 429 / 5xx after the session's retries         TransientError, server text in ``detail``
+HTTP 3xx                                           TransientError
 HTTP 400 / 404 / 409 / 422 and other 4xx           RemoteRejected(status=…), server text (either error
                                                    shape) in ``detail``: it may echo our data
 HTTP 204 / empty body on a collection              empty list
@@ -18,7 +20,7 @@ another POS id in that property                    neither linked nor touched, n
 
 Creates are not idempotent in OData (the server assigns ids), and the session retries a 5xx -- so a
 create whose reply was lost would be sent twice.  Every POST that creates therefore goes out
-*once* per attempt (:meth:`_post_once`, with the session's ``retry=False``), and before each
+*once* per attempt (the session's :meth:`~connector.transport.RetryingSession.call_once`), and before each
 further attempt the adapter looks the object up again by its key (POS id, version note,
 person's name and contacts).  Lookups and reads keep the session's retries.
 """
@@ -53,16 +55,12 @@ from connector.edms_adapters.directum_rx import wire
 from connector.edms_adapters.directum_rx.checks import check_metadata, require_refs
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
-from connector.transport import RetryingSession
+from connector.transport import Peer, Resolution, Unreachable
 
 log = logging.getLogger(__name__)
 
 _MEMORY_BODY_LIMIT = 256 * 1024  # bodies above this are streamed from a temp file
 Params = Mapping[str, str | int | None]
-
-
-class _Unreachable(TransientError):
-    """Timeout or connection error after the session's retries; health() reports it as fatal."""
 
 
 class DirectumRxAdapter:
@@ -76,8 +74,8 @@ class DirectumRxAdapter:
         session.auth = (settings.login, settings.password.get_secret_value())
         session.headers["Accept"] = "application/json"
         self._session = session
-        policy = getattr(session, "policy", None)
-        self._create_attempts = int(getattr(policy, "max_attempts", 3))
+        self._peer = Peer(f"Directum RX at {settings.url}", credentials=f"the credentials of user {settings.login!r}")
+        self._create_attempts = session.policy.max_attempts
         self._apps: dict[str, int] = {}
 
     # --- pipeline interface --------------------------------------------------------------------------
@@ -174,7 +172,7 @@ class DirectumRxAdapter:
                 wire.parse_count(count.content)
             except wire.MalformedReply as exc:
                 raise FatalAdapterError(f"{s.url}/{s.incoming_set}/$count is not a number", detail=str(exc)) from None
-        except _Unreachable as exc:
+        except Unreachable as exc:
             raise FatalAdapterError(f"cannot reach Directum RX at {s.url}", detail=exc.detail) from None
 
     def close(self) -> None:
@@ -291,7 +289,7 @@ class DirectumRxAdapter:
                     log.info("Directum create had succeeded (reply lost)", extra={"what": what})
                     return found
             try:
-                return wire.entity(self._post_once(path, body, what).content)
+                return wire.entity(self._send("POST", path, json_body=body, what=what, once=True).content)
             except wire.MalformedReply as exc:
                 last = TransientError(f"Directum RX sent a malformed reply creating a {what}", detail=str(exc))
             except TransientError as exc:
@@ -301,18 +299,6 @@ class DirectumRxAdapter:
             return found
         assert last is not None
         raise last
-
-    def _post_once(self, path: str, body: dict[str, Any], what: str) -> requests.Response:
-        """A create request without the session's transport retries (see the module docstring)."""
-        send: Callable[..., requests.Response] = self._session.request
-        if isinstance(self._session, RetryingSession):
-            session = self._session
-
-            def once(method: str, url: str, **kw: Any) -> requests.Response:
-                return session.request(method, url, retry=False, **kw)
-
-            send = once
-        return self._send("POST", path, json_body=body, what=what, request=send)
 
     # --- reading -----------------------------------------------------------------------------------
     def _find_letter(self, msg: PosMessage) -> dict[str, Any] | None:
@@ -405,10 +391,9 @@ class DirectumRxAdapter:
     # --- transport and error table -------------------------------------------------------------------
     def _send(self, method: str, path: str, *, what: str, params: Params | None = None,
               json_body: dict[str, Any] | None = None, data: IO[bytes] | bytes | None = None,
-              accept: str = "application/json",
-              request: Callable[..., requests.Response] | None = None) -> requests.Response:
-        s = self.settings
-        url = f"{s.url}/{path}"
+              accept: str = "application/json", once: bool = False) -> requests.Response:
+        """One OData call through the one error table; ``once``: a create, never sent twice."""
+        url = f"{self.settings.url}/{path}"
         if params:
             url += "?" + wire.query_string(params)
         headers = {"Accept": accept}
@@ -416,22 +401,18 @@ class DirectumRxAdapter:
             headers["Content-Type"] = wire.JSON_CONTENT_TYPE
         if json_body is not None:
             data = _json_bytes(json_body)
-        try:
-            resp = (request or self._session.request)(method, url, data=data, headers=headers)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise _Unreachable(f"Directum RX at {s.url} did not answer {method} {what}",
-                               detail=type(exc).__name__) from None
-        status = resp.status_code
-        if status in (401, 403):
-            raise AuthError(f"Directum RX at {s.url} rejected the credentials of user {s.login!r} (HTTP {status})")
-        if status == 429 or status >= 500:
-            raise TransientError(f"Directum RX at {s.url} answered HTTP {status} to {method} {what}",
-                                 detail=wire.error_text(resp.content) or None)
-        if status >= 400:
-            raise RemoteRejected(f"Directum RX at {s.url} refused {method} {what} (HTTP {status})", status=status,
-                                 code="not_found" if status == 404 else None,
-                                 detail=wire.error_text(resp.content) or None)
-        return resp
+        send = self._session.call_once if once else self._session.call
+        return send(method, url, peer=self._peer, what=f"{method} {what}", check=_error_text, data=data,
+                    headers=headers)
+
+
+def _error_text(response: requests.Response, resolution: Resolution) -> Resolution:
+    """A refused or failed call carries the server's text (either OData error shape) in ``detail``:
+    it may echo our data, so never in the operator message.  404 is ``not_found``."""
+    if (resolution.status or 0) < 400 or resolution.error is AuthError:
+        return resolution
+    return resolution.refine(detail=wire.error_text(response.content) or None,
+                             code="not_found" if resolution.status == 404 else None)
 
 
 def _json_bytes(body: Mapping[str, Any]) -> bytes:

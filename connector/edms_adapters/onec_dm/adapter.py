@@ -1,14 +1,17 @@
 """OnecDmAdapter: registers POS messages as cards in 1C:Document Management and follows them.
 
-Error policy (one table, applied in :meth:`OnecDmAdapter._execute`):
+Error policy: the one table of :mod:`connector.transport`, and what the body says (the
+:class:`_Reply` check, applied in :meth:`OnecDmAdapter._execute`):
 
 =================================================  =====================================================
 what came back                                     what we raise
 =================================================  =====================================================
 HTTP 401 / 403                                     AuthError (names URL and login, never the password)
-requests Timeout / ConnectionError (after retries) TransientError (health(): FatalAdapterError "cannot reach")
-SOAP Fault (lock conflict, server exception)       TransientError, faultstring in ``detail``
+requests Timeout / ConnectionError (after retries) Unreachable (health(): FatalAdapterError "cannot reach")
+SOAP Fault (lock conflict, server exception)       TransientError, faultstring in ``detail`` (on a 5xx
+                                                   retried by the session first)
 HTTP 429 / 5xx after the session's retries         TransientError
+HTTP 3xx                                           TransientError
 other HTTP 4xx                                     RemoteRejected(status=…)
 reply with a DTD / entities, or not XML            FatalAdapterError (protocol mismatch or hostile peer)
 ``return xsi:type="DMError"``                      RemoteRejected(code=kind by subject + description:
@@ -48,6 +51,7 @@ from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_
 from connector.edms_adapters.onec_dm import envelopes, replies, wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
+from connector.transport import Action, Peer, Resolution, Unreachable
 
 if TYPE_CHECKING:
     import zeep
@@ -87,6 +91,7 @@ class OnecDmAdapter:
         session = context.session_factory()
         session.auth = (settings.login, settings.password.get_secret_value())
         self._session = session
+        self._peer = Peer(f"1C DMService at {settings.url}", credentials=f"the credentials of user {settings.login!r}")
         # zeep is imported here, not with the module: validating a configuration loads this class,
         # and `connector status` should not pay for a SOAP stack it never uses
         import zeep
@@ -198,7 +203,7 @@ class OnecDmAdapter:
                 log.warning("untested DMService version", extra={"version": version})
             self._execute(wire.R_CURRENT_USER, wire.new_request(wire.R_CURRENT_USER, self.settings.database_id)[0])
             self.health_details = {"version": version, "useDigitalSignatures": self._use_digital_signatures()}
-        except _Unreachable as exc:
+        except Unreachable as exc:
             raise FatalAdapterError(f"cannot reach 1C DMService at {self.settings.url}", detail=exc.detail) from None
 
     def close(self) -> None:
@@ -221,7 +226,7 @@ class OnecDmAdapter:
         try:
             ret = self._execute(wire.R_GET_SETTINGS, wire.new_request(wire.R_GET_SETTINGS, self.settings.database_id)[0])
         except (RemoteRejected, TransientError) as exc:
-            if isinstance(exc, _Unreachable):
+            if isinstance(exc, Unreachable):
                 raise
             log.warning("1C DMGetSettingsRequest failed", extra={"problem": str(exc)})
             return "unknown"
@@ -356,31 +361,11 @@ class OnecDmAdapter:
         s = self.settings
         data = wire.to_bytes(envelope) if isinstance(envelope, etree._Element) else envelope
         headers = {"Content-Type": wire.CONTENT_TYPE, "SOAPAction": f'"{wire.SOAP_ACTION}"'}
-        try:
-            resp = self._session.post(s.url, data=data, headers=headers)
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise _Unreachable(f"1C DMService at {s.url} did not answer {request_type}",
-                               detail=type(exc).__name__) from None
-        status = resp.status_code
-        if status in (401, 403):
-            raise AuthError(f"1C DMService at {s.url} rejected the credentials of user {s.login!r} (HTTP {status})")
-        root = self._parse(resp.content, strict=status < 400)
-        fault = wire.find_fault(root) if root is not None else None
-        if fault is not None:
-            raise TransientError(f"1C DMService fault on {request_type} (HTTP {status})", detail=fault.faultstring)
-        if status == 429 or status >= 500:
-            raise TransientError(f"1C DMService at {s.url} answered HTTP {status} to {request_type}")
-        if status >= 400:
-            raise RemoteRejected(f"1C DMService at {s.url} answered HTTP {status} to {request_type}", status=status)
-        ret = wire.find_return(root) if root is not None else None
-        if ret is None:
-            raise FatalAdapterError(f"{s.url} did not answer {request_type} like DMService (no return element)")
-        error = wire.as_error(ret)
-        if error is not None:
-            if error.storage_unavailable:
-                raise TransientError(f"1C file storage is unavailable ({request_type})", detail=error.text)
-            raise DmErrorRejected(request_type, error)
-        return ret
+        reply = _Reply(self, request_type)
+        self._session.call("POST", s.url, peer=self._peer, what=request_type, check=reply.check, data=data,
+                           headers=headers).close()
+        assert reply.ret is not None
+        return reply.ret
 
     def _parse(self, content: bytes, *, strict: bool) -> etree._Element | None:
         """Parse a reply with zeep's safe loader.  ``strict``: a 2xx reply that is not clean XML is fatal;
@@ -406,5 +391,35 @@ class OnecDmAdapter:
             return None
 
 
-class _Unreachable(TransientError):
-    """Timeout or connection error after the session's retries; health() reports it as fatal."""
+class _Reply:
+    """The body check of one DMService call: a SOAP Fault (on any status), a reply without a
+    ``return``, a ``DMError`` return.  Keeps the parsed ``return`` of a successful reply."""
+
+    def __init__(self, adapter: OnecDmAdapter, request_type: str) -> None:
+        self._adapter = adapter
+        self._request_type = request_type
+        self.ret: etree._Element | None = None
+
+    def check(self, response: requests.Response, resolution: Resolution) -> Resolution:
+        if resolution.error is AuthError:
+            return resolution
+        url = self._adapter.settings.url
+        root = self._adapter._parse(response.content, strict=resolution.action is Action.SUCCESS)  # noqa: SLF001
+        fault = wire.find_fault(root) if root is not None else None
+        if fault is not None:
+            return resolution.fail(TransientError, reason=f"a SOAP Fault (HTTP {resolution.status})",
+                                   detail=fault.faultstring)
+        if resolution.action is not Action.SUCCESS:
+            return resolution
+        ret = wire.find_return(root) if root is not None else None
+        if ret is None:
+            return resolution.fail(FatalAdapterError(f"{url} did not answer {self._request_type} like DMService "
+                                                     "(no return element)"))
+        error = wire.as_error(ret)
+        if error is not None and error.storage_unavailable:
+            return resolution.fail(TransientError(f"1C file storage is unavailable ({self._request_type})",
+                                                  detail=error.text))
+        if error is not None:
+            return resolution.fail(DmErrorRejected(self._request_type, error))
+        self.ret = ret
+        return resolution

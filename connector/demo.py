@@ -81,6 +81,7 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
             SimServer(SstuSimulator()) as sstu:
         settings = demo_settings(data_dir, pos.url, edms=target.settings(), sstu_url=sstu.url)
         http = requests.Session()
+        http.trust_env = False  # the simulators are on loopback: never through a proxy from the environment
         step(f"seeding {messages} messages in the POS simulator")
         http.post(f"{pos.url}/_sim/seed", json={"count": messages, "seed": 2026}, timeout=60).raise_for_status()
         ctx = build_context(settings)

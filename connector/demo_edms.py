@@ -36,6 +36,7 @@ class _HttpSimTarget:
         self._settings = settings
         self._count_key = count_key
         self._http = requests.Session()
+        self._http.trust_env = False  # the simulator is on loopback: never through a proxy from the environment
 
     def settings(self) -> dict[str, Any]:
         return self._settings

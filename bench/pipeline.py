@@ -1,13 +1,18 @@
 """Benchmark: N messages through pull → register → track → push against the simulators.
 
-Prints messages/second, peak RSS of the pipeline process, and the ratio of the pipeline's
-wall time to a bare client loop that makes only the HTTP/SOAP round trips the same work
-needs (same clients, no store, no leases) against fresh simulators seeded identically.
+Runs, each against fresh simulators seeded identically: the pipeline at ``[daemon] concurrency``
+1, the pipeline at the default concurrency, and a sequential bare client loop that makes only
+the HTTP/SOAP round trips the same work needs (same clients, no store, no leases).  Prints, each
+on its own line:
+
+    ratio: X                    pipeline at concurrency 1 ÷ bare loop, wall time   (goal ≤ 1.25)
+    speedup: Y                  pipeline msg/s at the default concurrency ÷ bare loop msg/s  (goal ≥ 2.0)
+    statements per message: Z   SQL statements the pipeline sent, pull → push, ÷ messages  (goal ≤ 15)
+    peak RSS: ...               of the pipeline process at --messages and at --baseline  (goal: within 10 MB)
+
 The simulators run in their own processes, so their memory and CPU are not counted.
 
-    python bench/pipeline.py [--messages 10000] [--baseline 1000]
-
-Goals (issue "core pipeline"): ratio ≤ 2.0; peak RSS at 10 000 within 50 MB of that at 1 000.
+    python bench/pipeline.py [--messages 2000] [--baseline 2000] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -60,17 +65,17 @@ def simulators() -> Any:
             proc.wait(10)
 
 
-def run_child(mode: str, messages: int) -> dict[str, Any]:
+def run_child(mode: str, messages: int, concurrency: int = 1) -> dict[str, Any]:
     with simulators() as urls:
         requests.post(f"{urls['pos']}/_sim/seed", json={"count": messages, **SEED}, timeout=600).raise_for_status()
-        out = subprocess.run([sys.executable, __file__, "--child", mode, "--pos", urls["pos"], "--onec", urls["edms"]],
-                             capture_output=True, text=True)
+        out = subprocess.run([sys.executable, __file__, "--child", mode, "--pos", urls["pos"], "--onec", urls["edms"],
+                              "--concurrency", str(concurrency)], capture_output=True, text=True)
         if out.returncode != 0:
             raise SystemExit(f"{mode} run failed:\n{out.stderr[-4000:]}")
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         summary = requests.get(f"{urls['pos']}/_sim/state", params={"summary": 1}, timeout=60).json()["summary"]
         result["answers_in_pos"] = summary.get("answers")
-        print(f"{mode} at {messages}: {json.dumps(result)}", file=sys.stderr, flush=True)
+        print(f"{mode} (concurrency {concurrency}) at {messages}: {json.dumps(result)}", file=sys.stderr, flush=True)
         return result
 
 
@@ -81,12 +86,22 @@ def _act(onec: str) -> float:
     return time.perf_counter() - started
 
 
-def child_pipeline(pos: str, onec: str) -> dict[str, Any]:
+def child_pipeline(pos: str, onec: str, concurrency: int) -> dict[str, Any]:
+    from sqlalchemy import event
+
     from connector.demo import demo_settings
     from connector.pipeline.runner import build_context, run_job
 
     data = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    ctx = build_context(demo_settings(data, pos, onec))
+    settings = demo_settings(data, pos, onec)
+    settings = settings.model_copy(update={"daemon": settings.daemon.model_copy(update={"concurrency": concurrency})})
+    ctx = build_context(settings)
+    statements = [0]
+
+    def count(*_args: Any) -> None:
+        statements[0] += 1
+
+    event.listen(ctx.store.engine, "before_cursor_execute", count)
     timings: dict[str, float] = {}
     for job in ("pull", "register"):
         started = time.perf_counter()
@@ -99,14 +114,14 @@ def child_pipeline(pos: str, onec: str) -> dict[str, Any]:
         timings[job] = time.perf_counter() - started
     ctx.close()
     shutil.rmtree(data, ignore_errors=True)
-    return {"timings": timings}
+    return {"timings": timings, "statements": statements[0]}
 
 
-def child_raw(pos: str, onec: str) -> dict[str, Any]:
+def child_raw(pos: str, onec: str, _concurrency: int) -> dict[str, Any]:
     """Only the round trips: list, fetch, download, create card, read card, answer back."""
     from connector.demo import demo_settings
-    from connector.domain import CardStage, PosAttachmentRef, PosStatus
-    from connector.edms_adapters.base import AdapterContext
+    from connector.domain import PosAttachmentRef, PosStatus
+    from connector.edms_adapters.base import AdapterContext, read_card
     from connector.edms_adapters.registry import create_adapter
     from connector.pos_client import PosClient
     from connector.pos_client.wire import to_pos_message
@@ -135,8 +150,7 @@ def child_raw(pos: str, onec: str) -> dict[str, Any]:
     started = time.perf_counter()
     answers = []
     for pos_id, ref in refs:
-        state = adapter.get_card(ref)
-        answer = adapter.fetch_answer(ref) if state.stage == CardStage.ANSWER_READY else None
+        state, answer = read_card(adapter, ref)
         paths = []
         if answer is not None:
             for i, f in enumerate(answer.files):
@@ -160,31 +174,39 @@ def child_raw(pos: str, onec: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--baseline", type=int, default=1_000, help="N for the peak-RSS comparison")
+    parser.add_argument("--messages", type=int, default=2_000)
+    parser.add_argument("--baseline", type=int, default=2_000, help="N for the peak-RSS comparison")
+    from connector.config import DaemonSettings
+
+    parser.add_argument("--concurrency", type=int, default=DaemonSettings.model_fields["concurrency"].default,
+                        help="the pipeline's [daemon] concurrency for the speedup (default: the setting's default)")
     parser.add_argument("--child", choices=["pipeline", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--pos", help=argparse.SUPPRESS)
     parser.add_argument("--onec", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = (child_pipeline if args.child == "pipeline" else child_raw)(args.pos, args.onec)
+        result = (child_pipeline if args.child == "pipeline" else child_raw)(args.pos, args.onec, args.concurrency)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    runs = {"pipeline": run_child("pipeline", args.messages), "raw": run_child("raw", args.messages)}
-    baseline = run_child("pipeline", args.baseline) if args.baseline != args.messages else runs["pipeline"]
+    n = args.messages
+    runs = {"pipeline c1": run_child("pipeline", n, 1), f"pipeline c{args.concurrency}":
+            run_child("pipeline", n, args.concurrency), "raw": run_child("raw", n)}
+    concurrent = runs[f"pipeline c{args.concurrency}"]
+    baseline = run_child("pipeline", args.baseline, args.concurrency) if args.baseline != n else concurrent
     wall = {mode: sum(r["timings"].values()) for mode, r in runs.items()}
-    ratio = wall["pipeline"] / wall["raw"]
-    rss_delta = runs["pipeline"]["peak_rss_mb"] - baseline["peak_rss_mb"]
-    print(f"messages:                  {args.messages}")
-    print(f"answers in POS (pipeline): {runs['pipeline']['answers_in_pos']}")
-    for mode in ("pipeline", "raw"):
-        stages = "  ".join(f"{k} {v:.1f}s" for k, v in runs[mode]["timings"].items())
-        print(f"{mode:<9} wall {wall[mode]:7.1f}s  {args.messages / wall[mode]:7.1f} msg/s   {stages}")
-    print(f"ratio pipeline/raw:        {ratio:.2f}  (goal ≤ 2.0)")
-    print(f"peak RSS pipeline:         {runs['pipeline']['peak_rss_mb']:.1f} MB at {args.messages}, "
-          f"{baseline['peak_rss_mb']:.1f} MB at {args.baseline}  (Δ {rss_delta:+.1f} MB, goal ≤ 50)")
+    rss_delta = concurrent["peak_rss_mb"] - baseline["peak_rss_mb"]
+    print(f"messages: {n}")
+    for mode, result in runs.items():
+        stages = "  ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items())
+        answers = f"  answers in POS {result['answers_in_pos']}" if "statements" in result else ""
+        print(f"{mode:<13} wall {wall[mode]:7.1f}s  {n / wall[mode]:7.1f} msg/s   {stages}{answers}")
+    print(f"ratio: {wall['pipeline c1'] / wall['raw']:.2f}")
+    print(f"speedup: {wall['raw'] / wall[f'pipeline c{args.concurrency}']:.2f}")
+    print(f"statements per message: {runs['pipeline c1']['statements'] / n:.1f}")
+    print(f"peak RSS: {concurrent['peak_rss_mb']:.1f} MB at {n}, {baseline['peak_rss_mb']:.1f} MB at "
+          f"{args.baseline} (delta {rss_delta:+.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ class DaemonSettings(StrictModel):
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite at <data_dir>/connector.db")
     worker_id: str = Field("", description="name of this worker in leases; empty means host:pid")
     batch_size: int = Field(20, ge=1, le=1000)
+    concurrency: int = Field(4, ge=1, le=64, description="remote calls a job makes at once within a claimed batch; "
+                                                          "database writes stay on one thread")
     batches_per_run: int = Field(5, ge=1, description="batches one scheduled job run takes before the next job")
     lease_seconds: int = Field(300, ge=10, description="a claimed item is free again after this long")
     max_attempts: int = Field(5, ge=1, description="failed attempts before an item lands in failures")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from connector.domain import Answer, CardRef, CardState, PosMessage
+from connector.domain import Answer, CardRef, CardStage, CardState, PosMessage
 from connector.errors import ForeignCardError
 from connector.settings_base import StrictModel
 from connector.transport import RetryingSession
@@ -64,6 +64,25 @@ class EdmsAdapter(Protocol):
 
     def close(self) -> None:
         ...
+
+
+@runtime_checkable
+class CardReader(Protocol):
+    """An adapter that can read a card and its answer in one pass, without asking its EDMS twice
+    for what both need (1С: the document and the answer).  Optional: :func:`read_card` falls back
+    to ``get_card`` then ``fetch_answer``."""
+
+    def read_card(self, ref: CardRef) -> tuple[CardState, Answer | None]:
+        """The card's state, and its answer when the state is ``ANSWER_READY``."""
+        ...
+
+
+def read_card(adapter: EdmsAdapter, ref: CardRef) -> tuple[CardState, Answer | None]:
+    """What ``track`` needs of one card, each EDMS call made once."""
+    if isinstance(adapter, CardReader):
+        return adapter.read_card(ref)
+    state = adapter.get_card(ref)
+    return state, adapter.fetch_answer(ref) if state.stage == CardStage.ANSWER_READY else None
 
 
 AdapterFactory = Callable[[AdapterSettings, AdapterContext], EdmsAdapter]

@@ -1,14 +1,27 @@
-"""The loop every queue job shares: claim a batch, handle each item, stop a whole group
-(an account, an EDMS target) when its remote side refuses us as a whole."""
+"""The loop every queue job shares: claim a batch, load it in one query, make the remote calls
+(on a bounded thread pool, ``[daemon] concurrency``), and record each item in its own short
+transaction on the job's thread; stop a whole group (an account, an EDMS target) when its
+remote side refuses us as a whole.
+
+A job is a :class:`Step`: ``load`` reads the claimed rows of a batch (set-based, on the job
+thread), ``call`` does one item's remote work (any thread, never the database), ``save`` /
+``fail`` record its result (job thread, one transaction per item).  Database writes stay on
+one thread, so SQLite keeps its single writer; items of one ``chain`` (one message's outbox
+entries) are called strictly one after another, and a failed call stops the rest of its chain.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, LocalStorageError
 from connector.pipeline.context import PipelineContext
@@ -18,46 +31,181 @@ from connector.store.leases import claim, release_ids
 log = logging.getLogger(__name__)
 
 
-def drain(ctx: PipelineContext, model: type[Any], *, job: str, max_batches: int | None,
-          conditions: Callable[[set[str]], Sequence[ColumnElement[bool]]],
-          handle: Callable[[PipelineContext, int, JobStats], None],
-          group_of: Callable[[int], str]) -> JobStats:
-    """``conditions(stopped_groups)`` selects claimable items; ``handle`` processes one id and
-    records its own item-level errors; an AuthError/FatalAdapterError stops the item's group
-    (``group_of(id)``) for the rest of this run and gives its claimed items back."""
+class Work(Protocol):
+    """One claimed item as loaded for its step: ``id`` of the claimed row, ``group`` that an
+    AuthError/FatalAdapterError stops, ``row`` the ORM object the step's save writes to."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def group(self) -> str: ...
+
+    @property
+    def row(self) -> Any: ...
+
+
+W = TypeVar("W", bound=Work)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Step(Generic[W, R]):
+    load: Callable[[Session, Sequence[int], JobStats], Sequence[W]]
+    call: Callable[[W], R]
+    save: Callable[[Session, W, R, JobStats], None]
+    fail: Callable[[Session, W, ConnectorError, JobStats], None]
+    #: items with the same chain key are called in id order, one after another
+    chain: Callable[[W], object] = field(default=lambda work: work.id)
+
+
+@dataclass
+class _Skipped:
+    """Not called: its group was stopped, the run halted, or an earlier item of its chain failed."""
+
+
+_SKIPPED = _Skipped()
+
+
+@dataclass
+class _Run:
+    stopped: set[str] = field(default_factory=set)
+    halted: threading.Event = field(default_factory=threading.Event)
+    reported: set[str] = field(default_factory=set)
+    unsaved: list[int] = field(default_factory=list)
+
+
+def drain(ctx: PipelineContext, model: type[Any], step: Step[Any, Any], *, job: str, max_batches: int | None,
+          conditions: Callable[[set[str]], Sequence[ColumnElement[bool]]]) -> JobStats:
+    """``conditions(stopped_groups)`` selects claimable items of ``model``."""
     stats = JobStats()
-    stopped: set[str] = set()
-    for _ in batch_budget(max_batches):
-        ids = claim(ctx.store.sessions, model, conditions(stopped), worker=ctx.worker,
-                    lease_seconds=ctx.settings.daemon.lease_seconds, limit=ctx.settings.daemon.batch_size,
-                    now=ctx.clock())
-        if not ids:
-            break
-        for position, item_id in enumerate(ids):
-            try:
-                handle(ctx, item_id, stats)
-            except LocalStorageError as exc:
-                release_ids(ctx.store.sessions, model, ids[position:], ctx.worker)
-                stats.notes.append(exc.operator_message)
-                log.error(f"{job} stopped: local storage", extra={"job": job, "reason": exc.operator_message})
-                return stats
-            except (AuthError, FatalAdapterError) as exc:
-                group = group_of(item_id)
-                stopped.add(group)
-                release_ids(ctx.store.sessions, model, ids[position:], ctx.worker)
-                stats.failed += 1
-                stats.notes.append(f"{group}: {exc.operator_message}")
-                log.error(f"{job} stopped for {group}", extra={"job": job, "reason": exc.operator_message})
+    run = _Run()
+    workers = ctx.settings.daemon.concurrency
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=job) if workers > 1 else None
+    try:
+        for _ in batch_budget(max_batches):
+            ids = claim(ctx.store.sessions, model, conditions(run.stopped), worker=ctx.worker,
+                        lease_seconds=ctx.settings.daemon.lease_seconds, limit=ctx.settings.daemon.batch_size,
+                        now=ctx.clock())
+            if not ids:
                 break
-            except (OperationalError, InterfaceError):
-                release_ids(ctx.store.sessions, model, ids[position:], ctx.worker)
-                raise
-            except Exception as exc:  # noqa: BLE001 - a bug on one item must not hold the whole batch
-                log.exception(f"{job}: internal error on one item (bug)", extra={"job": job, "item_id": item_id})
-                reason = f"internal error ({type(exc).__name__}) in {job}; see the log"
-                with ctx.store.sessions.begin() as session:
-                    item = session.get(model, item_id)
-                    if item is not None:
-                        record_item_error(session, ctx, item, ConnectorError(reason), job=job, stats=stats)
-                stats.notes.append(f"{reason} (item {item_id})")
+            try:
+                _batch(ctx, step, ids, run, stats, job=job, pool=pool)
+            finally:
+                release_ids(ctx.store.sessions, model, run.unsaved, ctx.worker)
+                run.unsaved = []
+            if run.halted.is_set():
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return stats
+
+
+def _batch(ctx: PipelineContext, step: Step[Any, Any], ids: list[int], run: _Run, stats: JobStats, *, job: str,
+           pool: ThreadPoolExecutor | None) -> None:
+    run.unsaved = list(ids)  # released if loading fails
+    with ctx.store.sessions() as session:
+        works = list(step.load(session, ids, stats))
+        session.commit()  # ends the read (on SQLite: frees the write lock BEGIN IMMEDIATE took)
+        run.unsaved = [w.id for w in works]  # load finished (and released) the others itself
+        outcomes = _called(step, works, run, pool)
+        try:
+            for work, outcome in outcomes:
+                _record(ctx, session, step, work, outcome, run, stats, job=job)
+        finally:
+            outcomes.close()
+
+
+def _record(ctx: PipelineContext, session: Session, step: Step[Any, Any], work: Work, outcome: object, run: _Run,
+            stats: JobStats, *, job: str) -> None:
+    if isinstance(outcome, _Skipped) or (run.halted.is_set() and not isinstance(outcome, LocalStorageError)):
+        return  # stays in run.unsaved: released at the end of the batch
+    try:
+        if isinstance(outcome, LocalStorageError):
+            if run.halted.is_set() and any(n == outcome.operator_message for n in stats.notes):
+                return
+            run.halted.set()
+            stats.notes.append(outcome.operator_message)
+            log.error(f"{job} stopped: local storage", extra={"job": job, "reason": outcome.operator_message})
+            return
+        if isinstance(outcome, AuthError | FatalAdapterError):
+            if work.group not in run.reported:  # several workers may have met the same refusal
+                run.reported.add(work.group)
+                stats.failed += 1
+                stats.notes.append(f"{work.group}: {outcome.operator_message}")
+                log.error(f"{job} stopped for {work.group}", extra={"job": job, "reason": outcome.operator_message})
+            run.stopped.add(work.group)
+            return
+        if isinstance(outcome, ConnectorError):
+            step.fail(session, work, outcome, stats)
+        elif isinstance(outcome, Exception):
+            _internal_error(ctx, session, work, outcome, stats, job=job)
+        else:
+            step.save(session, work, outcome, stats)
+        session.commit()
+    except LocalStorageError as exc:
+        session.rollback()
+        _record(ctx, session, step, work, exc, run, stats, job=job)
+        return
+    except (OperationalError, InterfaceError):
+        session.rollback()
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug on one item must not hold the whole batch
+        session.rollback()
+        _internal_error(ctx, session, work, exc, stats, job=job)
+        session.commit()
+    run.unsaved.remove(work.id)
+
+
+def _internal_error(ctx: PipelineContext, session: Session, work: Work, exc: Exception, stats: JobStats, *,
+                    job: str) -> None:
+    log.error(f"{job}: internal error on one item (bug)", extra={"job": job, "item_id": work.id},
+              exc_info=(type(exc), exc, exc.__traceback__))
+    reason = f"internal error ({type(exc).__name__}) in {job}; see the log"
+    record_item_error(session, ctx, work.row, ConnectorError(reason), job=job, stats=stats)
+    stats.notes.append(f"{reason} (item {work.id})")
+
+
+def _called(step: Step[Any, Any], works: list[Work], run: _Run,
+            pool: ThreadPoolExecutor | None) -> Generator[tuple[Work, object], None, None]:
+    """Each work with its outcome (a result, the exception its call raised, or skipped), in id order."""
+    chains: dict[object, list[Work]] = {}
+    for work in works:
+        chains.setdefault(step.chain(work), []).append(work)
+    if pool is None:
+        for chain in chains.values():
+            yield from _call_chain(step, chain, run)
+        return
+    futures: list[Future[list[tuple[Work, object]]]] = [
+        pool.submit(lambda c: list(_call_chain(step, c, run)), chain) for chain in chains.values()]
+    try:
+        for future in futures:
+            yield from future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _call_chain(step: Step[Any, Any], chain: list[Work], run: _Run) -> Iterator[tuple[Work, object]]:
+    broken = False
+    for work in chain:
+        if broken or run.halted.is_set() or work.group in run.stopped:
+            yield work, _SKIPPED
+            continue
+        outcome = _call_one(step, work, run)
+        broken = isinstance(outcome, Exception)
+        yield work, outcome
+
+
+def _call_one(step: Step[Any, Any], work: Work, run: _Run) -> object:
+    try:
+        return step.call(work)
+    except (AuthError, FatalAdapterError) as exc:
+        run.stopped.add(work.group)  # at once: the other workers stop calling this group
+        return exc
+    except LocalStorageError as exc:
+        run.halted.set()
+        return exc
+    except Exception as exc:  # noqa: BLE001 - handed to the job thread, which records it
+        return exc

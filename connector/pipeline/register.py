@@ -7,13 +7,19 @@ between the EDMS call and our commit never duplicates a card.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from connector.domain import CardStage, PosMessage, StoredFile
-from connector.errors import AuthError, ConnectorError, FatalAdapterError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from connector.domain import CardRef, CardStage, PosMessage, StoredFile
+from connector.edms_adapters.base import EdmsAdapter
+from connector.errors import ConnectorError
 from connector.logs import pii_scope
 from connector.pipeline import lifecycle
-from connector.pipeline.batches import drain
+from connector.pipeline.batches import Step, drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
 from connector.pos_client.wire import WireAppeal, to_pos_message
@@ -34,41 +40,42 @@ def message_to_domain(message: Message) -> PosMessage:
     return to_pos_message(message.account, WireAppeal.model_validate(message.payload), files)
 
 
+@dataclass(frozen=True)
+class _Registration:
+    id: int
+    group: str  # the account: an AuthError from its EDMS stops its messages for this run
+    row: Message
+    message: PosMessage
+    target: str
+    adapter: EdmsAdapter
+
+
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
-    def account_of(message_id: int) -> str:
-        with ctx.store.session() as session:
-            message = session.get(Message, message_id)
-            return message.account if message else "?"
+    def load(session: Session, ids: Sequence[int], _stats: JobStats) -> list[_Registration]:
+        rows = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)
+                               .options(selectinload(Message.attachments), selectinload(Message.card)))
+        return [_Registration(m.id, m.account, m, message_to_domain(m), *ctx.adapter_for_account(m.account))
+                for m in rows]
 
-    return drain(ctx, Message, job=JOB, max_batches=max_batches, handle=_register_one, group_of=account_of,
-                 conditions=lambda stopped: [Message.state == MessageState.STORED, Message.account.not_in(stopped)])
-
-
-def _register_one(ctx: PipelineContext, message_id: int, stats: JobStats) -> None:
-    with ctx.store.session() as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        domain = message_to_domain(message)
-        target, adapter = ctx.adapter_for_account(message.account)
-    try:
-        with pii_scope(domain.applicant.model_dump().values()):
-            ref = adapter.create_card(domain)
-    except (AuthError, FatalAdapterError):
-        raise
-    except ConnectorError as exc:
-        with ctx.store.sessions.begin() as session:
-            message = session.get(Message, message_id)
-            assert message is not None
-            record_item_error(session, ctx, message, exc, job=JOB, stats=stats)
-        log.warning("card not created", extra={"pos_id": domain.pos_id, "reason": exc.operator_message})
-        return
-    with ctx.store.sessions.begin() as session:
-        message = session.get(Message, message_id)
-        assert message is not None
+    def save(session: Session, work: _Registration, ref: CardRef, stats: JobStats) -> None:
+        message = work.row
         if message.card is None:
-            session.add(Card(message_id=message.id, adapter=ref.adapter, edms_target=target,
+            session.add(Card(message_id=message.id, adapter=ref.adapter, edms_target=work.target,
                              external_id=ref.external_id, url=ref.url, stage=CardStage.REGISTERED, attempts=0))
         lifecycle.registered(message)
         release(message)
-    stats.processed += 1
-    log.info("card registered", extra={"pos_id": domain.pos_id, "card": ref.external_id})
+        stats.processed += 1
+        log.info("card registered", extra={"pos_id": work.message.pos_id, "card": ref.external_id})
+
+    def fail(session: Session, work: _Registration, exc: ConnectorError, stats: JobStats) -> None:
+        record_item_error(session, ctx, work.row, exc, job=JOB, stats=stats)
+        log.warning("card not created", extra={"pos_id": work.message.pos_id, "reason": exc.operator_message})
+
+    return drain(ctx, Message, Step(load=load, call=_create_card, save=save, fail=fail), job=JOB,
+                 max_batches=max_batches,
+                 conditions=lambda stopped: [Message.state == MessageState.STORED, Message.account.not_in(stopped)])
+
+
+def _create_card(work: _Registration) -> CardRef:
+    with pii_scope(work.message.applicant.model_dump().values()):
+        return work.adapter.create_card(work.message)

@@ -9,15 +9,19 @@ identical re-send that replaces the same appeal.  An appeal whose hash did not c
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import false, select, true
+from sqlalchemy.orm import Session
 
-from connector.errors import AuthError, ConnectorError, DataError
-from connector.pipeline.batches import drain
+from connector.errors import ConnectorError, DataError
+from connector.pipeline.batches import Step, drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
-from connector.sstu_export.client import SstuClient
+from connector.sstu_export.builder import BuiltAppeal
+from connector.sstu_export.client import Receipt, SstuClient
 from connector.sstu_export.records import SendState, SstuAppealRecord, SstuArchiveRecord
 from connector.sstu_export.refresh import BuildConfig, build_config, rebuild, refresh
 from connector.sstu_export.service import MONTHLY, export_archive, period_of
@@ -57,66 +61,68 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     return stats
 
 
+@dataclass(frozen=True)
+class _Send:
+    id: int
+    row: SstuAppealRecord
+    built: BuiltAppeal
+    group: str = "ССТУ"
+
+
 def send_pending(ctx: PipelineContext, config: BuildConfig, max_batches: int | None = None) -> JobStats:
     client = SstuClient(ctx.settings.sstu.base_url, ctx.new_session("ССТУ"))
 
-    def handle(ctx: PipelineContext, record_id: int, stats: JobStats) -> None:
-        _send_one(ctx, config, client, record_id, stats)
+    def load(session: Session, ids: Sequence[int], stats: JobStats) -> list[_Send]:
+        return _load(session, config, ids, stats)
 
+    def save(session: Session, work: _Send, receipt: Receipt, stats: JobStats) -> None:
+        _accepted(ctx, session, work, receipt, stats)
+
+    def fail(session: Session, work: _Send, exc: ConnectorError, stats: JobStats) -> None:
+        record_item_error(session, ctx, work.row, exc, job=SEND_JOB, stats=stats)
+        log.warning("SSTU send failed", extra={"sstu_id": work.id, "reason": exc.operator_message})
+
+    step = Step(load=load, call=lambda work: client.import_appeal(work.built.content), save=save, fail=fail)
     try:
-        return drain(ctx, SstuAppealRecord, job=JOB, max_batches=max_batches, handle=handle,
-                     group_of=lambda _id: "ССТУ",
+        return drain(ctx, SstuAppealRecord, step, job=JOB, max_batches=max_batches,
                      conditions=lambda stopped: [SstuAppealRecord.send_state == SendState.PENDING,
                                                  false() if stopped else true()])
     finally:
         client.session.close()
 
 
-def _send_one(ctx: PipelineContext, config: BuildConfig, client: SstuClient, record_id: int,
-              stats: JobStats) -> None:
-    with ctx.store.sessions.begin() as session:
-        record = session.get(SstuAppealRecord, record_id)
-        assert record is not None
+def _load(session: Session, config: BuildConfig, ids: Sequence[int], stats: JobStats) -> list[_Send]:
+    """Each claimed record's current bytes; one with nothing to send is released here."""
+    works = []
+    for record in session.scalars(select(SstuAppealRecord).where(SstuAppealRecord.id.in_(ids))
+                                  .order_by(SstuAppealRecord.id)):
         built = rebuild(session, config, record)
         if built is None or record.send_state != SendState.PENDING:
             release(record)
             if record.send_state == SendState.INVALID:
                 stats.failed += 1
-            return
-        number = record.number
-    try:
-        receipt = client.import_appeal(built.content)
-    except AuthError:
-        raise
-    except ConnectorError as exc:
-        _failed_send(ctx, record_id, exc, stats)
-        return
-    with ctx.store.sessions.begin() as session:
-        record = session.get(SstuAppealRecord, record_id)
-        assert record is not None
-        record.sent_hash = built.content_hash
-        record.sent_statuses = list(built.statuses)
-        record.sent_at = ctx.clock()
-        record.sends += 1
-        record.receipt = {"status": receipt.status, "body": receipt.body[:MAX_RECEIPT],
-                          "content_type": receipt.content_type, "received_at": receipt.received_at.isoformat()}
-        record.send_state = SendState.PENDING if record.content_hash != built.content_hash else SendState.IDLE
-        record.attempts, record.next_attempt_at, record.last_error = 0, None, None
-        release(record)
-        for failure in session.scalars(select(Failure).where(
-                Failure.item_kind == "sstu", Failure.item_id == record_id, Failure.job == SEND_JOB,
-                Failure.resolved_at.is_(None))):
-            failure.resolved_at = ctx.clock()
+            continue
+        works.append(_Send(id=record.id, row=record, built=built))
+    return works
+
+
+def _accepted(ctx: PipelineContext, session: Session, work: _Send, receipt: Receipt, stats: JobStats) -> None:
+    record, built = work.row, work.built
+    record.sent_hash = built.content_hash
+    record.sent_statuses = list(built.statuses)
+    record.sent_at = ctx.clock()
+    record.sends += 1
+    record.receipt = {"status": receipt.status, "body": receipt.body[:MAX_RECEIPT],
+                      "content_type": receipt.content_type, "received_at": receipt.received_at.isoformat()}
+    record.send_state = SendState.PENDING if record.content_hash != built.content_hash else SendState.IDLE
+    record.attempts, record.next_attempt_at, record.last_error = 0, None, None
+    release(record)
+    for failure in session.scalars(select(Failure).where(
+            Failure.item_kind == "sstu", Failure.item_id == record.id, Failure.job == SEND_JOB,
+            Failure.resolved_at.is_(None))):
+        failure.resolved_at = ctx.clock()
     stats.processed += 1
-    log.info("SSTU appeal accepted", extra={"number": number, "statuses": ",".join(built.statuses)})
-
-
-def _failed_send(ctx: PipelineContext, record_id: int, exc: ConnectorError, stats: JobStats) -> None:
-    with ctx.store.sessions.begin() as session:
-        record = session.get(SstuAppealRecord, record_id)
-        assert record is not None
-        record_item_error(session, ctx, record, exc, job=SEND_JOB, stats=stats)
-    log.warning("SSTU send failed", extra={"sstu_id": record_id, "reason": exc.operator_message})
+    log.info("SSTU appeal accepted", extra={"number": record.number, "statuses": ",".join(built.statuses)})
 
 
 def previous_period(today: date) -> str:

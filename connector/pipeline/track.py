@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.domain import Answer, CardRef, CardStage, CardState
-from connector.errors import AuthError, ConnectorError, FatalAdapterError, SkippableItemError
+from connector.edms_adapters.base import EdmsAdapter, read_card
+from connector.errors import ConnectorError, SkippableItemError
 from connector.local_files import write_atomically
 from connector.pipeline import lifecycle
 from connector.pipeline.answer_completeness import REASON, Verdict, give_up_reason, judge, wait_deadline
-from connector.pipeline.batches import drain
+from connector.pipeline.batches import Step, drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outbox_payloads import AnswerFile, AnswerPush
 from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
@@ -39,87 +42,115 @@ log = logging.getLogger(__name__)
 JOB = "track"
 
 
+@dataclass
+class _Tracked:
+    id: int
+    group: str  # the EDMS target: an AuthError stops its cards for this run
+    row: Card
+    message: Message
+    ref: CardRef
+    adapter: EdmsAdapter
+    last_hop: DeadlineHop | None
+    queued: set[tuple[str, str]]  # (kind, target) of the message's outbox entries
+
+
+@dataclass(frozen=True)
+class _Read:
+    state: CardState
+    answer: Answer | None
+
+
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     open_messages = select(Message.id).where(Message.state.in_(OPEN_CARD_STATES))
     started = ctx.clock()
 
-    def target_of(card_id: int) -> str:
-        with ctx.store.session() as session:
-            card = session.get(Card, card_id)
-            return card.edms_target if card else "?"
+    def load(session: Session, ids: Sequence[int], _stats: JobStats) -> list[_Tracked]:
+        return _load(ctx, session, ids)
+
+    def save(session: Session, work: _Tracked, read: _Read, stats: JobStats) -> None:
+        _save(ctx, session, work, read, stats)
+
+    def fail(session: Session, work: _Tracked, exc: ConnectorError, stats: JobStats) -> None:
+        work.row.checked_at = ctx.clock()
+        record_item_error(session, ctx, work.row, exc, job=JOB, stats=stats)
 
     # Each card is looked at once per run: checked_at moves past the run's start.
-    return drain(ctx, Card, job=JOB, max_batches=max_batches, handle=_track_one, group_of=target_of,
+    return drain(ctx, Card, Step(load=load, call=_read_card, save=save, fail=fail), job=JOB,
+                 max_batches=max_batches,
                  conditions=lambda stopped: [
                      Card.message_id.in_(open_messages),
                      Card.edms_target.not_in(stopped),
                      (Card.checked_at.is_(None)) | (Card.checked_at < started)])
 
 
-def _track_one(ctx: PipelineContext, card_id: int, stats: JobStats) -> None:
-    with ctx.store.session() as session:
-        card = session.get(Card, card_id)
-        assert card is not None
-        ref = CardRef(adapter=card.adapter, external_id=card.external_id, url=card.url)
-        adapter = ctx.adapter(card.edms_target)
-        message_id, pos_id = card.message_id, card.message.pos_id
-    answer: Answer | None = None
-    try:
-        state = adapter.get_card(ref)
-        if state.stage == CardStage.ANSWER_READY:
-            answer = adapter.fetch_answer(ref)
-    except (AuthError, FatalAdapterError):
-        raise
-    except ConnectorError as exc:
-        with ctx.store.sessions.begin() as session:
-            card = session.get(Card, card_id)
-            assert card is not None
-            card.checked_at = ctx.clock()
-            record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
+def _load(ctx: PipelineContext, session: Session, ids: Sequence[int]) -> list[_Tracked]:
+    """The batch's cards with their messages, latest deadline hops and queued outbox keys: three queries."""
+    pairs = session.execute(select(Card, Message).join(Message, Message.id == Card.message_id)
+                            .where(Card.id.in_(ids)).order_by(Card.id)).all()
+    message_ids = [message.id for _card, message in pairs]
+    hops: dict[int, DeadlineHop] = {}
+    for hop in session.scalars(select(DeadlineHop).where(DeadlineHop.message_id.in_(message_ids))
+                               .order_by(DeadlineHop.hop_no)):
+        hops[hop.message_id] = hop  # the highest hop_no wins
+    queued: dict[int, set[tuple[str, str]]] = {}
+    for message_id, kind, target in session.execute(
+            select(OutboxItem.message_id, OutboxItem.kind, OutboxItem.target)
+            .where(OutboxItem.message_id.in_(message_ids))):
+        queued.setdefault(message_id, set()).add((kind, target))
+    return [_Tracked(id=card.id, group=card.edms_target, row=card, message=message,
+                     ref=CardRef(adapter=card.adapter, external_id=card.external_id, url=card.url),
+                     adapter=ctx.adapter(card.edms_target), last_hop=hops.get(message.id),
+                     queued=queued.get(message.id, set()))
+            for card, message in pairs]
+
+
+def _read_card(work: _Tracked) -> _Read:
+    state, answer = read_card(work.adapter, work.ref)
+    return _Read(state, answer)
+
+
+def _save(ctx: PipelineContext, session: Session, work: _Tracked, read: _Read, stats: JobStats) -> None:
+    card, message, state, answer = work.row, work.message, read.state, read.answer
+    card.checked_at = ctx.clock()
+    lifecycle.clear_attempts(card)
+    release(card)
+    changed = _apply_state(session, ctx, work, state)
+    if state.stage == CardStage.REFUSED:
+        dead_letter(session, card, job=JOB,
+                    reason=f"EDMS closed the card without an answer: {state.resolution or 'no reason given'}")
+        stats.failed += 1
         return
-    with ctx.store.sessions.begin() as session:
-        card = session.get(Card, card_id)
-        assert card is not None
-        message = card.message
-        card.checked_at = ctx.clock()
-        lifecycle.clear_attempts(card)
-        release(card)
-        changed = _apply_state(session, ctx, card, message, state)
-        if state.stage == CardStage.REFUSED:
-            dead_letter(session, card, job=JOB,
-                        reason=f"EDMS closed the card without an answer: {state.resolution or 'no reason given'}")
-            stats.failed += 1
-            return
-        intents = plan_outbox(state, ctx.settings.status_map)
-        if state.stage == CardStage.ANSWER_READY:
-            if answer is None:
-                log.info("answer announced but not retrievable yet", extra={"pos_id": pos_id})
-            else:
-                verdict = _judge_answer(ctx, message, answer)
-                if verdict is Verdict.GIVE_UP:
-                    _stop_waiting(message)
-                    hours = ctx.settings.account(message.account).answer_file_wait_hours
-                    dead_letter(session, card, job=JOB, reason=give_up_reason(hours))
-                    stats.failed += 1
-                    return
-                if verdict is Verdict.SEND:
-                    try:
-                        intents.append(_answer_intent(ctx, message_id, answer))
-                    except SkippableItemError as exc:
-                        record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
-                        return
+    intents = plan_outbox(state, ctx.settings.status_map)
+    if state.stage == CardStage.ANSWER_READY:
+        if answer is None:
+            log.info("answer announced but not retrievable yet", extra={"pos_id": message.pos_id})
         else:
-            _stop_waiting(message)  # the EDMS took the answer back: nothing to wait for
-        queued = _enqueue(session, message_id, intents)
-        if any(i.kind == OutboxKind.ANSWER for i in intents):
-            lifecycle.answer_ready(message)
-        elif state.stage in (CardStage.IN_WORK, CardStage.EXTENDED):
-            lifecycle.in_work(message)
-        if changed or queued:
-            stats.processed += 1
+            verdict = _judge_answer(ctx, message, answer)
+            if verdict is Verdict.GIVE_UP:
+                _stop_waiting(message)
+                hours = ctx.settings.account(message.account).answer_file_wait_hours
+                dead_letter(session, card, job=JOB, reason=give_up_reason(hours))
+                stats.failed += 1
+                return
+            if verdict is Verdict.SEND:
+                try:
+                    intents.append(_answer_intent(ctx, message.id, answer))
+                except SkippableItemError as exc:
+                    record_item_error(session, ctx, card, exc, job=JOB, stats=stats)
+                    return
+    else:
+        _stop_waiting(message)  # the EDMS took the answer back: nothing to wait for
+    queued = _enqueue(session, work, intents)
+    if any(i.kind == OutboxKind.ANSWER for i in intents):
+        lifecycle.answer_ready(message)
+    elif state.stage in (CardStage.IN_WORK, CardStage.EXTENDED):
+        lifecycle.in_work(message)
+    if changed or queued:
+        stats.processed += 1
 
 
-def _apply_state(session: Session, ctx: PipelineContext, card: Card, message: Message, state: CardState) -> bool:
+def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: CardState) -> bool:
+    card = work.row
     executor = ", ".join(e.name for e in state.executors)
     snapshot = hashlib.sha256(state.model_dump_json().encode()).hexdigest()
     changed = snapshot != card.snapshot_hash
@@ -134,7 +165,7 @@ def _apply_state(session: Session, ctx: PipelineContext, card: Card, message: Me
     card.redirect_letter_number = state.redirect_letter_number
     card.redirect_letter_date = state.redirect_letter_date
     card.rubric_code = state.rubric_code
-    _record_hop(session, ctx, message, executor, state)
+    _record_hop(session, ctx, work, executor, state)
     return changed
 
 
@@ -163,10 +194,9 @@ def _stop_waiting(message: Message) -> None:
         message.next_attempt_at = None
 
 
-def _record_hop(session: Session, ctx: PipelineContext, message: Message, executor: str, state: CardState) -> None:
+def _record_hop(session: Session, ctx: PipelineContext, work: _Tracked, executor: str, state: CardState) -> None:
     """Deadlines per hop: the current hop's executor and term; a redirect ends the hop."""
-    hop = session.scalar(select(DeadlineHop).where(DeadlineHop.message_id == message.id)
-                         .order_by(DeadlineHop.hop_no.desc()).limit(1))
+    message, hop = work.message, work.last_hop
     now = ctx.clock()
     if hop is None or hop.ended_at is not None:
         if not executor and state.stage != CardStage.REDIRECTED:
@@ -176,6 +206,7 @@ def _record_hop(session: Session, ctx: PipelineContext, message: Message, execut
                           organisation=organisation, executor=executor, started_at=now,
                           deadline=state.deadline or _planned_date(message))
         session.add(hop)
+        work.last_hop = hop
     else:
         hop.executor = executor or hop.executor
         hop.deadline = state.deadline or hop.deadline
@@ -207,9 +238,8 @@ def _safe_suffix(name: str) -> str:
     return suffix if len(suffix) <= 10 and suffix[1:].isalnum() else ".bin"
 
 
-def _enqueue(session: Session, message_id: int, intents: list[OutboxIntent]) -> int:
-    existing = {(o.kind, o.target) for o in session.scalars(
-        select(OutboxItem).where(OutboxItem.message_id == message_id))}
+def _enqueue(session: Session, work: _Tracked, intents: list[OutboxIntent]) -> int:
+    existing, message_id = work.queued, work.message.id
     added = 0
     for intent in intents:
         if (intent.kind, intent.target) in existing:

@@ -210,14 +210,14 @@ def test_a_bug_on_one_item_holds_neither_the_batch_nor_its_lease(
     run_job(ctx, "pull")
     with ctx.store.session() as session:
         poison = session.scalars(select(Message.id).order_by(Message.id)).first()
-    real = register._register_one
+    real = register._create_card
 
-    def buggy(ctx: PipelineContext, message_id: int, stats: Any) -> None:
-        if message_id == poison:
+    def buggy(work: Any) -> Any:
+        if work.id == poison:
             raise ValueError("a bug")
-        real(ctx, message_id, stats)
+        return real(work)
 
-    monkeypatch.setattr(register, "_register_one", buggy)
+    monkeypatch.setattr(register, "_create_card", buggy)
     stats = run_job(ctx, "register")  # no retry delay in the tests: its attempts run out in this run
     assert any("internal error (ValueError) in register" in n for n in stats.notes)
     with ctx.store.session() as session:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from connector.ops.failures import list_failures
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import run_job
 from connector.simulators.server import SimServer
-from connector.store.models import DeadlineHop, Message, MessageState, OutboxItem, OutboxState
+from connector.store.models import DeadlineHop, Message, MessageState, OutboxItem, OutboxKind, OutboxState
 
 import simctl
 
@@ -132,3 +132,19 @@ def test_the_idempotency_key_is_the_messages_identity_not_a_row_id() -> None:
     assert first.idempotency_key("main", "P-1") == renumbered.idempotency_key("main", "P-1")
     assert first.idempotency_key("main", "P-1") != first.idempotency_key("main", "P-2")
     assert first.idempotency_key("main", "P-1") != first.idempotency_key("other", "P-1")
+
+
+def test_track_asks_1c_once_for_what_an_answered_card_needs(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    ids = _registered(ctx, pos_sim, 3)
+    simctl.onec_act(onec_sim, action="auto", assign=True, answer=True)
+    calls = onec_sim.app.requests
+    before = dict(calls)
+    run_job(ctx, "track")
+    made = {kind: calls.get(kind, 0) - before.get(kind, 0) for kind in calls}
+    per_card = {kind: count / len(ids) for kind, count in made.items() if count}
+    # the document, its tasks, its answer, the answer's file list, the file: each once per card
+    assert per_card == {"DMRetrieveRequest": 2, "DMGetObjectListRequest": 2, "DMGetFileListByOwnerRequest": 1}
+    with ctx.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxItem)
+                              .where(OutboxItem.kind == OutboxKind.ANSWER)) == len(ids)

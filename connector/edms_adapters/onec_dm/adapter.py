@@ -132,8 +132,22 @@ class OnecDmAdapter:
         return CardRef(adapter=self.name, external_id=doc_id, url=doc.navigation_ref if doc else "")
 
     def get_card(self, ref: CardRef) -> CardState:
-        s = self.settings
         doc = self._require_doc(ref)
+        return self._state_of(ref, doc, self._find_answer(ref.external_id, doc.reg_date))
+
+    def fetch_answer(self, ref: CardRef) -> Answer | None:
+        doc = self._require_doc(ref)
+        return self._answer_of(doc, self._find_answer(ref.external_id, doc.reg_date))
+
+    def read_card(self, ref: CardRef) -> tuple[CardState, Answer | None]:
+        """The document and its answer asked once for both (a ``CardReader``)."""
+        doc = self._require_doc(ref)
+        answer = self._find_answer(ref.external_id, doc.reg_date)
+        state = self._state_of(ref, doc, answer)
+        return state, self._answer_of(doc, answer) if state.stage is CardStage.ANSWER_READY else None
+
+    def _state_of(self, ref: CardRef, doc: replies.DocInfo, answer: replies.DocInfo | None) -> CardState:
+        s = self.settings
         tasks = self._tasks_of(ref.external_id, doc.reg_date)
         open_tasks = [t for t in tasks if not t.executed]
         executors: list[str] = []
@@ -144,7 +158,7 @@ class OnecDmAdapter:
         latest = max(tasks, key=lambda t: (t.begin_date or date.min, t.id), default=None)
         result = doc.properties.get(s.result_property, "")
         stage = CardStage.REGISTERED
-        if self._find_answer(ref.external_id, doc.reg_date) is not None:
+        if answer is not None:
             stage = CardStage.ANSWER_READY
         elif result in s.redirect_results:
             stage = CardStage.REDIRECTED
@@ -172,9 +186,7 @@ class OnecDmAdapter:
             rubric_code=doc.properties.get(s.rubric_property, "").strip(),
         )
 
-    def fetch_answer(self, ref: CardRef) -> Answer | None:
-        doc = self._require_doc(ref)
-        answer = self._find_answer(ref.external_id, doc.reg_date)
+    def _answer_of(self, doc: replies.DocInfo, answer: replies.DocInfo | None) -> Answer | None:
         if answer is None:
             return None
         files = []

@@ -299,7 +299,10 @@ class Credentials(Protocol):
 
     def header(self) -> dict[str, str]: ...
 
-    def invalidate(self) -> None: ...
+    def invalidate(self, rejected: dict[str, str] | None = None) -> None:
+        """Forget the credentials; ``rejected``: only if they are still those of that header (another
+        thread may have renewed them meanwhile, and the new ones must not be thrown away)."""
+        ...
 
 
 class RetryingSession(requests.Session):
@@ -350,7 +353,8 @@ class RetryingSession(requests.Session):
               auth: Credentials | None, *, once: bool, kwargs: dict[str, Any]) -> requests.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         for attempt in (1, 2):
-            sent = {**kwargs, "headers": {**headers, **(auth.header() if auth is not None else {})}}
+            credentials = auth.header() if auth is not None else {}
+            sent = {**kwargs, "headers": {**headers, **credentials}}
             try:
                 resolution, response = self._attempts(method, url, (), sent, table=table, check=check, once=once)
             except requests.RequestException as exc:
@@ -359,7 +363,7 @@ class RetryingSession(requests.Session):
                 return response
             response.close()
             if resolution.action is Action.REFRESH_AUTH and auth is not None and attempt == 1:
-                auth.invalidate()
+                auth.invalidate(credentials)
                 continue
             raise resolution.failure(peer, what)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -267,7 +267,8 @@ class _Tokens:
     def header(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.current}"}
 
-    def invalidate(self) -> None:
+    def invalidate(self, rejected: dict[str, str] | None = None) -> None:
+        assert rejected == {"Authorization": "Bearer old"}  # the header POS refused, so a renewal is kept
         self.current, self.refreshed = "new", self.refreshed + 1
 
 

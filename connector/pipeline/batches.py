@@ -209,3 +209,28 @@ def _call_one(step: Step[Any, Any], work: Work, run: _Run) -> object:
         return exc
     except Exception as exc:  # noqa: BLE001 - handed to the job thread, which records it
         return exc
+
+
+def call_all(ctx: PipelineContext, call: Callable[[Any], R], items: Sequence[Any]) -> list[R | Exception]:
+    """``call`` for each item, ``[daemon] concurrency`` at a time, outcomes in the items' order (an
+    exception is returned, not raised).  After a refusal that stops the whole run (credentials, a
+    fatal adapter error, local storage, a bug) the calls not yet started are not made: they get the
+    same exception."""
+    stop: list[Exception] = []
+
+    def one(item: Any) -> R | Exception:
+        if stop:
+            return stop[0]
+        try:
+            return call(item)
+        except Exception as exc:  # noqa: BLE001 - handed back to the job thread
+            if isinstance(exc, AuthError | FatalAdapterError | LocalStorageError) or \
+                    not isinstance(exc, ConnectorError):
+                stop.append(exc)
+            return exc
+
+    workers = min(ctx.settings.daemon.concurrency, len(items))
+    if workers <= 1:
+        return [one(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="call") as pool:
+        return list(pool.map(one, items))

@@ -16,18 +16,20 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from connector.config import AccountSettings
-from connector.domain import PosAttachmentRef
+from connector.domain import PosAttachmentRef, StoredFile
 from connector.errors import AuthError, ConnectorError, LocalStorageError
 from connector.logs import pii_scope
 from connector.pipeline import lifecycle
+from connector.pipeline.batches import call_all
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.listing import BoundedListing, ListingRunaway
 from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
@@ -171,34 +173,59 @@ def _refetch_pending(ctx: PipelineContext, account: AccountSettings, client: Pos
         with ctx.store.sessions.begin() as session:
             message = session.get(Message, message_id)
             assert message is not None
-            _fetch_into(ctx, session, client, message, stats)
+            [fetched] = call_all(ctx, lambda w: _fetch(ctx, client, w), [_Wanted.of(message)])
+            _raise_stopping(fetched)
+            _record_fetch(ctx, session, message, fetched, stats)
     return stats
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """What a fetch needs to know of the stored message: plain values, safe on any thread."""
+
+    account: str
+    pos_id: str
+    stored: dict[str, tuple[int, str]]  # POS file id → (size, path) of the attachments we hold
+
+    @staticmethod
+    def of(message: Message | None, *, account: str = "", pos_id: str = "") -> _Wanted:
+        if message is None:
+            return _Wanted(account, pos_id, {})
+        return _Wanted(message.account, message.pos_id,
+                       {a.pos_file_id: (a.size, a.path) for a in message.attachments})
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    appeal: WireAppeal
+    downloaded: dict[str, StoredFile]  # POS file id → the file just stored
 
 
 def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, items: Iterable[WireListItem],
             listing: BoundedListing, move_watermark: bool, horizon: datetime | None, stats: JobStats) -> int:
-    """One batch in one transaction; returns how many items had to be fetched."""
-    fetched = 0
+    """One batch: one query for what is stored, the fetches (concurrently, ``[daemon] concurrency``),
+    then one transaction for all of it; returns how many items had to be fetched."""
     signpost = listing.signpost
     assert signpost is not None  # set with the first page, before its first item
+    items = list(items)
     newest: datetime | None = None
     future = missed = 0
-    with ctx.store.sessions.begin() as session:
+    with ctx.store.sessions() as session:
+        known = {m.pos_id: m for m in session.scalars(
+            select(Message).where(Message.account == account.name, Message.pos_id.in_({i.id for i in items}))
+            .options(selectinload(Message.attachments)))}
+        session.commit()  # no transaction is held while the fetches run
+        wanted: dict[str, WireListItem] = {}
         for item in items:
             dated_ahead = signpost.is_future(item.updated_at)
             if not dated_ahead and (newest is None or item.updated_at > newest):
                 newest = item.updated_at
-            message = session.scalar(select(Message).where(Message.account == account.name,
-                                                           Message.pos_id == item.id))
+            message = known.get(item.id)
             if message is not None and message.pos_updated_at == item.updated_at:
-                continue  # this version is stored (the lookback's overlap, a repeated page item)
-            # new to us, or stored and now changed: not an item whose download is still pending
-            counts_as_missed = message is None or message.payload is not None
-            if message is None:
-                message = Message(account=account.name, pos_id=item.id, state=MessageState.FETCHING,
-                                  attempts=0)
-                session.add(message)
-                session.flush()
+                continue  # this version is stored (the lookback's overlap)
+            if item.id in wanted:
+                continue  # a repeated page item: one fetch gets its current version
+            wanted[item.id] = item
             if dated_ahead:
                 future += 1
                 log.warning("POS clock warning: an appeal is dated beyond now + the allowance; ingested, "
@@ -206,38 +233,102 @@ def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, i
                             extra={"account": account.name, "pos_id": item.id,
                                    "updated_at": item.updated_at.isoformat(),
                                    "pos_now": signpost.reference.isoformat()})
-            fetched += 1
-            changed = _fetch_into(ctx, session, client, message, stats)
+        fetched = call_all(ctx, lambda w: _fetch(ctx, client, w),
+                           [_Wanted.of(known.get(pos_id), account=account.name, pos_id=pos_id) for pos_id in wanted])
+        for outcome in fetched:
+            _raise_stopping(outcome)  # nothing of this batch is stored, the watermark stays
+        new: list[Message] = []
+        for item, outcome in zip(wanted.values(), fetched, strict=True):
+            message = known.get(item.id)
+            # new to us, or stored and now changed: not an item whose download is still pending
+            counts_as_missed = message is None or message.payload is not None
+            if message is None:
+                message = Message(account=account.name, pos_id=item.id, state=MessageState.FETCHING,
+                                  attempts=0, attachments=[])
+                if isinstance(outcome, Exception):
+                    session.add(message)  # its failure names it by id
+                else:
+                    new.append(message)
+            changed = _record_fetch(ctx, session, message, outcome, stats)
             if horizon is not None and item.updated_at < horizon and changed and counts_as_missed:
                 missed += 1
                 log.warning("sweep: an appeal the incremental pull missed",
                             extra={"account": account.name, "pos_id": item.id,
                                    "updated_at": item.updated_at.isoformat()})
+        _insert_new(session, account.name, new)
         mark = session.get(PullWatermark, account.name)
         assert mark is not None
         if move_watermark:
             mark.updated_since = advanced(mark.updated_since, newest, signpost)
         mark.clock_warnings += future
         mark.missed_by_incremental += missed
-    return fetched
+        session.commit()
+    return len(wanted)
 
 
-def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, message: Message,
-                stats: JobStats) -> bool:
-    """Fetch the full appeal and its attachments into ``message``; on failure count an attempt.
-    True when the stored content changed."""
-    try:
-        appeal = client.get_appeal(message.pos_id)
-        with pii_scope(appeal.applicant.model_dump().values()):
-            _store_attachments(ctx, session, client, message, appeal)
-    except (AuthError, LocalStorageError):
-        raise
-    except ConnectorError as exc:
+_NEW_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key not in ("id", "created_at", "updated_at"))
+_ATTACHMENT_COLUMNS = tuple(c.key for c in Attachment.__table__.columns if c.key not in ("id", "message_id"))
+
+
+def _insert_new(session: Session, account: str, new: list[Message]) -> None:
+    """Insert new (not yet added) messages and their attachments in three statements: SQLite cannot
+    return the ids of a multi-row INSERT in order, so the ORM would send one INSERT per row."""
+    if not new:
+        return
+    session.execute(insert(Message), [{k: getattr(m, k) for k in _NEW_COLUMNS} for m in new])
+    ids = dict(session.execute(select(Message.pos_id, Message.id).where(
+        Message.account == account, Message.pos_id.in_([m.pos_id for m in new]))).tuples().all())
+    rows = [{"message_id": ids[m.pos_id], **{k: getattr(a, k) for k in _ATTACHMENT_COLUMNS}}
+            for m in new for a in m.attachments]
+    if rows:
+        session.execute(insert(Attachment), rows)
+
+
+def _fetch(ctx: PipelineContext, client: PosClient, wanted: _Wanted) -> _Fetched:
+    """The full appeal and the attachments we do not hold yet (any thread: no database)."""
+    appeal = client.get_appeal(wanted.pos_id)
+    downloaded: dict[str, StoredFile] = {}
+    dest = ctx.data_dir / "attachments" / _safe_dir(wanted.account) / _safe_dir(wanted.pos_id)
+    with pii_scope(appeal.applicant.model_dump().values()):
+        for wire in appeal.attachments:
+            held = wanted.stored.get(wire.id)
+            if held is not None and held[0] == wire.size and Path(held[1]).exists():
+                continue
+            ref = PosAttachmentRef(id=wire.id, name=wire.name, size=wire.size, mime_type=wire.mime_type)
+            downloaded[wire.id] = client.download_attachment(wanted.pos_id, ref, dest)
+    return _Fetched(appeal, downloaded)
+
+
+def _raise_stopping(outcome: _Fetched | Exception) -> None:
+    """What stops the account's pull (credentials, local storage) or is a bug is raised."""
+    if isinstance(outcome, AuthError | LocalStorageError) or (
+            isinstance(outcome, Exception) and not isinstance(outcome, ConnectorError)):
+        raise outcome
+
+
+def _record_fetch(ctx: PipelineContext, session: Session, message: Message, outcome: _Fetched | Exception,
+                  stats: JobStats) -> bool:
+    """Store a fetched appeal into ``message``; on failure count an attempt.  True when the stored
+    content changed."""
+    if isinstance(outcome, Exception):
+        assert isinstance(outcome, ConnectorError)
         if message.state == MessageState.FETCHING or message.payload is None:
-            record_item_error(session, ctx, message, exc, job=JOB, stats=stats)
+            if message.id is None:
+                session.flush()  # a failure names the message by its id
+            record_item_error(session, ctx, message, outcome, job=JOB, stats=stats)
         else:
             stats.skipped += 1  # known message whose update failed: its next change retries it
         return False
+    appeal = outcome.appeal
+    known = {a.pos_file_id: a for a in message.attachments}
+    for file_id, stored in outcome.downloaded.items():
+        existing = known.get(file_id)
+        if existing is None:
+            message.attachments.append(Attachment(pos_file_id=file_id, name=stored.name, size=stored.size,
+                                                  sha256=stored.sha256, mime_type=stored.mime_type,
+                                                  path=str(stored.path)))
+        else:
+            existing.size, existing.sha256, existing.path = stored.size, stored.sha256, str(stored.path)
     payload = appeal.model_dump(mode="json", by_alias=True)
     new_hash = payload_hash(payload)
     changed = new_hash != message.payload_hash
@@ -254,24 +345,6 @@ def _fetch_into(ctx: PipelineContext, session: Session, client: PosClient, messa
     if changed:
         stats.processed += 1
     return changed
-
-
-def _store_attachments(ctx: PipelineContext, session: Session, client: PosClient, message: Message,
-                       appeal: WireAppeal) -> None:
-    known = {a.pos_file_id: a for a in message.attachments}
-    dest = ctx.data_dir / "attachments" / _safe_dir(message.account) / _safe_dir(message.pos_id)
-    for wire in appeal.attachments:
-        existing = known.get(wire.id)
-        if existing is not None and existing.size == wire.size and Path(existing.path).exists():
-            continue
-        ref = PosAttachmentRef(id=wire.id, name=wire.name, size=wire.size, mime_type=wire.mime_type)
-        stored = client.download_attachment(message.pos_id, ref, dest)
-        if existing is None:
-            session.add(Attachment(message_id=message.id, pos_file_id=wire.id, name=stored.name,
-                                   size=stored.size, sha256=stored.sha256, mime_type=stored.mime_type,
-                                   path=str(stored.path)))
-        else:
-            existing.size, existing.sha256, existing.path = stored.size, stored.sha256, str(stored.path)
 
 
 def _safe_dir(value: str) -> str:

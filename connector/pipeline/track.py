@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connector.domain import Answer, CardRef, CardStage, CardState
@@ -240,12 +240,13 @@ def _safe_suffix(name: str) -> str:
 
 def _enqueue(session: Session, work: _Tracked, intents: list[OutboxIntent]) -> int:
     existing, message_id = work.queued, work.message.id
-    added = 0
+    rows = []
     for intent in intents:
         if (intent.kind, intent.target) in existing:
             continue
-        session.add(OutboxItem(message_id=message_id, kind=intent.kind, target=intent.target,
-                               payload=intent.payload.to_json(), attempts=0))
+        rows.append({"message_id": message_id, "kind": intent.kind, "target": intent.target,
+                     "payload": intent.payload.to_json(), "attempts": 0})
         existing.add((intent.kind, intent.target))
-        added += 1
-    return added
+    if rows:  # one statement (the ORM would send an INSERT per row on SQLite); in the order POS needs them
+        session.execute(insert(OutboxItem), rows)
+    return len(rows)

@@ -5,6 +5,7 @@ Operator messages name the account, never the login's password or a token.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,7 +25,9 @@ TOKEN_TABLE: Table = {**DEFAULT_TABLE, 400: Rule(Action.FAIL, AuthError), 401: R
 
 
 class TokenManager:
-    """Holds the bearer token of one account; ``clock`` is injectable for tests."""
+    """Holds the bearer token of one account; ``clock`` is injectable for tests.  Shared by the
+    threads of a job (``[daemon] concurrency``): one of them fetches a new token, the others wait
+    for it, and a 401 met with a token already replaced does not throw the new one away."""
 
     def __init__(self, account: AccountSettings, session: RetryingSession,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -34,6 +37,7 @@ class TokenManager:
         self._token: str | None = None
         self._refresh_at = 0.0
         self.fetched = 0  # how many tokens were obtained (for tests and metrics)
+        self._lock = threading.Lock()
 
     @property
     def _url(self) -> str:
@@ -41,19 +45,23 @@ class TokenManager:
 
     def header(self) -> dict[str, str]:
         """The Authorization header, fetching a token first when none is valid."""
-        if self._token is None or self.clock() >= self._refresh_at:
-            self.refresh()
-        return {wire.HEADER_AUTHORIZATION: f"{wire.BEARER} {self._token}"}
+        with self._lock:
+            if self._token is None or self.clock() >= self._refresh_at:
+                self.refresh()
+            return {wire.HEADER_AUTHORIZATION: f"{wire.BEARER} {self._token}"}
 
-    def invalidate(self) -> None:
-        self._token = None
+    def invalidate(self, rejected: dict[str, str] | None = None) -> None:
+        """Forget the token; ``rejected``: only if it is still the one of that header (POS refused it)."""
+        with self._lock:
+            if rejected is None or rejected.get(wire.HEADER_AUTHORIZATION) == f"{wire.BEARER} {self._token}":
+                self._token = None
 
     def refresh(self) -> None:
         body = wire.WireTokenRequest(login=self._account.login,
                                      password=self._account.password.get_secret_value()).to_wire()
         peer = Peer(f"POS account {self._account.name!r}", credentials="login",
                     hint="; check the account's login and password")
-        self.invalidate()
+        self._token = None  # callers hold the lock (header) or own the manager alone
         with self._session.call("POST", self._url, peer=peer, what=f"POST {wire.PATH_TOKEN}", table=TOKEN_TABLE,
                                 json=body) as response:
             token = wire.decode(wire.WireTokenResponse, response.content,

@@ -277,7 +277,7 @@ def _insert_new(session: Session, account: str, new: list[Message]) -> None:
         return
     session.execute(insert(Message), [{k: getattr(m, k) for k in _NEW_COLUMNS} for m in new])
     ids = dict(session.execute(select(Message.pos_id, Message.id).where(
-        Message.account == account, Message.pos_id.in_([m.pos_id for m in new]))).tuples().all())
+        Message.account == account, Message.pos_id.in_([m.pos_id for m in new]))).all())
     rows = [{"message_id": ids[m.pos_id], **{k: getattr(a, k) for k in _ATTACHMENT_COLUMNS}}
             for m in new for a in m.attachments]
     if rows:

@@ -88,6 +88,7 @@ def _config(path: Path, data: Path, pos: str, onec: str, sstu: str, batch: int) 
 [daemon]
 data_dir = "{data}"
 batch_size = {batch}
+concurrency = 4
 max_attempts = 50
 retry_delay_seconds = 0
 lease_seconds = 600

@@ -6,16 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from connector.domain import Answer, CardRef, CardStage, CardState, PosMessage
 from connector.errors import ForeignCardError
 from connector.settings_base import StrictModel
 from connector.transport import RetryingSession
-
-if TYPE_CHECKING:  # the settings models import this module; requests is for adapters only
-    import requests
 
 
 class AdapterSettings(StrictModel):

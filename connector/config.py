@@ -42,7 +42,7 @@ from connector.pipeline.settings import PullSettings
 from connector.pos_client.settings import AccountSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
 from connector.sstu_export.settings import SstuSettings
-from connector.transport import RetryPolicy
+from connector.transport import HttpSettings, RetryPolicy
 
 ENV_PREFIX = "CONNECTOR_"
 
@@ -87,23 +87,6 @@ class ScheduleSettings(StrictModel):
     sweep_seconds: int = Field(24 * 3600, ge=0, description="how often the sweep re-lists [pull] sweep_days "
                                                             "for what the incremental pulls missed; 0: never")
     misfire_grace_seconds: int = Field(60, ge=1)
-
-
-class HttpSettings(StrictModel):
-    timeout_seconds: float = Field(30.0, gt=0)
-    verify_tls: bool = True
-    ca_bundle: Path | None = None
-    allow_insecure: bool = Field(False, description="permit plain http:// POS/EDMS URLs (simulators, tests)")
-    proxy: str = Field("", pattern=r"^(|https?://\S+)$",
-                       description="the HTTP(S) proxy of every outbound request; the environment's "
-                                   "HTTP(S)_PROXY is never read")
-    no_proxy: list[str] = Field(default_factory=list,
-                                description="hosts (or domain suffixes) reached without the proxy")
-
-    def verify(self) -> bool | str:
-        if self.ca_bundle is not None:
-            return str(self.ca_bundle)
-        return self.verify_tls
 
 
 class LoggingSettings(StrictModel):

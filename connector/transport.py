@@ -41,7 +41,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -55,11 +56,26 @@ from tenacity import (
 )
 
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, RemoteRejected, TransientError
-
-if TYPE_CHECKING:
-    from connector.config import HttpSettings
+from connector.settings_base import StrictModel
 
 log = logging.getLogger(__name__)
+
+
+class HttpSettings(StrictModel):
+    timeout_seconds: float = Field(30.0, gt=0)
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    allow_insecure: bool = Field(False, description="permit plain http:// POS/EDMS URLs (simulators, tests)")
+    proxy: str = Field("", pattern=r"^(|https?://\S+)$",
+                       description="the HTTP(S) proxy of every outbound request; the environment's "
+                                   "HTTP(S)_PROXY is never read")
+    no_proxy: list[str] = Field(default_factory=list,
+                                description="hosts (or domain suffixes) reached without the proxy")
+
+    def verify(self) -> bool | str:
+        if self.ca_bundle is not None:
+            return str(self.ca_bundle)
+        return self.verify_tls
 
 
 class RetryPolicy(BaseModel):

@@ -63,6 +63,8 @@ def help_texts(root: click.Command) -> Iterator[str]:
 
 def localize(root: click.Command) -> None:
     for command in _walk(root):
+        if hasattr(command, "_help_option"):
+            command._help_option = None  # click builds --help once, in the language of that moment
         for attr, text in _texts(command, _COMMAND_ATTRS).items():
             setattr(command, attr, gettext(text))
         for param in command.params:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from connector.i18n import _
 from connector.sstu_export.records import SstuAppealRecord
 from connector.store import job_history
 from connector.store.db import Store
@@ -30,8 +31,8 @@ class JobRunSummary(BaseModel):
     def verdict(self) -> str:
         if self.finished_at is None:
             # no end recorded: it runs now, or its daemon was killed mid-run
-            return "running (no end recorded yet)"
-        return "ok" if self.ok else f"FAILED: {self.error or 'no reason recorded'}"
+            return _("running (no end recorded yet)")
+        return _("ok") if self.ok else _("FAILED: {problem}").format(problem=self.error or _("no reason recorded"))
 
 
 class WaitingMessage(BaseModel):

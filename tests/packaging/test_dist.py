@@ -62,11 +62,13 @@ def test_offline_bundle_installs_without_network_and_runs_the_demo(dist: Path, t
     install = f"sh {bundle}/install.sh --prefix {prefix} --no-system"
     connector = prefix / "venv" / "bin" / "connector"
 
-    first = _offline(f"{install}\n{connector} --version\nCONNECTOR_UI__LANGUAGE=en {connector} --version\n"
+    first = _offline(f"{install}\n{connector} --version\n{connector} --help\nLANG=en_US.UTF-8 {connector} --help\n"
                      f"cd {tmp_path} && {connector} demo --data-dir {tmp_path / 'demo'} --messages 20 --json")
     assert first.returncode == 0, first.stderr[-3000:] + first.stdout[-3000:]
     # the installed copy speaks Russian by default (the catalog is in the wheel), English when asked
-    assert "connector, версия" in first.stdout and "connector, version" in first.stdout
+    assert "connector, version" in first.stdout
+    assert "Использование: connector [OPTIONS] COMMAND" in first.stdout and "Очередь сбоев" in first.stdout
+    assert "Usage: connector [OPTIONS] COMMAND" in first.stdout and "The dead-letter queue" in first.stdout
     assert '"ok": true' in first.stdout
     assert (prefix / "etc" / "connector.example.toml").is_file()
     assert oct((prefix / "var").stat().st_mode & 0o777) == "0o700"

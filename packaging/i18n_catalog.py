@@ -80,7 +80,10 @@ def read_catalog(path: Path = PO_FILE) -> Catalog:
 
 def update() -> Catalog:
     catalog = read_catalog() if PO_FILE.exists() else Catalog(locale="ru", domain="connector")
+    created = catalog.creation_date
     catalog.update(template())
+    if PO_FILE.exists():
+        catalog.creation_date = created  # a run that changes no message changes no byte (fewer merge conflicts)
     catalog.project, catalog.fuzzy = "pos-connector", False
     catalog.language_team = catalog.last_translator = "pos-connector maintainers"
     PO_FILE.parent.mkdir(parents=True, exist_ok=True)

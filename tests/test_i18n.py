@@ -166,6 +166,7 @@ def test_results_and_help_follow_the_language(russian_locale: None, tmp_path: Pa
     status = CliRunner().invoke(main, ["status", "--config", str(config)])
     assert "сообщения по состояниям:" in status.output and "открытых сбоев: 0" in status.output
 
+    assert CliRunner().invoke(main, ["--version"], prog_name="connector").output.startswith("connector, версия ")
     help_ru = CliRunner().invoke(main, ["failures", "--help"], prog_name="connector")
     assert help_ru.output.startswith("Использование: connector failures [OPTIONS] COMMAND [ARGS]...")
     assert "Очередь сбоев и повторная обработка." in help_ru.output and "Показать эту справку" in help_ru.output
@@ -178,3 +179,4 @@ def test_results_and_help_follow_the_language(russian_locale: None, tmp_path: Pa
     help_en = CliRunner().invoke(main, ["failures", "--help"], env={"LANG": "en_US.UTF-8"}, prog_name="connector")
     assert help_en.output.startswith("Usage: connector failures")
     assert "The dead-letter queue and its re-run." in help_en.output
+    assert CliRunner().invoke(main, ["--version"], env={"LANG": "en_US.UTF-8"}).output.startswith("connector, version ")

@@ -25,6 +25,7 @@ from connector.cli._common import (
     load,
     open_store,
 )
+from connector.cli._help import LateText
 from connector.i18n import _, ngettext
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main"]
@@ -33,7 +34,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main"]
 
 
 @click.group(cls=ConnectorGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pos-connector")
+@click.version_option(package_name="pos-connector", message=LateText("%(prog)s, version %(version)s"))
 def main() -> None:
     """pos-connector: POS («Госуслуги. Решаем вместе») ↔ EDMS ↔ SSTU.RF integration gateway."""
 

@@ -34,6 +34,13 @@ def route_click_messages() -> None:
             module.ngettext = ngettext  # type: ignore[attr-defined]
 
 
+class LateText(str):
+    """A text click formats with ``%`` long after import (the ``--version`` line): translated then."""
+
+    def __mod__(self, values: object) -> str:
+        return gettext(str(self)) % values
+
+
 def _walk(command: click.Command) -> Iterator[click.Command]:
     yield command
     if isinstance(command, click.Group):

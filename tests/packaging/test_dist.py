@@ -66,7 +66,7 @@ def test_offline_bundle_installs_without_network_and_runs_the_demo(dist: Path, t
                      f"cd {tmp_path} && {connector} demo --data-dir {tmp_path / 'demo'} --messages 20 --json")
     assert first.returncode == 0, first.stderr[-3000:] + first.stdout[-3000:]
     # the installed copy speaks Russian by default (the catalog is in the wheel), English when asked
-    assert "connector, version" in first.stdout
+    assert "connector, версия" in first.stdout
     assert "Использование: connector [OPTIONS] COMMAND" in first.stdout and "Очередь сбоев" in first.stdout
     assert "Usage: connector [OPTIONS] COMMAND" in first.stdout and "The dead-letter queue" in first.stdout
     assert '"ok": true' in first.stdout

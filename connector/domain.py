@@ -144,3 +144,59 @@ class Answer(_Model):
     date: date
     decision: str = ""
     files: tuple[AnswerFile, ...] = ()
+
+
+# --- appeals of every channel (adapter capability ``list_appeals``) --------------------------------
+
+class DeliveryForm(enum.StrEnum):
+    """How an appeal reached the body (its EDMS card's «форма поступления»)."""
+
+    ELECTRONIC = "electronic"  # POS, e-mail, the web form, МЭДО
+    PAPER = "paper"            # a letter
+    ORAL = "oral"              # personal reception, phone line
+
+
+class Forwarding(_Model):
+    """An appeal another body forwarded to us: who, and its covering letter (ССТУ ``number``/``createDate``)."""
+
+    body: str
+    letter_number: str = ""
+    letter_date: date | None = None
+    via_medo: bool = False     # the covering letter came over МЭДО (ССТУ format Electronic)
+
+
+class AppealAnswer(_Model):
+    text: str = ""
+    signer: str = ""
+    date: date
+    files: tuple[AnswerFile, ...] = ()
+
+
+class AppealQuestion(_Model):
+    """One question of an appeal card, with its own executor, state, result and answer."""
+
+    key: str                                   # stable within its card (the EDMS's row id or position)
+    rubric_code: str = ""                      # ССТУ classifier code the EDMS keeps for the question
+    summary: str = ""
+    executor: Executor | None = None
+    stage: CardStage = CardStage.REGISTERED
+    result: str = ""                           # «Разъяснено», «Поддержано», …
+    answer: AppealAnswer | None = None
+    redirect_org: str = ""                     # sent to another body by competence
+    redirect_letter_number: str = ""
+    redirect_letter_date: date | None = None
+
+
+class EdmsAppeal(_Model):
+    """An appeal card of the EDMS, whatever channel brought it (POS, letter, e-mail, reception, forwarded)."""
+
+    ref: CardRef
+    pos_id: str = ""                           # the card of a POS message (its questions enrich that report)
+    registration_number: str = ""
+    registration_date: date | None = None
+    received_on: date | None = None            # when the body received it (default: registration date)
+    delivery: DeliveryForm = DeliveryForm.PAPER
+    forwarded: Forwarding | None = None
+    applicant: Applicant = Field(default_factory=Applicant)
+    no_sstu: bool = False                      # the card's «не выгружать в ССТУ»
+    questions: tuple[AppealQuestion, ...] = ()

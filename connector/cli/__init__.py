@@ -346,6 +346,8 @@ def edms_check(config: Path | None, account: str | None, as_json: bool) -> None:
             verdict = _("ok") if r.ok else _("FAILED: {problem}").format(problem=r.problem)
             facts = "".join(f", {k}={v}" for k, v in r.details.items())
             click.echo(f"{r.account} → edms.{r.target} ({r.adapter}): {verdict}{facts}")
+            for name, offered in r.capabilities.items():
+                click.echo(f"  {name}: {offered}")
     sys.exit(EXIT_OK if all(r.ok for r in results) else EXIT_FAILED)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from connector.domain import Answer, CardRef, CardStage, CardState, PosMessage
-from connector.errors import ForeignCardError
+from connector.domain import Answer, CardRef, CardStage, CardState, EdmsAppeal, PosMessage
+from connector.errors import FatalAdapterError, ForeignCardError
 from connector.settings_base import StrictModel
 from connector.transport import RetryingSession
 
@@ -93,3 +93,62 @@ def prove_card_owner(msg: PosMessage, *, system: str, card_id: str, owner_pos_id
     owner = "" if owner_pos_id is None else str(owner_pos_id).strip()
     if owner != msg.pos_id:
         raise ForeignCardError(system=system, card_id=card_id, owner_pos_id=owner, pos_id=msg.pos_id)
+
+
+# --- optional capabilities ---------------------------------------------------------------------------
+#
+# An adapter declares what it can do beyond the four calls above in ``capabilities`` (a frozenset of the
+# names below) and, for a capability its EDMS cannot offer, says why in ``unsupported`` (name → reason).
+# Callers ask :func:`capabilities_of` / :func:`appeal_lister`, never ``hasattr``.
+
+LIST_APPEALS = "list_appeals"
+#: every optional capability and what it gives (``connector edms check`` lists them all)
+OPTIONAL_CAPABILITIES: Mapping[str, str] = {
+    LIST_APPEALS: "appeal cards of every channel (letters, reception, forwarded) for ССТУ and the showcase",
+}
+
+
+@runtime_checkable
+class AppealLister(Protocol):
+    """Capability ``list_appeals``: the EDMS's appeal cards of any origin registered in a date range."""
+
+    def list_appeals(self, since: date, until: date) -> Iterator[EdmsAppeal]:
+        """Appeal cards registered from ``since`` to ``until`` (both included, the body's dates), each with
+        its questions; a card of a POS message carries its POS id."""
+        ...
+
+    def appeals_enabled(self) -> bool:
+        """Whether the target's settings switch the listing on (an installation opts in)."""
+        ...
+
+
+class UnsupportedCapability(FatalAdapterError):
+    """The adapter does not offer a capability; the message says why."""
+
+
+def capabilities_of(adapter: object) -> dict[str, str]:
+    """Capability name → ``"yes"`` / ``"off"`` (offered, switched off in settings) / ``"no: <reason>"``."""
+    declared = frozenset(getattr(adapter, "capabilities", frozenset()))
+    reasons = dict(getattr(adapter, "unsupported", {}))
+    result = {}
+    for name in OPTIONAL_CAPABILITIES:
+        if name in declared:
+            result[name] = "yes" if _enabled(adapter, name) else "off"
+        else:
+            result[name] = f"no: {reasons.get(name, 'not offered by this adapter')}"
+    return result
+
+
+def _enabled(adapter: object, name: str) -> bool:
+    check = getattr(adapter, "appeals_enabled", None) if name == LIST_APPEALS else None
+    return bool(check()) if callable(check) else True
+
+
+def appeal_lister(adapter: object) -> AppealLister:
+    """The adapter as an :class:`AppealLister`, or :class:`UnsupportedCapability` naming why not."""
+    name = getattr(adapter, "name", type(adapter).__name__)
+    if LIST_APPEALS not in frozenset(getattr(adapter, "capabilities", frozenset())) \
+            or not isinstance(adapter, AppealLister):
+        reason = dict(getattr(adapter, "unsupported", {})).get(LIST_APPEALS, "not offered by this adapter")
+        raise UnsupportedCapability(f"EDMS adapter {name} cannot list appeals: {reason}")
+    return adapter

@@ -7,7 +7,7 @@ import functools
 from pydantic import BaseModel
 
 from connector.config import Settings
-from connector.edms_adapters.base import AdapterContext
+from connector.edms_adapters.base import AdapterContext, capabilities_of
 from connector.edms_adapters.registry import create_adapter
 from connector.errors import ConnectorError
 from connector.transport import RetryPolicy, session_for
@@ -21,6 +21,8 @@ class EdmsCheck(BaseModel):
     problem: str = ""
     #: what the health check learnt (1С: version, useDigitalSignatures); adapters offer ``health_details``
     details: dict[str, str] = {}
+    #: optional capabilities (base.OPTIONAL_CAPABILITIES): "yes", "off" (offered, off in settings), "no: why"
+    capabilities: dict[str, str] = {}
 
 
 def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck]:
@@ -38,6 +40,7 @@ def check_edms(settings: Settings, account: str | None = None) -> list[EdmsCheck
         check = EdmsCheck(account=acc.name, target=acc.edms, adapter=target.type, ok=False)
         try:
             adapter = create_adapter(target, context)
+            check.capabilities = capabilities_of(adapter)
             try:
                 adapter.health()
                 check.details = {str(k): str(v) for k, v in dict(getattr(adapter, "health_details", {})).items()}

@@ -16,7 +16,9 @@ by :mod:`connector.sstu_export.refresh`); :func:`appeal_facts` decides what СС
 * dates are calendar dates in the body's zone: incoming = when POS received the message,
   registration = the card's, response = the answer's; a redirect or a refusal is dated when
   we saw it;
-* POS appeals come straight from the author: ``isDirect``, format ``Other``.
+* POS appeals come straight from the author: ``isDirect``, format ``Other``;
+* a card whose EDMS record holds several questions (``questions``, from ``edms_appeals``) is reported
+  with one ССТУ question each (:func:`question_facts`: its own code, status and redirect).
 
 A snapshot that is not reportable yet (no registration number while the card is only
 registered) gives ``None``; one that can never be built raises :class:`DataError`.
@@ -30,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from connector.domain import CardStage, PosMessage
+from connector.domain import CardStage, Executor, PosMessage
 from connector.errors import DataError
 from connector.sstu_export.builder import AnswerFileInput, AppealFacts, QuestionFacts
 
@@ -91,12 +93,27 @@ class StoredCard(_Snapshot):
     resolution: str = ""
 
 
+class StoredQuestion(_Snapshot):
+    key: str
+    rubric_code: str = ""
+    summary: str = ""
+    executor: Executor | None = None
+    stage: CardStage = CardStage.REGISTERED
+    result: str = ""
+    answer: StoredAnswer | None = None
+    redirect_org: str = ""
+    redirect_letter_number: str = ""
+    redirect_letter_date: date | None = None
+
+
 class AppealSnapshot(_Snapshot):
     message_id: int
     department_id: str
     message: PosMessage
     card: StoredCard
     answer: StoredAnswer | None = None
+    #: the questions of the message's EDMS card when it holds several (``edms_appeals``): one ССТУ question each
+    questions: tuple[StoredQuestion, ...] = ()
 
 
 def local_date(moment: datetime, zone: ZoneInfo) -> date:
@@ -138,7 +155,49 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
         transfer_date=(card.redirect_letter_date or seen) if outcome == "redirected" else None,
         transfer_number=card.redirect_letter_number if outcome == "redirected" else "",
     )
+    questions: tuple[QuestionFacts, ...] = (question,)
+    if snap.questions:  # the card holds several questions: each is reported with its own state
+        questions = tuple(question_facts(
+            q, incoming=question.incoming_date, registration=question.registration_date, seen=seen,
+            category_path=question.category_path, category_label=question.category_label,
+            card_rubric=card.rubric_code, fallback_answer=snap.answer)[0] for q in snap.questions)
     applicant = message.applicant
     return AppealFacts(department_id=snap.department_id, direct=True, via_medo=False, number=number,
                        author_name=applicant.full_name, author_address=applicant.address,
-                       author_email=applicant.email, questions=(question,))
+                       author_email=applicant.email, questions=questions)
+
+
+def question_facts(q: StoredQuestion, *, incoming: date | None, registration: date | None, seen: date,
+                   category_path: tuple[str, ...] = (), category_label: str = "", card_rubric: str = "",
+                   fallback_answer: StoredAnswer | None = None) -> tuple[QuestionFacts, StoredAnswer | None]:
+    """One card question → the builder's question (and the answer whose files it reports)."""
+    outcome = OUTCOME_OF_STAGE[q.stage]
+    answer = q.answer if q.answer is not None else (fallback_answer if q.stage is CardStage.ANSWER_READY else None)
+    if q.stage is CardStage.ANSWER_READY and answer is None:
+        outcome = "in work"  # announced, not stored yet: the next listing brings it
+    answer = answer if outcome == "answered" else None
+    answer_file = None
+    chosen, unsent = choose_answer_file(answer.files) if answer is not None else (None, ())
+    if chosen is not None:
+        answer_file = AnswerFileInput(name=chosen.name, path=chosen.path)
+    elif answer is not None and answer.text.strip():
+        answer_file = AnswerFileInput(name=TEXT_ANSWER_NAME, content=answer.text.encode("utf-8"))
+    redirected = outcome == "redirected"
+    closed_on = answer.date if answer is not None else (
+        (q.redirect_letter_date or seen) if redirected else seen if outcome == "refused" else None)
+    facts = QuestionFacts(
+        category_path=category_path,
+        category_label=category_label or f"question «{q.summary or q.key}» (no rubric on the card)",
+        code=(q.rubric_code or card_rubric).strip() or None,
+        outcome=outcome,
+        result=(q.result or answer.decision) if answer is not None else "",
+        incoming_date=incoming,
+        registration_date=registration,
+        response_date=closed_on,
+        answer=answer_file,
+        unsent_files=tuple(f.name for f in unsent),
+        redirect_body=q.redirect_org if redirected else "",
+        transfer_date=(q.redirect_letter_date or seen) if redirected else None,
+        transfer_number=q.redirect_letter_number if redirected else "",
+    )
+    return facts, answer

@@ -1,6 +1,7 @@
 """What we reported to ССТУ, per appeal and per archive (tables of the state store).
 
-``sstu_appeals`` holds one row per POS message that has a card: the hash of its latest valid
+``sstu_appeals`` holds one row per POS message that has a card, and one per EDMS appeal of
+another channel (``edms_appeal_id``): the hash of its latest valid
 build (``content_hash``), of what ССТУ accepted (``sent_hash``) and of what the last archive
 carried (``archived_hash``).  An appeal is sent when ``content_hash != sent_hash`` and
 archived when ``content_hash != archived_hash``: an unchanged appeal is never sent again.
@@ -30,12 +31,15 @@ class SstuAppealRecord(LeaseMixin, Base):
     __tablename__ = "sstu_appeals"
     __table_args__ = (
         UniqueConstraint("message_id", name="uq_sstu_appeals_message"),
+        UniqueConstraint("edms_appeal_id", name="uq_sstu_appeals_edms_appeal"),
         Index("ix_sstu_appeals_send_state", "send_state"),
         Index("ix_sstu_appeals_incoming", "incoming_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    # exactly one of the two: a POS message, or an EDMS appeal of another channel (edms_appeals)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    edms_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("edms_appeals.id", ondelete="CASCADE"))
     department_id: Mapped[str] = mapped_column(String(36), default="")
     number: Mapped[str] = mapped_column(String(128), default="")
     uuid: Mapped[str] = mapped_column(String(36), default="")

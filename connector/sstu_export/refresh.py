@@ -15,11 +15,11 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from connector.rubric_mapping.lookup import Mapped, RubricLookup
 from connector.rubric_mapping.service import current_lookup
 from connector.sstu_export.bodies import load_bodies_file
 from connector.sstu_export.builder import BodyDirectory, BuiltAppeal, SstuBuilder
+from connector.sstu_export.edms_facts import EdmsAppealSnapshot, StoredAppeal, edms_appeal_facts
 from connector.sstu_export.facts import (
     AppealSnapshot,
     StoredAnswer,
@@ -43,7 +44,21 @@ from connector.sstu_export.facts import (
 )
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
-from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxKind, utcnow
+from connector.store.models import (
+    Card,
+    EdmsAppealRecord,
+    Failure,
+    Message,
+    MessageState,
+    OutboxItem,
+    OutboxKind,
+    utcnow,
+)
+
+Snapshot = AppealSnapshot | EdmsAppealSnapshot
+#: what a refresh looks at: ("message", messages.id) or ("edms", edms_appeals.id)
+Key = tuple[str, int]
+MESSAGE, EDMS = "message", "edms"
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +75,8 @@ class BuildConfig:
     zone: ZoneInfo
     fingerprint: str
 
-    def build(self, snap: AppealSnapshot) -> BuiltAppeal | None:
-        facts = appeal_facts(snap, self.zone)
+    def build(self, snap: Snapshot) -> BuiltAppeal | None:
+        facts = appeal_facts(snap, self.zone) if isinstance(snap, AppealSnapshot) else edms_appeal_facts(snap)
         if facts is None:
             return None
         for question in facts.questions:
@@ -116,6 +131,9 @@ def load_snapshot(session: Session, settings: Settings, message_id: int) -> Appe
     message = session.get(Message, message_id)
     if message is None or message.card is None or message.payload is None:
         return None
+    linked = _linked_appeal(session, message)
+    if linked is not None and linked.no_sstu:
+        return None  # the card says «не выгружать в ССТУ»
     card = message.card
     answer_item = session.scalar(select(OutboxItem).where(OutboxItem.message_id == message_id,
                                                           OutboxItem.kind == OutboxKind.ANSWER)
@@ -136,7 +154,38 @@ def load_snapshot(session: Session, settings: Settings, message_id: int) -> Appe
                         redirect_letter_number=card.redirect_letter_number,
                         redirect_letter_date=card.redirect_letter_date, rubric_code=card.rubric_code,
                         resolution=card.resolution),
-        answer=answer)
+        answer=answer,
+        questions=linked.questions if linked is not None and len(linked.questions) > 1 else ())
+
+
+def _linked_appeal(session: Session, message: Message) -> StoredAppeal | None:
+    """The EDMS card of a POS message as ``list_appeals`` last saw it (None: not listed)."""
+    record = session.scalar(select(EdmsAppealRecord).where(
+        EdmsAppealRecord.pos_id == message.pos_id, EdmsAppealRecord.account == message.account)
+        .order_by(EdmsAppealRecord.id).limit(1))
+    return StoredAppeal.model_validate(record.content) if record is not None else None
+
+
+def load_appeal_snapshot(session: Session, settings: Settings, appeal_id: int) -> EdmsAppealSnapshot | None:
+    """An EDMS appeal of another channel, or None when it is flagged «не выгружать в ССТУ» or gone."""
+    record = session.get(EdmsAppealRecord, appeal_id)
+    if record is None or record.no_sstu:
+        return None
+    return EdmsAppealSnapshot(appeal_id=record.id, department_id=settings.sstu_department(record.account),
+                              appeal=StoredAppeal.model_validate(record.content),
+                              changed_on=local_date(record.changed_at, settings.sstu.zone))
+
+
+def load_any(session: Session, settings: Settings, key: Key) -> Snapshot | None:
+    kind, item_id = key
+    return load_snapshot(session, settings, item_id) if kind == MESSAGE else \
+        load_appeal_snapshot(session, settings, item_id)
+
+
+def incoming_of(snap: Snapshot, zone: ZoneInfo) -> date | None:
+    if isinstance(snap, AppealSnapshot):
+        return local_date(snap.message.created_at, zone)
+    return snap.appeal.received_on or snap.appeal.registration_date
 
 
 def candidate_ids(session: Session, settings: Settings, ids: Sequence[int] | None = None) -> list[int]:
@@ -147,6 +196,17 @@ def candidate_ids(session: Session, settings: Settings, ids: Sequence[int] | Non
         query = query.where(Message.created_at >= since.astimezone(UTC))
     if ids is not None:
         query = query.where(Message.id.in_(ids))
+    return list(session.scalars(query))
+
+
+def candidate_appeal_ids(session: Session, settings: Settings) -> list[int]:
+    """EDMS appeals reported on their own: every card not of a POS message we hold (those are reported
+    through the message).  Flagged cards are looked at too, to stop a pending send."""
+    of_message = exists().where(and_(Message.pos_id == EdmsAppealRecord.pos_id,
+                                     Message.account == EdmsAppealRecord.account))
+    query = select(EdmsAppealRecord.id).where(~of_message).order_by(EdmsAppealRecord.id)
+    if settings.sstu.since is not None:
+        query = query.where(EdmsAppealRecord.received_on >= settings.sstu.since)
     return list(session.scalars(query))
 
 
@@ -168,7 +228,9 @@ def refresh(store: Store, config: BuildConfig, *, message_ids: Sequence[int] | N
     """Bring ``sstu_appeals`` up to date with the store; ``force`` rebuilds unchanged inputs too."""
     stats = RefreshStats()
     with store.session() as session:
-        ids = candidate_ids(session, config.settings, message_ids)
+        ids: list[Key] = [(MESSAGE, i) for i in candidate_ids(session, config.settings, message_ids)]
+        if message_ids is None:
+            ids += [(EDMS, i) for i in candidate_appeal_ids(session, config.settings)]
     for chunk in _chunks(ids, CHUNK):
         try:
             _refresh_chunk(store, config, chunk, stats, clock, force)
@@ -180,33 +242,40 @@ def refresh(store: Store, config: BuildConfig, *, message_ids: Sequence[int] | N
     return stats
 
 
-def _refresh_chunk(store: Store, config: BuildConfig, chunk: Sequence[int], stats: RefreshStats,
+def _refresh_chunk(store: Store, config: BuildConfig, chunk: Sequence[Key], stats: RefreshStats,
                    clock: Callable[[], datetime], force: bool) -> None:
     counted = RefreshStats()  # merged only once the chunk is committed
     with store.sessions.begin() as session:
-        for message_id in chunk:
-            _refresh_one(session, config, message_id, counted, clock(), force)
+        for key in chunk:
+            _refresh_one(session, config, key, counted, clock(), force)
     for name in ("looked_at", "built", "changed", "unchanged", "not_ready", "invalid"):
         setattr(stats, name, getattr(stats, name) + getattr(counted, name))
     stats.errors += counted.errors
 
 
-def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+def _chunks(ids: Sequence[Key], size: int) -> Iterator[Sequence[Key]]:
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
 
 
-def inputs_hash(snap: AppealSnapshot, config: BuildConfig) -> str:
+def inputs_hash(snap: Snapshot, config: BuildConfig) -> str:
     return hashlib.sha256((snap.model_dump_json() + config.fingerprint).encode("utf-8")).hexdigest()
 
 
-def _refresh_one(session: Session, config: BuildConfig, message_id: int, stats: RefreshStats, now: datetime,
+def _record_of(session: Session, key: Key) -> SstuAppealRecord | None:
+    column = SstuAppealRecord.message_id if key[0] == MESSAGE else SstuAppealRecord.edms_appeal_id
+    return session.scalar(select(SstuAppealRecord).where(column == key[1]))
+
+
+def _refresh_one(session: Session, config: BuildConfig, key: Key, stats: RefreshStats, now: datetime,
                  force: bool) -> None:
     stats.looked_at += 1
-    snap = load_snapshot(session, config.settings, message_id)
+    snap = load_any(session, config.settings, key)
+    record = _record_of(session, key)
     if snap is None:
+        if record is not None and record.send_state == SendState.PENDING:
+            record.send_state = SendState.IDLE  # flagged «не выгружать в ССТУ» since: nothing more is sent
         return
-    record = session.scalar(select(SstuAppealRecord).where(SstuAppealRecord.message_id == message_id))
     digest = inputs_hash(snap, config)
     if record is not None and record.inputs_hash == digest and not force:
         stats.unchanged += 1
@@ -214,11 +283,11 @@ def _refresh_one(session: Session, config: BuildConfig, message_id: int, stats: 
     try:
         built = config.build(snap)
         if built is not None:
-            _check_number_unique(session, built, message_id)
+            _check_number_unique(session, built, key)
     except DataError as exc:
-        record = record or _new_record(session, message_id)
+        record = record or _new_record(session, key)
         record.inputs_hash = digest
-        record.incoming_date = local_date(snap.message.created_at, config.zone)
+        record.incoming_date = incoming_of(snap, config.zone)
         _mark_invalid(session, record, exc.operator_message)
         stats.invalid += 1
         stats.errors.append(exc.operator_message)
@@ -226,7 +295,7 @@ def _refresh_one(session: Session, config: BuildConfig, message_id: int, stats: 
     if built is None:
         stats.not_ready += 1
         return
-    record = record or _new_record(session, message_id)
+    record = record or _new_record(session, key)
     apply_build(session, record, built, snap, config, now)
     record.inputs_hash = digest
     stats.built += 1
@@ -234,8 +303,9 @@ def _refresh_one(session: Session, config: BuildConfig, message_id: int, stats: 
         stats.changed += 1
 
 
-def _new_record(session: Session, message_id: int) -> SstuAppealRecord:
-    record = SstuAppealRecord(message_id=message_id, statuses=[], sent_statuses=[], inputs_hash="",
+def _new_record(session: Session, key: Key) -> SstuAppealRecord:
+    message_id, appeal_id = (key[1], None) if key[0] == MESSAGE else (None, key[1])
+    record = SstuAppealRecord(message_id=message_id, edms_appeal_id=appeal_id, statuses=[], sent_statuses=[], inputs_hash="",
                               content_hash="", sent_hash="", archived_hash="", send_state=SendState.IDLE,
                               sends=0, attempts=0)
     session.add(record)
@@ -243,23 +313,30 @@ def _new_record(session: Session, message_id: int) -> SstuAppealRecord:
     return record
 
 
-def _check_number_unique(session: Session, built: BuiltAppeal, message_id: int) -> None:
-    other = session.scalar(select(SstuAppealRecord).where(
-        SstuAppealRecord.department_id == built.appeal.department_id, SstuAppealRecord.number == built.number,
-        SstuAppealRecord.message_id != message_id))
-    if other is not None:
-        pos_id = session.scalar(select(Message.pos_id).where(Message.id == other.message_id))
-        raise DataError(f"appeal {built.number!r}: the same registration number is already reported for POS "
-                        f"message {pos_id}; ССТУ would replace one appeal with the other")
+def _check_number_unique(session: Session, built: BuiltAppeal, key: Key) -> None:
+    others = session.scalars(select(SstuAppealRecord).where(
+        SstuAppealRecord.department_id == built.appeal.department_id, SstuAppealRecord.number == built.number))
+    for other in others:
+        if (other.message_id, other.edms_appeal_id) == ((key[1], None) if key[0] == MESSAGE else (None, key[1])):
+            continue
+        if other.message_id is not None:
+            pos_id = session.scalar(select(Message.pos_id).where(Message.id == other.message_id))
+            holder = f"POS message {pos_id}"
+        else:
+            card = session.scalar(select(EdmsAppealRecord.external_id).where(
+                EdmsAppealRecord.id == other.edms_appeal_id))
+            holder = f"EDMS card {card}"
+        raise DataError(f"appeal {built.number!r}: the same registration number is already reported for "
+                        f"{holder}; ССТУ would replace one appeal with the other")
 
 
-def apply_build(session: Session, record: SstuAppealRecord, built: BuiltAppeal, snap: AppealSnapshot,
+def apply_build(session: Session, record: SstuAppealRecord, built: BuiltAppeal, snap: Snapshot,
                 config: BuildConfig, now: datetime) -> None:
     """Record a valid build; a changed hash makes the appeal due for sending."""
     record.department_id = built.appeal.department_id
     record.number = built.number
     record.uuid = built.uuid
-    record.incoming_date = local_date(snap.message.created_at, config.zone)
+    record.incoming_date = incoming_of(snap, config.zone)
     record.built_at = now
     was_invalid = record.send_state == SendState.INVALID
     record.build_error = None
@@ -299,7 +376,9 @@ def _resolve(session: Session, record: SstuAppealRecord, job: str, now: datetime
 
 def rebuild(session: Session, config: BuildConfig, record: SstuAppealRecord) -> BuiltAppeal | None:
     """The appeal's current bytes (for sending or archiving); records a changed hash."""
-    snap = load_snapshot(session, config.settings, record.message_id)
+    key: Key = (MESSAGE, record.message_id) if record.message_id is not None else \
+        (EDMS, record.edms_appeal_id or 0)
+    snap = load_any(session, config.settings, key)
     if snap is None:
         return None
     try:

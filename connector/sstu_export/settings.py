@@ -60,6 +60,8 @@ class SstuSettings(StrictModel):
                                                     "sender has the field; off: an extension is plain InWork)")
     prefix: str = Field("sstu_", pattern=r"^[A-Za-z0-9_.-]{0,40}$", description="archive part name prefix")
     since: date | None = Field(None, description="report only appeals received on or after this date")
+    edms_appeals_days: int = Field(120, ge=1, le=3660, description="EDMS appeal cards of every channel "
+                                   "(adapters with list_appeals switched on) are listed for this many days back")
     bodies: dict[str, str] = Field(default_factory=dict,
                                    description="receiving body (name or POS organisation id) → ССТУ GUID")
     bodies_file: Path | None = Field(None, description="spreadsheet/CSV of bodies: columns name, guid")

@@ -223,3 +223,32 @@ class PullWatermark(Base):
     listing_error: Mapped[str | None] = mapped_column(Text)  # the last listing's runaway, None once one ends well
     listing_error_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EdmsAppealRecord(Base):
+    """An appeal card of the EDMS of any channel (adapter capability ``list_appeals``), as last listed.
+
+    ``content`` is the appeal with its answer files on our disk (``sstu_export.edms_facts.StoredAppeal``);
+    ``content_hash`` changes whenever anything of it does, so reports rebuild only what changed.  A card
+    of a POS message (``pos_id``) is reported through that message; its questions enrich the report."""
+
+    __tablename__ = "edms_appeals"
+    __table_args__ = (UniqueConstraint("target", "external_id", name="uq_edms_appeals_card"),
+                      Index("ix_edms_appeals_pos_id", "pos_id"),
+                      Index("ix_edms_appeals_received", "received_on"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    account: Mapped[str] = mapped_column(String(64))
+    pos_id: Mapped[str] = mapped_column(String(64), default="")
+    number: Mapped[str] = mapped_column(String(128), default="")
+    received_on: Mapped[date | None] = mapped_column(Date)
+    delivery: Mapped[str] = mapped_column(String(16), default="")
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_sstu: Mapped[bool] = mapped_column(Boolean, default=False)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
-from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
+from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.medo import incoming, mailbox, outgoing, pdf, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
@@ -62,6 +62,11 @@ def document_uid(account: str, pos_id: str) -> str:
 class MedoAdapter:
     name: ClassVar[str] = "medo"
     settings_model: ClassVar[type[AdapterSettings]] = MedoSettings
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    unsupported: ClassVar[dict[str, str]] = {
+        LIST_APPEALS: "МЭДО carries documents between bodies and holds no registry of the receiver's appeal "
+                      "cards; list the appeals in the receiving body's own EDMS (1С, Directum) instead",
+    }
 
     def __init__(self, settings: MedoSettings, context: AdapterContext) -> None:
         self.settings = settings

@@ -55,3 +55,15 @@ class OnecHarness:
 
 def make_harness(tmp_path: Path) -> OnecHarness:
     return OnecHarness()
+
+
+def _appeals_settings(self: OnecHarness) -> dict[str, Any]:
+    return {**self.settings(), "appeals": {"enabled": True}}
+
+
+def _seed_appeals(self: OnecHarness, appeals: list[dict[str, Any]]) -> None:
+    self.sim.seed({"appeals": appeals})
+
+
+OnecHarness.appeals_settings = _appeals_settings  # type: ignore[attr-defined]
+OnecHarness.seed_appeals = _seed_appeals  # type: ignore[attr-defined]

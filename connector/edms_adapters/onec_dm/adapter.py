@@ -30,8 +30,8 @@ import logging
 import mimetypes
 import tempfile
 import uuid
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import requests
@@ -40,15 +40,18 @@ from lxml import etree
 from connector.domain import (
     Answer,
     AnswerFile,
+    AppealAnswer,
+    AppealQuestion,
     CardRef,
     CardStage,
     CardState,
+    EdmsAppeal,
     Executor,
     PosMessage,
     StoredFile,
 )
-from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
-from connector.edms_adapters.onec_dm import envelopes, replies, wire
+from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
+from connector.edms_adapters.onec_dm import appeals, envelopes, replies, wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
 from connector.transport import Action, Peer, Resolution, Unreachable
@@ -84,6 +87,7 @@ def file_object_id(doc_id: str, sha256: str, index: int) -> str:
 class OnecDmAdapter:
     name: ClassVar[str] = "onec_dm"
     settings_model: ClassVar[type[AdapterSettings]] = OnecDmSettings
+    capabilities: ClassVar[frozenset[str]] = frozenset({LIST_APPEALS})
 
     def __init__(self, settings: OnecDmSettings, context: AdapterContext) -> None:
         self.settings = settings
@@ -189,6 +193,15 @@ class OnecDmAdapter:
     def _answer_of(self, doc: replies.DocInfo, answer: replies.DocInfo | None) -> Answer | None:
         if answer is None:
             return None
+        return Answer(
+            text=answer.summary or answer.title,
+            signer=answer.signer,
+            date=answer.reg_date or datetime.now(self._context.zone).date(),
+            decision=doc.properties.get(self.settings.result_property, ""),
+            files=self._answer_files(answer),
+        )
+
+    def _answer_files(self, answer: replies.DocInfo) -> tuple[AnswerFile, ...]:
         files = []
         for listed in self._files_of(answer.id, answer.type):
             full = self._retrieve_file(listed.id)
@@ -198,13 +211,80 @@ class OnecDmAdapter:
                 name = f"{name}.{ext}"
             mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
             files.append(AnswerFile(name=name, mime_type=mime, content=full.content or b""))
-        return Answer(
-            text=answer.summary or answer.title,
-            signer=answer.signer,
-            date=answer.reg_date or datetime.now(self._context.zone).date(),
-            decision=doc.properties.get(self.settings.result_property, ""),
-            files=tuple(files),
-        )
+        return tuple(files)
+
+    # --- capability list_appeals (appeals.py reads the cards) --------------------------------------------
+    def appeals_enabled(self) -> bool:
+        return self.settings.appeals.enabled
+
+    def list_appeals(self, since: date, until: date) -> Iterator[EdmsAppeal]:
+        kinds = set(self.settings.appeals.document_kinds)
+        for obj in self._appeal_objects(since, until):
+            card = appeals.parse_card(obj)
+            if card.kind in kinds:
+                yield self._appeal(card)
+
+    def _appeal_objects(self, since: date, until: date) -> Iterator[etree._Element]:
+        """Cards registered in [since, until]; a range 1С cuts is halved until each part comes whole."""
+        env, req = wire.new_request(wire.R_OBJECT_LIST, self.settings.database_id)
+        wire.sub(req, "type", self.settings.appeals.document_type)
+        wire.add_query(req, [
+            wire.Condition(wire.COND_REG_DATE, wire.format_datetime(since), wire.V_DATETIME, ">="),
+            wire.Condition(wire.COND_REG_DATE_TO, wire.format_datetime(datetime.combine(until, time(23, 59, 59))),
+                           wire.V_DATETIME, "<=")], self.settings.list_limit)
+        ret = self._execute(wire.R_OBJECT_LIST, env)
+        if replies.too_many(ret) and since < until:
+            middle = since + (until - since) // 2
+            yield from self._appeal_objects(since, middle)
+            yield from self._appeal_objects(middle + timedelta(days=1), until)
+            return
+        if replies.too_many(ret):
+            log.warning("1C appeal list of one day cut at its limit", extra={"day": since.isoformat(),
+                                                                             "limit": self.settings.list_limit})
+        yield from replies.objects_of(ret)
+
+    def _appeal(self, card: appeals.AppealCard) -> EdmsAppeal:
+        s, doc = self.settings, card.doc
+        delivery, forwarded, applicant, flagged = appeals.card_facts(s, card)
+        ref = CardRef(adapter=self.name, external_id=doc.id, url=doc.navigation_ref)
+        if card.questions:
+            questions = tuple(self._question(row) for row in card.questions)
+        elif doc.external_id:
+            questions = ()  # a POS card without question rows is reported through its message, as tracked
+        else:
+            questions = (self._card_question(ref, doc),)
+        return EdmsAppeal(ref=ref, pos_id=doc.external_id, registration_number=doc.reg_number,
+                          registration_date=doc.reg_date, delivery=delivery, forwarded=forwarded,
+                          applicant=applicant, no_sstu=flagged, questions=questions)
+
+    def _question(self, row: appeals.QuestionRow) -> AppealQuestion:
+        answer_doc = self._retrieve_doc(row.answer_id, self.settings.answer_document_type) if row.answer_id else None
+        answered = answer_doc is not None and bool(answer_doc.reg_number)
+        answer = None
+        if answer_doc is not None and answered:
+            answer = AppealAnswer(text=answer_doc.summary or answer_doc.title, signer=answer_doc.signer,
+                                  date=answer_doc.reg_date or datetime.now(self._context.zone).date(),
+                                  files=self._answer_files(answer_doc))
+        stage = appeals.question_stage(self.settings, row, answered)
+        redirected = stage is CardStage.REDIRECTED
+        return AppealQuestion(key=row.key, rubric_code=row.rubric, summary=row.summary,
+                              executor=appeals.executor(row.executor), stage=stage, result=row.result, answer=answer,
+                              redirect_org=row.redirect_org if redirected else "",
+                              redirect_letter_number=row.redirect_number if redirected else "",
+                              redirect_letter_date=row.redirect_date if redirected else None)
+
+    def _card_question(self, ref: CardRef, doc: replies.DocInfo) -> AppealQuestion:
+        """A card without question rows is one question: the card as ``get_card`` reads it."""
+        state = self.get_card(ref)
+        answer = self.fetch_answer(ref) if state.stage is CardStage.ANSWER_READY else None
+        return AppealQuestion(
+            key="1", rubric_code=state.rubric_code, summary=doc.title,
+            executor=state.executors[0] if state.executors else None, stage=state.stage,
+            result=doc.properties.get(self.settings.result_property, ""),
+            answer=AppealAnswer(text=answer.text, signer=answer.signer, date=answer.date, files=answer.files)
+            if answer is not None else None,
+            redirect_org=state.redirect_org_id, redirect_letter_number=state.redirect_letter_number,
+            redirect_letter_date=state.redirect_letter_date)
 
     def health(self) -> None:
         try:

@@ -11,7 +11,21 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from connector.edms_adapters.appeal_settings import AppealListSettings
 from connector.edms_adapters.base import AdapterSettings
+
+
+class OnecAppealSettings(AppealListSettings):
+    """``[edms.<name>.appeals]`` of a 1С target: card properties of appeals of every channel."""
+
+    document_type: str = "DMIncomingDocument"
+    delivery_property: str = "Форма поступления"
+    forwarded_from_property: str = Field("Поступило из органа", description="the forwarding body; empty: direct. "
+                                         "The covering letter is the card's incomingNumber/incomingDate")
+    applicant_property: str = Field("Заявитель", description="the author (default: the correspondent)")
+    address_property: str = "Адрес заявителя"
+    email_property: str = "Электронная почта заявителя"
+    no_sstu_property: str = "Не выгружать в ССТУ"
 
 
 class OnecDmSettings(AdapterSettings):
@@ -51,3 +65,5 @@ class OnecDmSettings(AdapterSettings):
     list_limit: int = Field(200, ge=1, le=10000, description="query/limit of object lists; past it 1C sets "
                                                             "tooManyObjects and the adapter narrows the query")
     xml_huge_tree: bool = Field(False, description="allow replies with text nodes > 10 MB (big answer files)")
+    appeals: OnecAppealSettings = Field(default_factory=OnecAppealSettings,
+                                        description="appeal cards of every channel (capability list_appeals)")

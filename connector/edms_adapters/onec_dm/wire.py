@@ -325,3 +325,26 @@ def format_datetime(value: date | datetime) -> str:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None, microsecond=0).isoformat()
     return f"{value.isoformat()}T00:00:00"
+
+
+# --- appeals of every channel (capability list_appeals) --------------------------------------------
+# How an installation's «Обращения граждан» part names an appeal's questions is in no public source
+# [UNSEEN]: we read them as repeated ``questions`` elements of the appeal card, each a
+# ``DMAppealQuestion`` with the fields below.  Card-level facts (delivery form, forwarding body, the
+# «не выгружать в ССТУ» flag, the applicant) are additional properties whose names are settings
+# (``[edms.<name>.appeals]``).  A card without question elements is one question: the card itself.
+APPEAL_QUESTIONS = "questions"
+T_APPEAL_QUESTION = "DMAppealQuestion"
+Q_RUBRIC = "rubric"                      # the question's ССТУ classifier code
+Q_SUMMARY = "summary"
+Q_EXECUTOR = "executor"                  # {name}
+Q_RESULT = "result"                      # «Разъяснено», «Направлено по компетенции», …
+Q_ANSWER = "answer"                      # ref {name, objectID} of the answer (an outgoing document)
+Q_REDIRECT_ORG = "redirectOrganization"  # the body a question was sent to by competence
+Q_REDIRECT_NUMBER = "redirectLetterNumber"
+Q_REDIRECT_DATE = "redirectLetterDate"
+COND_REG_DATE_TO = COND_REG_DATE         # the same condition with "<=" closes the range
+CARD_DOCUMENT_TYPE = "documentType"      # ref whose name is the card's kind («Обращение гражданина»)
+CARD_CORRESPONDENT = "correspondent"
+CARD_INCOMING_NUMBER = "incomingNumber"
+CARD_INCOMING_DATE = "incomingDate"

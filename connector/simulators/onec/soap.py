@@ -345,6 +345,8 @@ def _render_doc(parent: etree._Element, local: str, doc: Doc) -> None:
     sub(el, "regDate", _dt(doc.reg_date))
     for key, value in doc.properties.items():
         wire.add_property(el, key, value)
+    for row in doc.questions:
+        _render_question(el, row)
     if doc.type == wire.T_INCOMING:
         corr = sub(el, "correspondent")
         sub(corr, "name", doc.refs.get("correspondent", {}).get("name", ""))
@@ -353,3 +355,19 @@ def _render_doc(parent: etree._Element, local: str, doc: Doc) -> None:
     elif doc.type == wire.T_OUTGOING:
         signer = sub(el, "signer")
         sub(signer, "name", doc.signer)
+
+
+def _render_question(parent: etree._Element, row: dict[str, str]) -> None:
+    """An appeal's question as the adapter reads it (names in onec_dm/wire.py, [UNSEEN] in real 1С)."""
+    q = sub(parent, wire.APPEAL_QUESTIONS)
+    q.set(_XSI_TYPE, wire.dm_type(wire.T_APPEAL_QUESTION))
+    wire.add_object_id(q, row["id"], wire.T_APPEAL_QUESTION)
+    for name in (wire.Q_RUBRIC, wire.Q_SUMMARY):
+        sub(q, name, row.get(name, ""))
+    sub(sub(q, wire.Q_EXECUTOR), "name", row.get(wire.Q_EXECUTOR, ""))
+    sub(q, wire.Q_RESULT, row.get(wire.Q_RESULT, ""))
+    if row.get(wire.Q_ANSWER):
+        wire.add_ref(q, wire.Q_ANSWER, row[wire.Q_ANSWER], wire.T_OUTGOING)
+    for name in (wire.Q_REDIRECT_ORG, wire.Q_REDIRECT_NUMBER, wire.Q_REDIRECT_DATE):
+        if row.get(name):
+            sub(q, name, row[name])

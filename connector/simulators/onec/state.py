@@ -74,6 +74,7 @@ class Doc:
     signer: str = ""
     incoming_number: str = ""
     incoming_date: str = ""
+    questions: list[dict[str, str]] = field(default_factory=list)  # an appeal's questions (appeals.py)
 
     @property
     def navigation_ref(self) -> str:
@@ -241,6 +242,10 @@ class OnecState:
         """Cards the adapter did not create: ``{"cards": [{"id": …, "pos_id": …}]}`` holds an incoming
         card under the given object id whose externalObject names ``pos_id`` (``""``: none) -- what a
         restored backup, a copied base or a hand-edited card leaves under another message's id."""
+        if isinstance(body.get("appeals"), list):
+            from connector.simulators.onec.appeals import seed_appeals
+
+            return seed_appeals(self, body["appeals"])
         cards = body.get("cards")
         if not isinstance(cards, list) or not cards:
             raise ValueError('seed expects {"cards": [{"id": "<object id>", "pos_id": "<its POS id>"}]}')
@@ -348,6 +353,9 @@ class OnecState:
         self._close(doc, str(body.get("result") or self.names.answered_result), {})
         return answer
 
+    def attach_file(self, answer: Doc, pos_id: str, body: dict[str, Any]) -> FileRec:
+        return self._attach(answer, pos_id, body)
+
     def _attach(self, answer: Doc, pos_id: str, body: dict[str, Any]) -> FileRec:
         file_name = str(body.get("file_name") or f"Ответ на обращение №{pos_id}.pdf")
         stem, dot, ext = file_name.rpartition(".")
@@ -368,8 +376,8 @@ class OnecState:
         answered = {d.properties.get(self.names.answer_link_property) for d in self.docs.values()
                     if d.type == self.names.answer_type}
         for doc in [d for d in self.docs.values() if d.type != self.names.answer_type]:
-            if doc.properties.get(self.names.result_property) in closed or doc.id in answered:
-                continue
+            if doc.properties.get(self.names.result_property) in closed or doc.id in answered or doc.questions:
+                continue  # an appeal with question rows is answered per question (appeals.py)
             if assign and not self.tasks_of(doc.id):
                 self._assign(doc, None, None, None)
                 counts["assigned"] += 1
@@ -387,7 +395,7 @@ class OnecState:
         return {
             "type": d.type, "name": d.name, "title": d.title, "summary": d.summary, "externalObject": d.external,
             "registrationNumber": d.reg_number, "registrationDate": d.reg_date.isoformat() if d.reg_date else None,
-            "properties": dict(d.properties), "signer": d.signer, "refs": dict(d.refs),
+            "properties": dict(d.properties), "signer": d.signer, "refs": dict(d.refs), "questions": list(d.questions),
             "files": [{"id": f.id, "name": f.full_name, "size": f.size, "sha256": f.sha256} for f in self.files_of(d.id)],
             "tasks": [{"id": t.id, "performer": t.performer, "dueDate": t.due_date.isoformat(),
                        "executed": t.executed, "description": t.description} for t in self.tasks_of(d.id)],

@@ -1,4 +1,5 @@
-"""Job ``sstu``: refresh the SSTU appeals, send the changed ones, write the month's archive.
+"""Job ``sstu``: list the EDMS's appeals of every channel, refresh the SSTU appeals, send the changed
+ones, write the month's archive.
 
 Runs once a day (``[sstu] send_time``).  Sending is idempotent by design: ССТУ keys an appeal
 by body and number, so a crash after the portal accepted and before our commit costs one
@@ -17,6 +18,7 @@ from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 
 from connector.errors import ConnectorError, DataError
+from connector.pipeline import edms_appeals
 from connector.pipeline.batches import Step, drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
@@ -41,6 +43,8 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     sstu = ctx.settings.sstu
     if not sstu.enabled:
         return stats
+    # appeals of every channel first (targets whose adapter lists them): today's state is what is reported
+    stats.notes += edms_appeals.sync(ctx).problems
     try:
         config = build_config(ctx.settings, ctx.store)
     except DataError as exc:

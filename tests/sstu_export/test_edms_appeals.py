@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cycles
 import pytest
 import requests
 from sqlalchemy import select
@@ -25,7 +26,6 @@ from connector.simulators.sstu import SstuSimulator
 from connector.sstu_export.records import SstuAppealRecord
 from connector.store.models import EdmsAppealRecord
 
-import cycles
 import simctl
 from testconfig import body_today, settings_mapping
 

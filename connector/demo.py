@@ -17,6 +17,13 @@ import requests
 from pydantic import BaseModel
 
 from connector.config import Settings, settings_from_mapping
+from connector.demo_appeals import (
+    DEMO_BODIES,
+    MULTI_QUESTION_POS_CARDS,
+    demo_appeals,
+    expected_other_channels,
+)
+from connector.demo_appeals import count as count_appeals
 from connector.demo_edms import DemoEdms
 from connector.demo_sstu import DEMO_DEPARTMENT_ID, SstuDemoReport, prepare_mapping
 from connector.errors import LocalStorageError, UsageError
@@ -66,7 +73,8 @@ def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
         "accounts": [{"name": "demo", "pos_base_url": pos_url, "login": DEMO_POS_LOGIN,
                       "password": DEMO_POS_PASSWORD, "edms": "target"}],
         "edms": {"target": edms},
-        "sstu": {"department_id": DEMO_DEPARTMENT_ID, "base_url": sstu_url} if sstu_url else {},
+        "sstu": {"department_id": DEMO_DEPARTMENT_ID, "base_url": sstu_url, "bodies": DEMO_BODIES}
+        if sstu_url else {},
     }, source="demo defaults")
 
 
@@ -90,8 +98,11 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
             prepare_mapping(ctx.store, data_dir / "mapping")
             stages = _drive(ctx, target, step)
             report = _verdict(ctx, http, pos.url, target, messages, stages)
+            step("EDMS: appeals of other channels and more questions on POS cards")
+            seeded = demo_appeals(ctx.clock().astimezone(settings.sstu.zone).date(), _pos_ids(ctx))
+            others = expected_other_channels(seeded) if target.seed_appeals(seeded) else 0
             report.sstu = _sstu_step(ctx, http, sstu.url, step)
-            report.ok = report.ok and _sstu_ok(report.sstu, messages)
+            report.ok = report.ok and _sstu_ok(report.sstu, messages, others)
         finally:
             ctx.close()
             ctx.store.dispose()
@@ -197,13 +208,27 @@ def _sstu_step(ctx: PipelineContext, http: requests.Session, sstu_url: str,
     checked = check_path(archive_dir)
     summary = http.get(f"{sstu_url}/_sim/state", params={"summary": 1}, timeout=60).json()
     summary = summary.get("summary", summary)
+    counts = count_appeals(ctx.store)
     return SstuDemoReport(
+        from_pos=counts.from_pos, other_channels=counts.other_channels, multi_question=counts.multi_question,
         sent=stats.processed, accepted_by_sstu=int(summary["appeals"]), rejected_by_sstu=int(summary["rejected"]),
         failures=len(list_failures(ctx.store)), archive_dir=str(archive_dir), archive_parts=result.parts,
         archive_appeals=result.appeals, archive_valid=checked.ok and checked.appeals == result.appeals,
         archive_errors=[str(f) for f in checked.findings[:20]] + stats.notes)
 
 
-def _sstu_ok(report: SstuDemoReport, messages: int) -> bool:
-    return (report.accepted_by_sstu == messages and report.rejected_by_sstu == 0 and report.failures == 0
-            and report.archive_appeals == messages and report.archive_valid)
+def _sstu_ok(report: SstuDemoReport, messages: int, others: int) -> bool:
+    total = messages + others
+    return (report.accepted_by_sstu == total and report.rejected_by_sstu == 0 and report.failures == 0
+            and report.archive_appeals == total and report.archive_valid
+            and (report.from_pos, report.other_channels) == (messages, others)
+            and (report.multi_question > 0 or not others))
+
+
+def _pos_ids(ctx: PipelineContext) -> list[str]:
+    from sqlalchemy import select
+
+    from connector.store.models import Message
+
+    with ctx.store.session() as session:
+        return list(session.scalars(select(Message.pos_id).order_by(Message.id).limit(MULTI_QUESTION_POS_CARDS)))

@@ -26,12 +26,18 @@ class DemoEdms(Protocol):
 
     def cards_per_pos_id(self) -> dict[str, int]: ...
 
+    def seed_appeals(self, appeals: list[dict[str, Any]]) -> bool:
+        """Hold appeals of other channels (demo_appeals); False when the target lists none."""
+        ...
+
 
 class _HttpSimTarget:
     """A simulator reachable over HTTP with /_sim/act and /_sim/state?summary=1."""
 
-    def __init__(self, label: str, server: SimServer, settings: dict[str, Any], count_key: str) -> None:
+    def __init__(self, label: str, server: SimServer, settings: dict[str, Any], count_key: str,
+                 lists_appeals: bool = False) -> None:
         self.label = label
+        self.lists_appeals = lists_appeals
         self.server = server
         self._settings = settings
         self._count_key = count_key
@@ -43,6 +49,12 @@ class _HttpSimTarget:
 
     def act(self, payload: dict[str, Any]) -> None:
         self._http.post(f"{self.server.url}/_sim/act", json=payload, timeout=600).raise_for_status()
+
+    def seed_appeals(self, appeals: list[dict[str, Any]]) -> bool:
+        if not self.lists_appeals:
+            return False
+        self._http.post(f"{self.server.url}/_sim/seed", json={"appeals": appeals}, timeout=120).raise_for_status()
+        return True
 
     def cards_per_pos_id(self) -> dict[str, int]:
         reply = self._http.get(f"{self.server.url}/_sim/state", params={"summary": 1}, timeout=120)
@@ -76,8 +88,11 @@ def onec(data_dir: Path) -> _Running:
     def make() -> _HttpSimTarget:
         server = SimServer(sim)
         settings = {"type": "onec_dm", "url": f"{server.url}/demo/ws/DMService",
-                    "login": "integration", "password": "1c-secret"}
-        return _HttpSimTarget("1С:Документооборот", server, settings, "by_external_id")
+                    "login": "integration", "password": "1c-secret", "appeals": {"enabled": True},
+                    # the simulator dates every card at midnight: one day's cards must fit one list
+                    # (DMService has no paging; list_appeals halves date ranges down to one day)
+                    "list_limit": 2000}
+        return _HttpSimTarget("1С:Документооборот", server, settings, "by_external_id", lists_appeals=True)
 
     return _Running(make, sim.close)
 

@@ -33,6 +33,9 @@ class SstuDemoReport(BaseModel):
     archive_appeals: int
     archive_valid: bool
     archive_errors: list[str]
+    from_pos: int = 0            # appeals reported for POS messages
+    other_channels: int = 0      # letters, reception, forwarded: EDMS cards of other channels
+    multi_question: int = 0      # appeals with several questions, each with its own status
 
 
 def prepare_mapping(store: Store, work_dir: Path, *, omit: Collection[str] = (), import_reference: bool = True

@@ -24,7 +24,11 @@ def test_demo_json_reports_every_message_through(tmp_path: Path, edms: str) -> N
     assert (report["duplicate_cards"], report["duplicate_answers"], report["failures"]) == (0, 0, 0)
     assert Path(report["data_dir"]) == tmp_path / "demo"
     sstu = report["sstu"]
-    assert (sstu["accepted_by_sstu"], sstu["rejected_by_sstu"], sstu["archive_appeals"]) == (30, 0, 30)
+    others = 4 if edms == "onec" else 0  # the targets whose adapter lists appeals of other channels
+    assert (sstu["accepted_by_sstu"], sstu["rejected_by_sstu"], sstu["archive_appeals"]) == (
+        30 + others, 0, 30 + others)
+    assert (sstu["from_pos"], sstu["other_channels"]) == (30, others)
+    assert sstu["multi_question"] == (4 if others else 0)  # 3 POS cards and 1 letter with several questions
 
 
 def test_demo_200_reports_200_appeals_to_sstu_and_a_valid_archive(tmp_path: Path) -> None:
@@ -34,11 +38,23 @@ def test_demo_200_reports_200_appeals_to_sstu_and_a_valid_archive(tmp_path: Path
     report = json.loads(result.stdout)
     sstu = report["sstu"]
     assert report["ok"] is True
-    assert (sstu["sent"], sstu["accepted_by_sstu"], sstu["rejected_by_sstu"]) == (200, 200, 0)
-    assert sstu["archive_appeals"] == 200 and sstu["archive_parts"]
+    assert (sstu["sent"], sstu["accepted_by_sstu"], sstu["rejected_by_sstu"]) == (204, 204, 0)
+    assert (sstu["from_pos"], sstu["other_channels"], sstu["multi_question"]) == (200, 4, 4)
+    assert sstu["archive_appeals"] == 204 and sstu["archive_parts"]
     # the archive passes the command an operator would run on it, as a separate process
     check = subprocess.run([sys.executable, "-m", "connector", "sstu", "validate", sstu["archive_dir"], "--json"],
                            capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
     checked = json.loads(check.stdout)
-    assert checked["appeals"] == 200 and checked["errors"] == []
+    assert checked["appeals"] == 204 and checked["errors"] == []
+    # several questions, each with its own status, in the archive itself
+    statuses = _question_statuses(Path(sstu["archive_parts"][0]))
+    assert sorted(s for s in statuses if len(s) > 1) == [("Explained", "Transferred", "InWork")] * 3 + [
+        ("Supported", "Transferred", "InWork")]
+
+
+def _question_statuses(part: Path) -> list[tuple[str, ...]]:
+    import zipfile
+
+    with zipfile.ZipFile(part) as zf:
+        return [tuple(q["status"] for q in json.loads(zf.read(n))["questions"]) for n in zf.namelist()]

@@ -50,7 +50,7 @@ from connector.domain import (
     PosMessage,
     StoredFile,
 )
-from connector.edms_adapters.base import AdapterContext, AdapterSettings, prove_card_owner
+from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.directum_rx import wire
 from connector.edms_adapters.directum_rx.checks import check_metadata, require_refs
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
@@ -66,6 +66,11 @@ Params = Mapping[str, str | int | None]
 class DirectumRxAdapter:
     name: ClassVar[str] = "directum_rx"
     settings_model: ClassVar[type[AdapterSettings]] = DirectumRxSettings
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    unsupported: ClassVar[dict[str, str]] = {
+        LIST_APPEALS: "not implemented for Directum RX yet: the entity and property names of its appeal "
+                      "questions are in no public source (1С:Документооборот lists appeals)",
+    }
 
     def __init__(self, settings: DirectumRxSettings, context: AdapterContext) -> None:
         self.settings = settings

@@ -125,8 +125,8 @@ def directum(data_dir: Path) -> _Running:
         settings = {"type": "directum_rx", "url": f"{server.url}/Integration/odata",
                     "login": "integration", "password": "rx-secret",
                 # the simulator's seeded kind, business unit and department: RX requires all three
-                "document_kind_id": 1, "business_unit_id": 1, "department_id": 1}
-        return _HttpSimTarget("Directum RX", server, settings, "by_pos_id")
+                "document_kind_id": 1, "business_unit_id": 1, "department_id": 1, "appeals": {"enabled": True}}
+        return _HttpSimTarget("Directum RX", server, settings, "by_pos_id", lists_appeals=True)
 
     return _Running(make, sim.close)
 

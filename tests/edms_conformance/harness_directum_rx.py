@@ -57,3 +57,15 @@ class DirectumRxHarness:
 
 def make_harness(tmp_path: Path) -> DirectumRxHarness:
     return DirectumRxHarness()
+
+
+def _appeals_settings(self: Any) -> dict[str, Any]:
+    return {**self.settings(), "appeals": {"enabled": True}}
+
+
+def _seed_appeals(self: Any, appeals: list[dict[str, Any]]) -> None:
+    self.sim.seed({"appeals": appeals})
+
+
+DirectumRxHarness.appeals_settings = _appeals_settings  # type: ignore[attr-defined]
+DirectumRxHarness.seed_appeals = _seed_appeals  # type: ignore[attr-defined]

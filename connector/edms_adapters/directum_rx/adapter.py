@@ -33,8 +33,8 @@ import json
 import logging
 import mimetypes
 import tempfile
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date, datetime, time
 from typing import IO, Any, ClassVar
 
 import requests
@@ -42,16 +42,19 @@ import requests
 from connector.domain import (
     Answer,
     AnswerFile,
+    AppealAnswer,
+    AppealQuestion,
     Applicant,
     CardRef,
     CardStage,
     CardState,
+    EdmsAppeal,
     Executor,
     PosMessage,
     StoredFile,
 )
 from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
-from connector.edms_adapters.directum_rx import wire
+from connector.edms_adapters.directum_rx import appeals, wire
 from connector.edms_adapters.directum_rx.checks import check_metadata, require_refs
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
@@ -66,11 +69,7 @@ Params = Mapping[str, str | int | None]
 class DirectumRxAdapter:
     name: ClassVar[str] = "directum_rx"
     settings_model: ClassVar[type[AdapterSettings]] = DirectumRxSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset()
-    unsupported: ClassVar[dict[str, str]] = {
-        LIST_APPEALS: "not implemented for Directum RX yet: the entity and property names of its appeal "
-                      "questions are in no public source (1С:Документооборот lists appeals)",
-    }
+    capabilities: ClassVar[frozenset[str]] = frozenset({LIST_APPEALS})
 
     def __init__(self, settings: DirectumRxSettings, context: AdapterContext) -> None:
         self.settings = settings
@@ -143,28 +142,104 @@ class DirectumRxAdapter:
         answer = self._find_answer(int(letter[wire.P_ID]))
         if answer is None:
             return None
-        answer_id = int(answer[wire.P_ID])
-        versions = self._get_list(f"{wire.key(s.outgoing_set, answer_id)}/{wire.P_VERSIONS}",
-                                  {"$expand": wire.P_ASSOCIATED_APP})
-        files: list[AnswerFile] = []
-        last = max(versions, key=lambda v: (int(v.get(wire.P_NUMBER) or 0), int(v.get(wire.P_ID) or 0)), default=None)
-        if last is not None:
-            body = self._get_entity(f"{wire.key(s.outgoing_set, answer_id)}/{wire.P_VERSIONS}({int(last[wire.P_ID])})"
-                                    f"/{wire.P_BODY}", what="answer file")
-            content = _b64decode(body.get(wire.P_VALUE))
-            ext = str((last.get(wire.P_ASSOCIATED_APP) or {}).get(wire.P_EXTENSION) or "")
-            name = str(answer.get(wire.P_NAME) or f"Ответ {answer.get(wire.P_REG_NUMBER) or answer_id}")
-            if ext and not name.lower().endswith("." + ext.lower()):
-                name = f"{name}.{ext}"
-            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            files.append(AnswerFile(name=name, mime_type=mime, content=content))
         return Answer(
             text=str(answer.get(wire.P_SUBJECT) or answer.get(wire.P_NOTE) or ""),
             signer=wire.nav_name(answer, wire.P_OUR_SIGNATORY),
             date=wire.parse_date(answer.get(wire.P_REG_DATE)) or datetime.now(self._context.zone).date(),
             decision=str(letter.get(s.result_property) or ""),
-            files=tuple(files),
+            files=self._answer_files(answer),
         )
+
+    def _answer_files(self, answer: dict[str, Any]) -> tuple[AnswerFile, ...]:
+        """The last version of an outgoing letter as the answer's file (none without a version)."""
+        s = self.settings
+        answer_id = int(answer[wire.P_ID])
+        versions = self._get_list(f"{wire.key(s.outgoing_set, answer_id)}/{wire.P_VERSIONS}",
+                                  {"$expand": wire.P_ASSOCIATED_APP})
+        last = max(versions, key=lambda v: (int(v.get(wire.P_NUMBER) or 0), int(v.get(wire.P_ID) or 0)), default=None)
+        if last is None:
+            return ()
+        body = self._get_entity(f"{wire.key(s.outgoing_set, answer_id)}/{wire.P_VERSIONS}({int(last[wire.P_ID])})"
+                                f"/{wire.P_BODY}", what="answer file")
+        content = _b64decode(body.get(wire.P_VALUE))
+        ext = str((last.get(wire.P_ASSOCIATED_APP) or {}).get(wire.P_EXTENSION) or "")
+        name = str(answer.get(wire.P_NAME) or f"Ответ {answer.get(wire.P_REG_NUMBER) or answer_id}")
+        if ext and not name.lower().endswith("." + ext.lower()):
+            name = f"{name}.{ext}"
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return (AnswerFile(name=name, mime_type=mime, content=content),)
+
+    # --- capability list_appeals (appeals.py reads the letters) -------------------------------------------
+    def appeals_enabled(self) -> bool:
+        return self.settings.appeals.enabled
+
+    def list_appeals(self, since: date, until: date) -> Iterator[EdmsAppeal]:
+        s = self.settings
+        zone = self._context.zone
+        params: dict[str, str | int | None] = {
+            "$filter": wire.between(wire.P_REG_DATE, datetime.combine(since, time(0), zone),
+                                    datetime.combine(until, time(23, 59, 59), zone)),
+            "$expand": appeals.expand(s), "$top": s.appeals.page_size}
+        kinds = set(s.appeals.document_kinds)
+        skip = 0
+        while True:
+            page = self._get_list(s.incoming_set, {**params, "$skip": skip or None})
+            for letter in page:
+                if appeals.kind_of(letter) in kinds:
+                    yield self._appeal(letter)
+            if len(page) < s.appeals.page_size:
+                return
+            skip += len(page)
+
+    def _appeal(self, letter: dict[str, Any]) -> EdmsAppeal:
+        s = self.settings
+        delivery, forwarded, applicant, flagged, pos_id = appeals.card_facts(s, letter)
+        letter_id = int(letter[wire.P_ID])
+        ref = CardRef(adapter=self.name, external_id=str(letter_id), url=self._card_url(letter_id))
+        rows = appeals.rows_of(s, letter)
+        if rows:
+            questions = tuple(self._question(i, row) for i, row in enumerate(rows))
+        elif pos_id:
+            questions = ()  # a POS letter without question rows is reported through its message, as tracked
+        else:
+            questions = (self._letter_question(ref, letter),)
+        return EdmsAppeal(ref=ref, pos_id=pos_id, registration_number=str(letter.get(wire.P_REG_NUMBER) or ""),
+                          registration_date=wire.parse_date(letter.get(wire.P_REG_DATE)), delivery=delivery,
+                          forwarded=forwarded, applicant=applicant, no_sstu=flagged, questions=questions)
+
+    def _question(self, index: int, row: dict[str, Any]) -> AppealQuestion:
+        answer_ref = row.get(wire.Q_ANSWER) if isinstance(row.get(wire.Q_ANSWER), dict) else None
+        answered = bool(answer_ref and answer_ref.get(wire.P_REG_NUMBER)
+                        and answer_ref.get(wire.P_REG_STATE) == wire.REG_STATE_REGISTERED)
+        answer = None
+        if answer_ref is not None and answered:
+            answer = AppealAnswer(text=str(answer_ref.get(wire.P_SUBJECT) or ""),
+                                  date=wire.parse_date(answer_ref.get(wire.P_REG_DATE))
+                                  or datetime.now(self._context.zone).date(),
+                                  files=self._answer_files(answer_ref))
+        stage = appeals.question_stage(self.settings, row, answered)
+        redirected = stage is CardStage.REDIRECTED
+        assignee = wire.nav_name(row, wire.Q_ASSIGNEE)
+        return AppealQuestion(
+            key=str(row.get(wire.P_ID) or index + 1), rubric_code=str(row.get(wire.Q_RUBRIC) or "").strip(),
+            summary=str(row.get(wire.Q_SUMMARY) or ""), executor=Executor(name=assignee) if assignee else None,
+            stage=stage, result=str(row.get(wire.Q_RESULT) or ""), answer=answer,
+            redirect_org=str(row.get(wire.Q_REDIRECT_ORG) or "") if redirected else "",
+            redirect_letter_number=str(row.get(wire.Q_REDIRECT_NUMBER) or "") if redirected else "",
+            redirect_letter_date=wire.parse_date(row.get(wire.Q_REDIRECT_DATE)) if redirected else None)
+
+    def _letter_question(self, ref: CardRef, letter: dict[str, Any]) -> AppealQuestion:
+        """A letter without question rows is one question: the letter as ``get_card`` reads it."""
+        state = self.get_card(ref)
+        answer = self.fetch_answer(ref) if state.stage is CardStage.ANSWER_READY else None
+        return AppealQuestion(
+            key="1", rubric_code=state.rubric_code, summary=str(letter.get(wire.P_SUBJECT) or ""),
+            executor=state.executors[0] if state.executors else None, stage=state.stage,
+            result=str(letter.get(self.settings.result_property) or ""),
+            answer=AppealAnswer(text=answer.text, signer=answer.signer, date=answer.date, files=answer.files)
+            if answer is not None else None,
+            redirect_org=state.redirect_org_id, redirect_letter_number=state.redirect_letter_number,
+            redirect_letter_date=state.redirect_letter_date)
 
     def health(self) -> None:
         s = self.settings

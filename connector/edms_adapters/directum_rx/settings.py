@@ -23,8 +23,23 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from connector.edms_adapters.appeal_settings import AppealListSettings
 from connector.edms_adapters.base import AdapterSettings
 from connector.edms_adapters.directum_rx import wire
+
+
+class DirectumAppealSettings(AppealListSettings):
+    """``[edms.<name>.appeals]`` of a Directum RX target: letter properties of appeals of every channel.
+    The kind is ``DocumentKind/Name``, the delivery form ``DeliveryMethod/Name``; a forwarded letter's
+    covering letter is its ``InNumber`` / ``Dated``."""
+
+    questions_collection: str = Field(wire.P_QUESTIONS, description="collection of the letter's questions")
+    forwarded_from_property: str = Field("ForwardedFrom", description="the forwarding body; empty: direct")
+    applicant_property: str = Field("ApplicantName", description="the author (default: the correspondent)")
+    address_property: str = "ApplicantAddress"
+    email_property: str = "ApplicantEmail"
+    no_sstu_property: str = Field("NotForSstu", description="«не выгружать в ССТУ» (a boolean or a text)")
+    page_size: int = Field(200, ge=1, le=10000, description="$top of each page of the listing")
 
 REQUIRED_REFS = ("document_kind_id", "business_unit_id", "department_id")
 
@@ -86,6 +101,9 @@ class DirectumRxSettings(AdapterSettings):
     def missing_required(self) -> list[str]:
         """The required card references this table leaves unset, by key."""
         return [key for key in REQUIRED_REFS if getattr(self, key) is None]
+
+    appeals: DirectumAppealSettings = Field(default_factory=DirectumAppealSettings,
+                                            description="appeal cards of every channel (capability list_appeals)")
 
     @field_validator("task_document_filter")
     @classmethod

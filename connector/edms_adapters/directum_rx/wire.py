@@ -336,3 +336,25 @@ def b64_chunks(stream: IO[bytes]) -> Iterator[bytes]:
     """Base64 of a binary stream, chunk by chunk, without holding it whole."""
     while chunk := stream.read(B64_CHUNK):
         yield base64.b64encode(chunk)
+
+
+# --- appeals of every channel (capability list_appeals) ----------------------------------------------------
+# The commercial «Обращения граждан» solution for RX is in no public source [UNSEEN]: we read an appeal's
+# questions as rows of a collection on the incoming letter (name a setting, default below), each row with
+# the properties here.  Card-level facts are letter properties named in settings ([edms.<name>.appeals]).
+P_QUESTIONS = "Questions"
+Q_RUBRIC = "RubricCode"
+Q_SUMMARY = "Summary"
+Q_ASSIGNEE = "Assignee"                 # → IEmployees
+Q_RESULT = "Result"
+Q_ANSWER = "AnswerLetter"               # → IOutgoingLetters
+Q_REDIRECT_ORG = "RedirectOrganization"
+Q_REDIRECT_NUMBER = "RedirectLetterNumber"
+Q_REDIRECT_DATE = "RedirectLetterDate"
+
+
+def between(path: str, first: datetime, last: datetime) -> str:
+    """``<path> ge <first> and <path> le <last>`` with Edm.DateTimeOffset literals."""
+    if not re.fullmatch(r"[A-Za-z_]\w*(/[A-Za-z_]\w*)*", path):
+        raise ValueError(f"not an OData property path: {path!r}")
+    return f"{path} ge {format_datetime(first)} and {path} le {format_datetime(last)}"

@@ -1,4 +1,4 @@
-"""The Directum simulator's ``$filter``: ``path eq|ne literal`` joined by ``and``, parentheses, navigation
+"""The Directum simulator's ``$filter``: ``path eq|ne literal`` (and ``ge|le|gt|lt`` on dates) joined by ``and``, parentheses, navigation
 paths and ``<collection>/any(x: …)`` lambdas, evaluated over :class:`DirectumState`.  What it does not
 understand -- an unknown property above all -- is a 400, as on a real OData server."""
 
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from connector.edms_adapters.directum_rx import wire
@@ -14,7 +15,12 @@ from connector.simulators.directum.state import ODataError
 if TYPE_CHECKING:
     from connector.simulators.directum.state import DirectumState
 
-_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+)\b|(?P<word>[A-Za-z_][\w/]*)|(?P<p>[():]))")
+_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')"
+                    r"|(?P<dto>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))"
+                    r"|(?P<num>-?\d+)\b|(?P<word>[A-Za-z_][\w/]*)|(?P<p>[():]))")
+#: comparison operators on Edm.DateTimeOffset values (list_appeals: RegistrationDate ge … and … le …)
+_ORDERED = {"ge": lambda a, b: a >= b, "le": lambda a, b: a <= b, "gt": lambda a, b: a > b,
+            "lt": lambda a, b: a < b}
 Predicate = Callable[[dict[str, Any]], bool]
 
 
@@ -104,6 +110,8 @@ class _Parser:
             return self.lambda_any(scope, path[0])
         self.state.check_path(scope, path)
         _, op = self.take()
+        if op in _ORDERED:
+            return self.ordered(scope, path, op)
         if op not in ("eq", "ne"):
             raise ODataError(400, f"Оператор {op!r} в $filter не поддерживается.")
         return self.comparison(scope, variable, path, op == "eq", self.literal())
@@ -126,5 +134,21 @@ class _Parser:
             hit = state.resolve(scope, entity, path) == expected or (
                 variable is None and state.aliased(scope, path, expected, entity))
             return hit == equal
+
+        return check
+
+    def ordered(self, scope: str, path: list[str], op: str) -> Predicate:
+        """``<path> ge|le|gt|lt <DateTimeOffset>``: compared as moments, as the service does."""
+        lit_kind, lit = self.take()
+        if lit_kind != "dto":
+            raise ODataError(400, f"Оператор {op!r} в $filter поддерживается только для дат, получено {lit!r}.")
+        bound = datetime.fromisoformat(lit.replace("Z", "+00:00"))
+        state = self.state
+
+        def check(entity: dict[str, Any]) -> bool:
+            value = state.resolve(scope, entity, path)
+            if not isinstance(value, str):
+                return False
+            return bool(_ORDERED[op](datetime.fromisoformat(value.replace("Z", "+00:00")), bound))
 
         return check

@@ -39,6 +39,9 @@ APPLICATIONS = (("Adobe Acrobat", "pdf"), ("Текстовый документ"
 VERSIONS = "Versions"  # pseudo set of document versions (contained in a document)
 TASK_ATTACHMENTS = "IActionItemExecutionTaskAttachmentDetails"  # pseudo set: rows of a task's AttachmentDetails
 RESPONSE_ROWS = "IOutgoingLetterInResponseToDocuments"         # pseudo set: rows of InResponseToDocuments
+QUESTION_ROWS = "IIncomingLetterQuestions"                     # pseudo set: an appeal's questions (appeals.py)
+#: letter properties of appeals of every channel (DirectumAppealSettings' defaults) [UNSEEN in real RX]
+APPEAL_PROPERTIES = ("ForwardedFrom", "ApplicantName", "ApplicantAddress", "ApplicantEmail", "NotForSstu")
 
 
 class ODataError(Exception):
@@ -103,7 +106,8 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
         wire.S_INCOMING: (_DOC_SCALARS + (wire.P_IN_NUMBER, wire.P_DATED, names.pos_id_property,
                                           names.result_property, names.redirect_org_property,
                                           names.redirect_comment_property, names.redirect_letter_number_property,
-                                          names.redirect_letter_date_property, names.rubric_property),
+                                          names.redirect_letter_date_property, names.rubric_property,
+                                          *APPEAL_PROPERTIES),
                           {wire.P_CORRESPONDENT: wire.S_PERSONS, wire.P_DOCUMENT_KIND: wire.S_DOCUMENT_KINDS,
                            wire.P_BUSINESS_UNIT: wire.S_BUSINESS_UNITS, wire.P_DEPARTMENT: wire.S_DEPARTMENTS,
                            wire.P_DELIVERY_METHOD: wire.S_DELIVERY_METHODS, "Addressee": wire.S_EMPLOYEES}),
@@ -117,6 +121,8 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
                                                           wire.P_SUPERVISOR)}),
         TASK_ATTACHMENTS: ((wire.P_ATTACHMENT_ID, wire.P_ENTITY_TYPE_GUID, wire.P_GROUP_ID), {}),
         RESPONSE_ROWS: ((), {wire.P_DOCUMENT: wire.S_INCOMING}),
+        QUESTION_ROWS: ((wire.Q_RUBRIC, wire.Q_SUMMARY, wire.Q_RESULT, wire.Q_REDIRECT_ORG, wire.Q_REDIRECT_NUMBER,
+                         wire.Q_REDIRECT_DATE), {wire.Q_ASSIGNEE: wire.S_EMPLOYEES, wire.Q_ANSWER: wire.S_OUTGOING}),
         wire.S_ASSIGNMENTS: ((wire.P_SUBJECT, wire.P_STATUS, wire.P_DEADLINE, "Created"),
                              {"Performer": wire.S_EMPLOYEES, "Task": wire.S_TASKS}),
         wire.S_EMPLOYEES: (_REFS, {}),
@@ -131,8 +137,9 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
 
 #: child collections: (parent set, collection property) → the pseudo set of its rows
 COLLECTIONS = {(wire.S_TASKS, wire.P_ATTACHMENT_DETAILS): TASK_ATTACHMENTS,
-               (wire.S_OUTGOING, wire.P_IN_RESPONSE_TO_DOCUMENTS): RESPONSE_ROWS}
-CHILD_SETS = (VERSIONS, TASK_ATTACHMENTS, RESPONSE_ROWS)
+               (wire.S_OUTGOING, wire.P_IN_RESPONSE_TO_DOCUMENTS): RESPONSE_ROWS,
+               (wire.S_INCOMING, wire.P_QUESTIONS): QUESTION_ROWS}
+CHILD_SETS = (VERSIONS, TASK_ATTACHMENTS, RESPONSE_ROWS, QUESTION_ROWS)
 #: [INFERRED] captions of the required card properties in RX's refusal
 REQUIRED_LETTER_REFS = {wire.P_DOCUMENT_KIND: "Вид документа", wire.P_BUSINESS_UNIT: "Наша организация",
                         wire.P_DEPARTMENT: "Подразделение"}
@@ -174,6 +181,7 @@ class DirectumState:
         self._reg = {wire.S_INCOMING: 0, wire.S_OUTGOING: 0}
         # POS-id value → the letter a lookup on the POS-id property answers with (see :meth:`seed`)
         self.lookup_aliases: dict[str, int] = {}
+        self.appeal_keys: dict[str, int] = {}  # seed key → letter (appeals.py)
         self._dir = Path(tempfile.mkdtemp(prefix="directum-sim-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, True)
         # The simulator's fault ``answer_without_file_next``: the letter is signed with no version (no file).
@@ -403,6 +411,10 @@ class DirectumState:
         ``$filter=<POS-id property> eq '<found_as>'`` answer with it as well -- the foreign letter under
         another message's key that a restored base, a stale index or a property the installation computes
         or customises leaves behind."""
+        if isinstance(body.get("appeals"), list):
+            from connector.simulators.directum.appeals import seed_appeals
+
+            return seed_appeals(self, body["appeals"])
         cards = body.get("cards")
         if not isinstance(cards, list) or not cards:
             raise ValueError('seed expects {"cards": [{"pos_id": "<its POS id>", "found_as": "<POS id>"}]}')
@@ -577,6 +589,9 @@ class DirectumState:
         pos_id = self.entities[wire.S_INCOMING][letter_id].get(self.names.pos_id_property) or letter_id
         return str(body.get("file_name") or f"Ответ на обращение №{pos_id}.pdf")
 
+    def attach_version(self, letter_id: int, answer_id: int, body: dict[str, Any]) -> int:
+        return self._attach(letter_id, answer_id, body)
+
     def _attach(self, letter_id: int, answer_id: int, body: dict[str, Any]) -> int:
         _stem, ext = wire.split_extension(self._file_name(letter_id, body))
         pos_id = self.entities[wire.S_INCOMING][letter_id].get(self.names.pos_id_property) or letter_id
@@ -597,8 +612,9 @@ class DirectumState:
         closed = {self.names.redirect_result, self.names.refused_result}
         answered = {i for answer_id in self.entities[wire.S_OUTGOING] for i in self.answered_letters(answer_id)}
         for letter_id, letter in list(self.entities[wire.S_INCOMING].items()):
-            if letter.get(self.names.result_property) in closed or letter_id in answered:
-                continue
+            if letter.get(self.names.result_property) in closed or letter_id in answered \
+                    or self.children.get((wire.S_INCOMING, letter_id, wire.P_QUESTIONS)):
+                continue  # an appeal with question rows is answered per question (appeals.py)
             if assign and not self.tasks_of(letter_id):
                 self._assign(letter_id, None, None, None)
                 counts["assigned"] += 1

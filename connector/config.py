@@ -41,6 +41,7 @@ from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.pipeline.settings import PullSettings
 from connector.pos_client.settings import AccountSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
+from connector.showcase.settings import ShowcaseSettings
 from connector.sstu_export.settings import SstuSettings
 from connector.transport import HttpSettings, RetryPolicy
 
@@ -151,6 +152,7 @@ class Settings(StrictModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     sstu: SstuSettings = Field(default_factory=SstuSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    showcase: ShowcaseSettings = Field(default_factory=ShowcaseSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, TargetSettings] = Field(min_length=1)

@@ -186,6 +186,10 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sweep", None, metrics), id="connector.sweep",
                           name="sweep", seconds=settings.schedule.sweep_seconds, replace_existing=True,
                           next_run_time=max(sweep_at, start + timedelta(milliseconds=len(JOB_ORDER) + 1)))
+    if settings.showcase.enabled:  # after the interval jobs at start: it reports what they moved
+        scheduler.add_job(_timed_job, "interval", args=(ctx, "showcase", settings.daemon.batches_per_run, metrics),
+                          id="connector.showcase", name="showcase", seconds=settings.showcase.interval_seconds,
+                          next_run_time=start + timedelta(milliseconds=len(JOB_ORDER) + 2), replace_existing=True)
     if settings.sstu.enabled and settings.schedule.sstu_seconds:
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
                           id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,

@@ -222,6 +222,9 @@ def status(config: Path | None, as_json: bool) -> None:
     if report.sstu_by_send_state:
         click.echo(_("ССТУ appeals: ") + ", ".join(f"{state} {count}"
                                                 for state, count in sorted(report.sstu_by_send_state.items())))
+    if report.showcase_by_send_state:
+        click.echo("showcase items: " + ", ".join(f"{state} {count}"
+                                                  for state, count in sorted(report.showcase_by_send_state.items())))
     if report.waiting_by_reason:
         click.echo(_("waiting: ") + ", ".join(f"{reason} {count}"
                                            for reason, count in sorted(report.waiting_by_reason.items())))
@@ -447,6 +450,7 @@ def db_check(config: Path | None, as_json: bool) -> None:
 def _register_groups() -> None:
     from connector.cli.mapping import classifier, mapping
     from connector.cli.setup import doctor, init
+    from connector.cli.showcase import showcase
     from connector.cli.sstu import sstu
 
     main.add_command(classifier)
@@ -454,6 +458,7 @@ def _register_groups() -> None:
     main.add_command(sstu)
     main.add_command(init)
     main.add_command(doctor)
+    main.add_command(showcase)
 
 
 _register_groups()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.pipeline import lifecycle
+from connector.showcase.records import ShowcaseRecord, ShowcaseState
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
 from connector.store.models import Card, Failure, Message, MessageState, OutboxItem, OutboxState, utcnow
@@ -79,6 +80,9 @@ def _requeue(session: Session, failure: Failure) -> None:
             elif record.send_state == SendState.INVALID:
                 record.send_state = SendState.IDLE
         return
+    if failure.item_kind == "showcase":
+        _requeue_showcase(session, failure)
+        return
     if failure.item_kind == "card":
         card = session.get(Card, failure.item_id)
         if card is not None:
@@ -90,7 +94,20 @@ def _requeue(session: Session, failure: Failure) -> None:
         _reset(message)
 
 
-def _reset(item: Message | Card | OutboxItem | SstuAppealRecord) -> None:
+def _requeue_showcase(session: Session, failure: Failure) -> None:
+    record = session.get(ShowcaseRecord, failure.item_id)
+    if record is None:
+        return
+    _reset(record)
+    if record.send_state == ShowcaseState.FAILED:
+        record.send_state = ShowcaseState.PENDING  # a refused upload goes again
+    elif record.send_state == ShowcaseState.INVALID:
+        # rebuilt on the next showcase run: the same problem is a new failure, a fixed one is sent
+        record.build_error = None
+        record.content_hash = ""
+
+
+def _reset(item: Message | Card | OutboxItem | SstuAppealRecord | ShowcaseRecord) -> None:
     lifecycle.clear_attempts(item)
     item.claimed_by = None
     item.lease_until = None

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector.logs import redact_secrets
 from connector.ops.status import StatusReport, status_report
 from connector.pipeline.answer_completeness import REASON as ANSWER_WAIT_REASON
+from connector.showcase.records import ShowcaseState
 from connector.sstu_export.records import SendState
 from connector.store import job_history
 from connector.store.db import Store
@@ -98,6 +99,12 @@ class StoreCollector(Collector):
         for state in _all_states(SendState, report.sstu_by_send_state):
             sstu.add_metric([state], report.sstu_by_send_state.get(state, 0))
         yield sstu
+
+        showcase = GaugeMetricFamily(f"{PREFIX}_showcase_items", "Data showcase items per send state",
+                                     labels=["state"])
+        for state in _all_states(ShowcaseState, report.showcase_by_send_state):
+            showcase.add_metric([state], report.showcase_by_send_state.get(state, 0))
+        yield showcase
 
         waiting = GaugeMetricFamily(f"{PREFIX}_messages_waiting",
                                     "Messages whose next step is held back, by reason (an answer without its file)",

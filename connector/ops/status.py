@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from connector.i18n import _
+from connector.showcase.records import ShowcaseRecord
 from connector.sstu_export.records import SstuAppealRecord
 from connector.store import job_history
 from connector.store.db import Store
@@ -51,6 +52,7 @@ class StatusReport(BaseModel):
     outbox_by_state: dict[str, int]
     outbox_depth: int
     sstu_by_send_state: dict[str, int] = {}
+    showcase_by_send_state: dict[str, int] = {}
     oldest_pending_seconds: float | None
     open_failures: int
     last_runs: dict[str, JobRunSummary]
@@ -66,6 +68,8 @@ def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) ->
         oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(OutboxItem.state == OutboxState.PENDING))
         sstu = dict(session.execute(select(SstuAppealRecord.send_state, func.count())
                                     .group_by(SstuAppealRecord.send_state)).all())
+        showcase = dict(session.execute(select(ShowcaseRecord.send_state, func.count())
+                                        .group_by(ShowcaseRecord.send_state)).all())
         held = (Message.state.in_(OPEN_CARD_STATES), Message.last_error.is_not(None))
         waiting_by_reason = dict(session.execute(select(Message.last_error, func.count()).where(*held)
                                                  .group_by(Message.last_error)).all())
@@ -86,6 +90,6 @@ def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) ->
         oldest_age = (utcnow() - oldest).total_seconds()
     return StatusReport(config_file=config_file, database=store.location, messages_by_state=by_state, outbox_by_state=outbox,
                         outbox_depth=outbox.get(OutboxState.PENDING, 0), oldest_pending_seconds=oldest_age,
-                        sstu_by_send_state=sstu,
+                        sstu_by_send_state=sstu, showcase_by_send_state=showcase,
                         open_failures=failures or 0, last_runs=last_runs,
                         waiting_by_reason=waiting_by_reason, waiting=waiting)

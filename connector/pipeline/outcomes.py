@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from connector.errors import ConnectorError, ForeignCardError, RemoteRejected
 from connector.pipeline import lifecycle
 from connector.pipeline.context import PipelineContext
+from connector.showcase.records import ShowcaseRecord, ShowcaseState
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.leases import release
 from connector.store.models import Card, Failure, Message, OutboxItem, OutboxState
@@ -47,7 +48,8 @@ def batch_budget(max_batches: int | None) -> Iterator[int]:
     return itertools.count() if max_batches is None else iter(range(max_batches))
 
 
-def record_item_error(session: Session, ctx: PipelineContext, item: Message | Card | OutboxItem | SstuAppealRecord,
+def record_item_error(session: Session, ctx: PipelineContext,
+                      item: Message | Card | OutboxItem | SstuAppealRecord | ShowcaseRecord,
                       exc: ConnectorError, *, job: str, stats: JobStats) -> None:
     """Count a failed attempt; after ``max_attempts`` (or at once for a refusal that a
     retry cannot change) move the item to the dead-letter queue with the reason."""
@@ -67,8 +69,14 @@ def record_item_error(session: Session, ctx: PipelineContext, item: Message | Ca
     dead_letter(session, item, job=job, reason=exc.operator_message, detail=exc.detail)
 
 
-def dead_letter(session: Session, item: Message | Card | OutboxItem | SstuAppealRecord, *, job: str, reason: str,
-                detail: str | None = None) -> None:
+def dead_letter(session: Session, item: Message | Card | OutboxItem | SstuAppealRecord | ShowcaseRecord, *, job: str,
+                reason: str, detail: str | None = None) -> None:
+    if isinstance(item, ShowcaseRecord):
+        # like the SSTU report: the showcase item failed, the message's lifecycle goes on
+        item.send_state = ShowcaseState.FAILED
+        session.add(Failure(item_kind="showcase", item_id=item.id, message_id=item.message_id, job=job,
+                            reason=reason, detail=detail))
+        return
     if isinstance(item, SstuAppealRecord):
         # the report failed, not the message: its POS/EDMS lifecycle goes on untouched
         item.send_state = SendState.FAILED

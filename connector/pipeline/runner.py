@@ -12,9 +12,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from connector.config import Settings
 from connector.errors import LocalStorageError
-from connector.pipeline import pull, push, register, sstu, sweep, track
+from connector.pipeline import pull, push, register, showcase, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
+from connector.showcase.records import ShowcaseRecord
 from connector.sstu_export.records import SstuAppealRecord
 from connector.store import job_history
 from connector.store.db import Store, default_worker_id
@@ -30,13 +31,15 @@ JOBS: dict[str, Callable[[PipelineContext, int | None], JobStats]] = {
     "push": push.run,
     "sstu": sstu.run,
     "sweep": sweep.run,
+    "showcase": showcase.run,
 }
 JOB_ORDER = ("pull", "register", "track", "push")  # the interval jobs; "sstu" runs daily at a set time
 
 
 def jobs_for(settings: Settings) -> tuple[str, ...]:
     """Every job this configuration runs, in pipeline order."""
-    return (*JOB_ORDER, "sstu") if settings.sstu.enabled else JOB_ORDER
+    jobs = (*JOB_ORDER, "sstu") if settings.sstu.enabled else JOB_ORDER
+    return (*jobs, "showcase") if settings.showcase.enabled else jobs
 
 
 def build_context(settings: Settings, *, create: bool = True, **overrides: Any) -> PipelineContext:
@@ -49,7 +52,7 @@ def build_context(settings: Settings, *, create: bool = True, **overrides: Any) 
     if store.is_sqlite:
         # One daemon per SQLite database (the lockfile guards it): leases left by a killed
         # predecessor are free at once instead of after lease_seconds.
-        freed = release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord))
+        freed = release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord))
         if freed:
             log.info("released leases of a previous run", extra={"count": freed})
     return ctx

@@ -256,6 +256,14 @@ class PosClient:
         self._send("POST", wire.PATH_REDIRECT.format(id=quote(pos_id, safe="")), json=body,
                    headers={wire.HEADER_IDEMPOTENCY_KEY: idempotency_key}).close()
 
+    def upload_showcase(self, items: Sequence[dict[str, Any]]) -> list[wire.WireShowcaseResult]:
+        """Items (wire form) to the data showcase; one result per item, by its index in ``items``.
+        Idempotent: the showcase keys an item by its id, so a repeated upload replaces it."""
+        with self._send("POST", wire.PATH_SHOWCASE, json=list(items)) as response:
+            results: list[wire.WireShowcaseResult] = wire.decode(wire.SHOWCASE_RESULTS, response.content,
+                                                                 what=f"POST {wire.PATH_SHOWCASE}")
+        return results
+
     def close(self) -> None:
         self._tokens.invalidate()
         self._session.close()

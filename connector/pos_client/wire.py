@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from connector.domain import (
@@ -24,6 +32,7 @@ from connector.domain import (
     StoredFile,
 )
 from connector.errors import TransientError
+from connector.showcase.models import Channel, ShowcaseItem, ShowcaseStatus
 
 # --- paths -------------------------------------------------------------------------------
 
@@ -223,6 +232,78 @@ class WireShowcaseResult(_Wire):
 
 CATEGORY_LIST = TypeAdapter(list[WireCategory])
 SHOWCASE_RESULTS = TypeAdapter(list[WireShowcaseResult])
+
+# --- the data showcase («Витрина данных») ----------------------------------------------------
+# Our reconstruction of the item format (no public specification): the names below and
+# WireShowcaseItem are all a corrected official format would change.
+
+SHOWCASE_STATUS: dict[ShowcaseStatus, str] = {
+    ShowcaseStatus.NEW: "NEW",
+    ShowcaseStatus.IN_WORK: "IN_WORK",
+    ShowcaseStatus.ANSWERED: "ANSWERED",
+    ShowcaseStatus.REDIRECTED: "REDIRECTED",
+    ShowcaseStatus.REJECTED: "REJECTED",
+}
+SHOWCASE_CHANNEL: dict[Channel, str] = {
+    Channel.POS: "POS",
+    Channel.LETTER: "LETTER",
+    Channel.EMAIL: "EMAIL",
+    Channel.RECEPTION: "RECEPTION",
+    Channel.FORWARDED: "FORWARDED",
+}
+SHOWCASE_OPEN = frozenset({"NEW", "IN_WORK"})
+ShowcaseWireStatus = Literal["NEW", "IN_WORK", "ANSWERED", "REDIRECTED", "REJECTED"]
+ShowcaseWireChannel = Literal["POS", "LETTER", "EMAIL", "RECEPTION", "FORWARDED"]
+
+
+class WireShowcaseCoordinates(_Wire):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class WireShowcaseItem(_Wire):
+    """One showcase item.  Strict (the simulator validates uploads with it, ``strict=True`` over the
+    JSON): unknown fields, a wrong enum value, a date that is not ``YYYY-MM-DD`` are refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=160)
+    channel: ShowcaseWireChannel
+    number: str = Field(min_length=1, max_length=128)
+    category_id: str = Field(min_length=1)
+    category_name: str = ""
+    status: ShowcaseWireStatus
+    received_date: date
+    planned_date: date | None = None
+    closed_date: date | None = None
+    overdue: bool
+    repeated: bool
+    territory: str | None = Field(None, pattern=r"^(\d{8}|\d{11})$")
+    coordinates: WireShowcaseCoordinates | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> WireShowcaseItem:
+        if self.status in SHOWCASE_OPEN and self.closed_date is not None:
+            raise ValueError(f"closedDate: not allowed while the status is {self.status}")
+        if self.status not in SHOWCASE_OPEN and self.closed_date is None:
+            raise ValueError(f"closedDate: required when the status is {self.status}")
+        if self.closed_date is not None and self.closed_date < self.received_date:
+            raise ValueError("closedDate: before receivedDate")
+        return self
+
+
+def showcase_item(item: ShowcaseItem) -> dict[str, Any]:
+    """The wire form of a showcase item (what is hashed, stored and sent)."""
+    coordinates = item.coordinates
+    return WireShowcaseItem(
+        id=item.item_id, channel=SHOWCASE_CHANNEL[item.channel], number=item.number,
+        category_id=item.category.id, category_name=item.category.name, status=SHOWCASE_STATUS[item.status],
+        received_date=item.received, planned_date=item.planned, closed_date=item.closed, overdue=item.overdue,
+        repeated=item.repeated, territory=item.territory,
+        coordinates=WireShowcaseCoordinates(lat=coordinates.lat, lon=coordinates.lon) if coordinates else None,
+    ).to_wire()
 
 # --- decoding ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL, make_url
 
 from connector.errors import ConnectorError, DataError
 from connector.pipeline.outbox_payloads import read_answer
+from connector.showcase.records import ShowcaseRecord
 from connector.sstu_export.records import SstuAppealRecord
 from connector.store.db import Store, current_revision
 from connector.store.leases import release_all
@@ -247,7 +248,7 @@ def restore(url: str, data_dir: Path, source: Path, *, force: bool) -> BackupRep
     try:
         # The backup was taken under running workers: its leases name workers of the past, and on
         # PostgreSQL nothing else would free them before they expire.  No worker runs during a restore.
-        release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord))
+        release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord))
         with store.sessions() as session:
             messages = int(session.scalar(select(func.count()).select_from(Message)) or 0)
         revision = current_revision(store.engine)

@@ -282,11 +282,54 @@ def test_categories_share_names_across_branches(api: Api) -> None:
     assert api("GET", wire.PATH_CATEGORIES).json() == cats  # stable ids
 
 
-def test_showcase_per_item_results(api: Api) -> None:
-    response = api("POST", wire.PATH_SHOWCASE, json=[{"id": "sstu-1", "lat": 1}, {"name": "no id"}])
+SHOWCASE_ITEM = {"id": "pos:1", "channel": "POS", "number": "1", "categoryId": "c1", "status": "NEW",
+                 "receivedDate": "2026-11-30", "overdue": False, "repeated": False}
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"status": "OPEN"}, "status"),                                  # not a showcase status
+    ({"receivedDate": "30.11.2026"}, "receivedDate"),                # not YYYY-MM-DD
+    ({"receivedDate": 1764460800}, "receivedDate"),                  # a timestamp is not a date
+    ({"overdue": "no"}, "overdue"),                                  # strict booleans
+    ({"colour": "red"}, "colour"),                                   # unknown field
+    ({"status": "ANSWERED"}, "closedDate"),                          # a final status needs its date
+    ({"closedDate": "2026-12-01"}, "closedDate"),                    # ... an open one has none
+    ({"status": "ANSWERED", "closedDate": "2026-11-01"}, "closedDate"),  # closed before received
+    ({"territory": "123"}, "territory"),                             # ОКТМО has 8 or 11 digits
+    ({"coordinates": {"lat": 91, "lon": 0}}, "coordinates.lat"),
+])
+def test_the_showcase_rejects_a_bad_item_alone_naming_the_field(api: Api, sim: PosSimulator, change: dict[str, object],
+                                                                  field: str) -> None:
+    bad = {**SHOWCASE_ITEM, "id": "pos:2", "number": "2", **change}
+    response = api("POST", wire.PATH_SHOWCASE, json=[SHOWCASE_ITEM, bad])
     assert response.status_code == 200
-    assert [(r["index"], r["accepted"]) for r in response.json()] == [(0, True), (1, False)]
+    results = response.json()
+    assert [(r["index"], r["accepted"]) for r in results] == [(0, True), (1, False)]
+    assert results[1]["code"] == wire.ERR_VALIDATION and field in results[1]["message"]
+    assert [item["id"] for item in sim.showcase_items()] == ["pos:1"]
+
+
+def test_showcase_items_replace_themselves_by_id_and_a_body_that_is_no_array_is_refused(
+        api: Api, sim: PosSimulator) -> None:
+    missing = {k: v for k, v in SHOWCASE_ITEM.items() if k != "number"} | {"id": "pos:2"}
+    results = api("POST", wire.PATH_SHOWCASE, json=[SHOWCASE_ITEM, missing, "text"]).json()
+    assert [r["accepted"] for r in results] == [True, False, False]
+    assert "number" in results[1]["message"]
+    api("POST", wire.PATH_SHOWCASE, json=[{**SHOWCASE_ITEM, "status": "IN_WORK"}])
+    assert [(i["id"], i["status"]) for i in sim.showcase_items()] == [("pos:1", "IN_WORK")]
     assert api("POST", wire.PATH_SHOWCASE, json={"id": "x"}).status_code == 400
+
+
+def test_showcase_faults_reject_items_and_break_an_upload_halfway(api: Api, sim: PosSimulator,
+                                                                  server: SimServer) -> None:
+    items = [{**SHOWCASE_ITEM, "id": f"pos:{n}", "number": str(n)} for n in range(4)]
+    _sim(server, "/_sim/faults", {"showcase_reject_next": 1})
+    results = api("POST", wire.PATH_SHOWCASE, json=items).json()
+    assert [(r["accepted"], r.get("code")) for r in results][:2] == [(False, "ITEM_REJECTED"), (True, None)]
+    _sim(server, "/_sim/faults", {"showcase_partial_next": 1})
+    sim.store.showcase.clear()
+    assert api("POST", wire.PATH_SHOWCASE, json=items).status_code == 503
+    assert [i["id"] for i in sim.showcase_items()] == ["pos:0", "pos:1"]  # the first half was stored
 
 
 # --- faults and /_sim --------------------------------------------------------------------

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import connector.rubric_mapping.models  # noqa: F401  (their tables are part of the schema)
+import connector.showcase.records  # noqa: F401
 import connector.sstu_export.records  # noqa: F401
 from connector.store.db import Store
 from connector.store.models import Base

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request, Response
 from connector.domain import PosStatus
 from connector.pos_client import wire
 from connector.simulators.faults import FaultInjector, FaultSpec
-from connector.simulators.pos import generator
+from connector.simulators.pos import generator, showcase
 from connector.simulators.pos.faults import ENDLESS_PREFIX, PosClock, PosFaultSpec
 from connector.simulators.pos.state import (
     DEFAULT_ACCOUNT,
@@ -36,7 +36,6 @@ from connector.simulators.pos.state import (
 )
 
 DEFAULT_LIMIT = 50
-MAX_SHOWCASE_ITEMS = 1000
 
 
 def _rule(template: str, endpoint: str, method: str) -> Rule:
@@ -122,7 +121,11 @@ class PosSimulator:
         return self.store.summary({**self.faults.state()["injected"], **self._own_faults})
 
     def state(self) -> dict[str, Any]:
-        return {"summary": self.summary(), "appeals": self.store.details()}
+        return {"summary": self.summary(), "appeals": self.store.details(), "showcase": self.showcase_items()}
+
+    def showcase_items(self, org_id: str | None = None) -> list[dict[str, Any]]:
+        """The items the data showcase holds (of one organisation)."""
+        return showcase.items_of(self.store, org_id)
 
     @property
     def spec(self) -> PosFaultSpec:
@@ -354,23 +357,7 @@ class PosSimulator:
         return _json((200, [c.model_dump(mode="json", by_alias=True) for c in self.store.categories]))
 
     def _showcase(self, request: Request, account: SimAccount) -> Response:
-        try:
-            items = json.loads(request.get_data())
-        except ValueError:
-            items = None
-        if not isinstance(items, list) or len(items) > MAX_SHOWCASE_ITEMS:
-            return _json(error(400, wire.ERR_BAD_REQUEST, f"expected a JSON array of at most {MAX_SHOWCASE_ITEMS}"))
-        results = []
-        with self.store.lock:
-            for index, item in enumerate(items):
-                item_id = item.get("id") if isinstance(item, dict) else None
-                if isinstance(item_id, str) and item_id:
-                    self.store.showcase[f"{account.org_id}/{item_id}"] = item
-                    results.append(wire.WireShowcaseResult(index=index, id=item_id, accepted=True))
-                else:
-                    results.append(wire.WireShowcaseResult(index=index, accepted=False, code=wire.ERR_VALIDATION,
-                                                           message="item needs a non-empty string 'id'"))
-        return _json((200, [r.to_wire() for r in results]))
+        return _json(showcase.upload(self.store, account.org_id, request.get_data(), self.faults))
 
     # --- /_sim/* ----------------------------------------------------------------------------
 

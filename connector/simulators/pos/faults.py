@@ -30,6 +30,9 @@ class PosFaultSpec(FaultSpec):
     clock_step_after: float = Field(0.0, ge=0, description="... this many seconds after the spec is set")
     future_dated_next: int = Field(0, ge=0, description="the next N changes carry an updatedAt future_seconds ahead")
     future_seconds: float = Field(365 * 24 * 3600.0, gt=0)
+    showcase_reject_next: int = Field(0, ge=0, description="the data showcase refuses the next N valid items")
+    showcase_partial_next: int = Field(0, ge=0, description="the next N showcase uploads store their first half, "
+                                       "then answer 503")
     endless_cursor: bool = Field(False, description="the listing never ends: past its last page every page hands "
                                  "out a fresh cursor to the same items (empty pages when there are none)")
 

@@ -116,6 +116,8 @@ class SimState:
         self.tokens: dict[str, tuple[str, float]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, Reply]] = {}
         self.showcase: dict[str, Any] = {}
+        self.showcase_uploads = 0
+        self.showcase_rejected = 0
         self.requests: dict[str, int] = {}
         self._rng = random.Random(seed)
         self.future_dated: Callable[[], float] = lambda: 0.0  # seconds ahead for the next change (a fault)
@@ -358,7 +360,8 @@ class SimState:
             return {"appeals": len(self.appeals), "byStatus": by_status,
                     "answers": sum(len(s.answers) for s in self.appeals.values()),
                     "redirects": sum(len(s.redirects) for s in self.appeals.values()),
-                    "showcase": len(self.showcase), "requests": dict(self.requests),
+                    "showcase": len(self.showcase), "showcaseUploads": self.showcase_uploads,
+                    "showcaseRejected": self.showcase_rejected, "requests": dict(self.requests),
                     "notYetVisible": sum(s.visible_at > time.monotonic() for s in self.appeals.values()),
                     "faultsInjected": dict(faults)}
 

@@ -33,6 +33,7 @@ from connector.pipeline.runner import build_context, run_job
 from connector.simulators.server import SimServer
 
 DEMO_POS_LOGIN, DEMO_POS_PASSWORD = "lko-demo", "demo-secret"
+DEMO_TERRITORY = "28701000"  # an ОКТМО code for the showcase items
 DEMO_1C_LOGIN, DEMO_1C_PASSWORD = "integration", "1c-secret"
 DEMO_SECRETS = (DEMO_POS_PASSWORD, DEMO_1C_PASSWORD, "rx-secret")
 # Written into every directory the demo creates; only such a directory is ever cleared, and then
@@ -40,6 +41,10 @@ DEMO_SECRETS = (DEMO_POS_PASSWORD, DEMO_1C_PASSWORD, "rx-secret")
 DEMO_MARKER = ".pos-connector-demo"
 DEMO_ENTRIES = ("connector.db", "connector.db-wal", "connector.db-shm", "connector.db-journal", "connector.db.lock",
                 "connector.lock", "answers", "attachments", "edms", "edms-sim", "mapping", "sstu", "sstu-archive")
+
+
+class ShowcaseDemoReport(BaseModel):
+    items: int  # appeals the POS data showcase holds
 
 
 class DemoReport(BaseModel):
@@ -59,6 +64,7 @@ class DemoReport(BaseModel):
     data_dir: str
     database: str
     sstu: SstuDemoReport | None = None
+    showcase: ShowcaseDemoReport | None = None
 
 
 def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
@@ -75,6 +81,7 @@ def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
         "edms": {"target": edms},
         "sstu": {"department_id": DEMO_DEPARTMENT_ID, "base_url": sstu_url, "bodies": DEMO_BODIES}
         if sstu_url else {},
+        "showcase": {"enabled": True, "territory": DEMO_TERRITORY},
     }, source="demo defaults")
 
 
@@ -103,6 +110,10 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
             others = expected_other_channels(seeded) if target.seed_appeals(seeded) else 0
             report.sstu = _sstu_step(ctx, http, sstu.url, step)
             report.ok = report.ok and _sstu_ok(report.sstu, messages, others)
+            report.showcase = _showcase_step(ctx, http, pos.url, step)
+            failures = list_failures(ctx.store)  # the showcase's refusals included
+            report.failures, report.failure_reasons = len(failures), [f.reason for f in failures][:20]
+            report.ok = report.ok and report.showcase.items == messages and report.failures == 0
         finally:
             ctx.close()
             ctx.store.dispose()
@@ -215,6 +226,15 @@ def _sstu_step(ctx: PipelineContext, http: requests.Session, sstu_url: str,
         failures=len(list_failures(ctx.store)), archive_dir=str(archive_dir), archive_parts=result.parts,
         archive_appeals=result.appeals, archive_valid=checked.ok and checked.appeals == result.appeals,
         archive_errors=[str(f) for f in checked.findings[:20]] + stats.notes)
+
+
+def _showcase_step(ctx: PipelineContext, http: requests.Session, pos_url: str,
+                   step: Callable[[str], None]) -> ShowcaseDemoReport:
+    """Every appeal, in its final status, to the POS simulator's data showcase."""
+    step("showcase: appeals to the POS data showcase")
+    run_job(ctx, "showcase")
+    summary = http.get(f"{pos_url}/_sim/state", params={"summary": 1}, timeout=60).json()["summary"]
+    return ShowcaseDemoReport(items=int(summary["showcase"]))
 
 
 def _sstu_ok(report: SstuDemoReport, messages: int, others: int) -> bool:

@@ -85,6 +85,8 @@ def _print_demo(report: Any) -> None:
             (_("ССТУ: appeals in the archive"), report.sstu.archive_appeals),
             (_("ССТУ: archive valid"), _("yes") if report.sstu.archive_valid else _("NO")),
         ]
+    if report.showcase is not None:
+        rows.append((_("data showcase: items"), report.showcase.items))
     click.echo("\n" + _("pos-connector demo summary"))
     for label, value in rows:
         click.echo(f"  {label:<32} {value}")
@@ -95,7 +97,8 @@ def _print_demo(report: Any) -> None:
             click.echo(_("  ССТУ archive: {error}").format(error=error))
         click.echo(_("  ССТУ archive: {error}").format(error=report.sstu.archive_dir))
     click.echo(_("  database: {location}").format(location=report.database))
-    click.echo(_("RESULT: ") + (_("every message registered once, answered once, closed and reported to ССТУ once")
+    click.echo(_("RESULT: ") + (_("every message registered once, answered once, closed, reported to ССТУ once "
+                                  "and on the data showcase")
                                 if report.ok else _("NOT every message reached the end (see above)")))
 
 

@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import func, select
 
 from connector.demo_sstu import DEMO_DEPARTMENT_ID, prepare_mapping
+from connector.showcase.records import ShowcaseRecord, ShowcaseState
 from connector.simulators.onec import OnecSimulator
 from connector.simulators.pos import PosSimulator
 from connector.simulators.server import SimServer
@@ -30,12 +31,15 @@ from connector.store.db import Store
 from connector.store.models import Card, Failure, JobRun, Message, MessageState, OutboxItem, PullWatermark
 
 # POS also shows its changes out of order (up to 2 s late), dates one appeal a year ahead and
-# steps its clock back two minutes a few seconds into the run: the pull watermark's faults.
+# steps its clock back two minutes a few seconds into the run: the pull watermark's faults; and
+# its data showcase stores half of two uploads before answering 503 (a reply lost mid-batch).
 POS_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2,
-              "visibility_spread": 2.0, "future_dated_next": 1, "clock_step_back": 120, "clock_step_after": 5}
+              "visibility_spread": 2.0, "future_dated_next": 1, "clock_step_back": 120, "clock_step_after": 5,
+              "showcase_partial_next": 2}
 ONEC_FAULTS = {"error_rate": 0.03, "latency_ms": 2}
 SSTU_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
 FINAL_SSTU_STATUSES = [["Explained"]]
+FINAL_SHOWCASE_STATUS = "ANSWERED"
 
 
 @dataclass
@@ -47,6 +51,10 @@ class ChaosReport:
     sstu_per_message: dict[str, int] = field(default_factory=dict)  # appeals ССТУ holds for the message's card
     sstu_not_final: int = 0           # held appeals whose status is not the final one
     sstu_rejected: int = 0
+    showcase_per_message: dict[str, int] = field(default_factory=dict)  # showcase items carrying the message's number
+    showcase_not_final: int = 0       # items whose status is not the final one
+    showcase_strangers: int = 0       # items for no seeded message
+    showcase_during_kills: int = 0    # showcase uploads while the daemon was being killed
     leases_held: int = 0
     failures: list[str] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
@@ -63,20 +71,22 @@ class ChaosReport:
         """Seeded messages without a card or without an answer in POS."""
         return sum(1 for pid in self.answers_per_message
                    if self.cards_per_message.get(pid, 0) == 0 or self.answers_per_message[pid] == 0
-                   or self.sstu_per_message.get(pid, 0) == 0)
+                   or self.sstu_per_message.get(pid, 0) == 0 or self.showcase_per_message.get(pid, 0) == 0)
 
     @property
     def duplicated(self) -> int:
         return (sum(1 for n in self.cards_per_message.values() if n > 1)
                 + sum(1 for n in self.answers_per_message.values() if n > 1)
-                + sum(1 for n in self.sstu_per_message.values() if n > 1))
+                + sum(1 for n in self.sstu_per_message.values() if n > 1)
+                + sum(1 for n in self.showcase_per_message.values() if n > 1) + self.showcase_strangers)
 
     def summary(self) -> str:
         return (f"messages={self.messages} kills={self.kills} "
                 f"(cards {self.cards_during_kills}, answers {self.answers_during_kills}, "
                 f"SSTU imports {self.sstu_during_kills} while killing) "
                 f"lost={self.lost} duplicated={self.duplicated} sstu_not_final={self.sstu_not_final} "
-                f"sstu_rejected={self.sstu_rejected} "
+                f"sstu_rejected={self.sstu_rejected} showcase_not_final={self.showcase_not_final} "
+                f"(showcase uploads {self.showcase_during_kills} while killing) "
                 f"leases_held={self.leases_held} failures={len(self.failures)} clean_runs={self.clean_runs} "
                 f"sweeps={self.sweeps} missed_by_incremental={self.missed_by_incremental} "
                 f"clock_warnings={self.clock_warnings} "
@@ -100,6 +110,11 @@ track_seconds = 1
 push_seconds = 1
 sstu_seconds = 1
 sweep_seconds = 5
+
+[showcase]
+enabled = true
+interval_seconds = 1
+batch_size = 25
 
 [pull]
 sweep_days = 1
@@ -208,7 +223,8 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
         report = ChaosReport(messages=messages, kills=done,
                              cards_during_kills=len(onec_sim.summary()["by_external_id"]),
                              answers_during_kills=int(pos_sim.summary().get("answers", 0)),
-                             sstu_during_kills=int(sstu_sim.summary()["accepted"]))
+                             sstu_during_kills=int(sstu_sim.summary()["accepted"]),
+                             showcase_during_kills=int(pos_sim.summary()["showcaseUploads"]))
         store = Store(f"sqlite:///{data / 'connector.db'}", migrate=False)
         for _ in range(12):  # clean runs until nothing moves
             onec_sim.act({"action": "auto", "assign": True, "answer": True})
@@ -220,6 +236,8 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
                     Message.state.not_in([MessageState.CLOSED, MessageState.FAILED]))) or 0
                 unsent = session.scalar(select(func.count()).select_from(SstuAppealRecord).where(
                     SstuAppealRecord.send_state == SendState.PENDING)) or 0
+                unsent += session.scalar(select(func.count()).select_from(ShowcaseRecord).where(
+                    ShowcaseRecord.send_state == ShowcaseState.PENDING)) or 0
             if open_count == 0 and unsent == 0:
                 break
         by_external = onec_sim.summary()["by_external_id"]
@@ -233,6 +251,12 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
             statuses = [[q["status"] for q in appeal["appeal"]["questions"]]]
             report.sstu_not_final += statuses != FINAL_SSTU_STATUSES
         report.sstu_rejected = int(held["summary"]["rejected"])
+        on_showcase: dict[str, int] = {}
+        for item in pos_sim.showcase_items():
+            on_showcase[item["number"]] = on_showcase.get(item["number"], 0) + 1
+            report.showcase_not_final += item["status"] != FINAL_SHOWCASE_STATUS
+        report.showcase_per_message = {pid: on_showcase.get(pid, 0) for pid in ids}
+        report.showcase_strangers = len(set(on_showcase) - set(ids))
         with store.session() as session:
             report.missed_by_incremental = sum(session.scalars(select(PullWatermark.missed_by_incremental)))
             report.clock_warnings = sum(session.scalars(select(PullWatermark.clock_warnings)))
@@ -242,7 +266,8 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
                                              .join(Card, Card.message_id == Message.id)).all())
             report.sstu_per_message = {pid: held_numbers.get(number_of.get(pid, ""), 0) for pid in ids}
             report.leases_held = sum(session.scalar(select(func.count()).select_from(model).where(
-                model.claimed_by.is_not(None))) or 0 for model in (Message, Card, OutboxItem, SstuAppealRecord))
+                model.claimed_by.is_not(None))) or 0
+                for model in (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord))
             report.failures = [f.reason for f in session.scalars(select(Failure).where(Failure.resolved_at.is_(None)))]
             report.states = dict(session.execute(select(Message.state, func.count()).group_by(Message.state)).all())
         store.dispose()

@@ -1,7 +1,7 @@
 """≥ 30 SIGKILLs at random moments across all jobs, with faults on: nothing lost, nothing twice.
 
-Every seeded POS message ends with exactly one card, one answer in POS and one appeal held
-by ССТУ with its final status."""
+Every seeded POS message ends with exactly one card, one answer in POS, one appeal held
+by ССТУ with its final status and one item on the POS data showcase with its final status."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def test_thirty_kills_over_two_hundred_messages_lose_and_duplicate_nothing(tmp_p
     assert set(report.answers_per_message.values()) == {1}
     assert set(report.sstu_per_message.values()) == {1}
     assert report.sstu_not_final == 0 and report.sstu_rejected == 0, report.summary()
+    assert set(report.showcase_per_message.values()) == {1} and report.showcase_strangers == 0, report.summary()
+    assert report.showcase_not_final == 0 and report.showcase_during_kills > 0, report.summary()
     assert report.leases_held == 0
     assert report.failures == []
     assert report.states == {"closed": 200}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from connector.config import settings_from_mapping
 from connector.ops.failures import list_failures, retry_failures
+from connector.ops.metrics import Metrics
 from connector.ops.status import status_report
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -134,6 +135,8 @@ def test_a_rejected_item_lands_in_failures_and_a_retry_sends_it_again(
     assert failure.item_kind == "showcase" and failure.job == "showcase.upload" and failure.pos_id
     assert "ITEM_REJECTED" in failure.reason and failure.pos_id not in _held(pos_sim)
     assert status_report(sctx.store).showcase_by_send_state == {"idle": MESSAGES - 1, "failed": 1}
+    body = Metrics(sctx.store).render()[0].decode()
+    assert 'connector_showcase_items{state="failed"} 1.0' in body and 'connector_showcase_items{state="pending"} 0.0' in body
     assert run_job(sctx, "showcase").processed == 0  # a refused item waits for the operator
 
     assert retry_failures(sctx.store, [failure.id]).requeued == [failure.id]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.pos_client.wire import showcase_item, validation_summary
+from connector.showcase.models import SourcedItem
 from connector.showcase.records import ShowcaseRecord, ShowcaseState
 from connector.showcase.sources import SOURCES, SourceScope
 from connector.store.db import Store
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 BUILD_JOB = "showcase.build"
 SEND_JOB = "showcase.upload"
-COMMIT_EVERY = 200
+CHUNK = 200  # items per query and per commit
 
 
 @dataclass
@@ -59,21 +60,36 @@ def refresh(store: Store, scope: SourceScope, *, clock: Callable[[], datetime], 
     stats = RefreshStats()
     with store.session() as session:
         for source in SOURCES.values():
-            for sourced in source(session, scope):
-                _apply(session, sourced.source, sourced.source_id, sourced.account, sourced.item_id,
-                       sourced.message_id, _wire(sourced), stats, clock(), write)
-                if write and stats.looked_at % COMMIT_EVERY == 0:
+            for chunk in _chunks(source(session, scope), CHUNK):
+                records = _records_of(session, chunk)
+                for sourced in chunk:
+                    _apply(session, sourced, records.get(sourced.source_id), stats, clock(), write)
+                if write:
                     session.commit()
-        if write:
-            session.commit()
-        else:
-            session.rollback()
+        session.rollback()  # nothing is left when write=False: _apply changed nothing
     if stats.invalid:
         log.warning("showcase items that cannot be built", extra={"count": stats.invalid})
     return stats
 
 
-def _wire(sourced: Any) -> dict[str, Any] | str:
+def _chunks(items: Iterator[SourcedItem], size: int) -> Iterator[list[SourcedItem]]:
+    chunk: list[SourcedItem] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _records_of(session: Session, chunk: list[SourcedItem]) -> dict[int, ShowcaseRecord]:
+    """The records of one source's chunk, by source id (one query per chunk, not per item)."""
+    return {r.source_id: r for r in session.scalars(select(ShowcaseRecord).where(
+        ShowcaseRecord.source == chunk[0].source, ShowcaseRecord.source_id.in_([s.source_id for s in chunk])))}
+
+
+def _wire(sourced: SourcedItem) -> dict[str, Any] | str:
     """The item's wire form, or the reason it cannot be built."""
     if sourced.item is None:
         return str(sourced.problem or "the appeal cannot be shown")
@@ -83,17 +99,15 @@ def _wire(sourced: Any) -> dict[str, Any] | str:
         return f"showcase item {sourced.item_id}: {validation_summary(exc)}"
 
 
-def _apply(session: Session, source: str, source_id: int, account: str, item_id: str, message_id: int | None,
-           wire: dict[str, Any] | str, stats: RefreshStats, now: datetime, write: bool) -> None:
+def _apply(session: Session, sourced: SourcedItem, record: ShowcaseRecord | None, stats: RefreshStats,
+           now: datetime, write: bool) -> None:
     stats.looked_at += 1
-    record = session.scalar(select(ShowcaseRecord).where(ShowcaseRecord.source == source,
-                                                         ShowcaseRecord.source_id == source_id))
+    wire = _wire(sourced)
     if isinstance(wire, str):
         stats.invalid += 1
         stats.errors.append(wire)
         if write:
-            record = record or _new(session, source, source_id, account, item_id, message_id)
-            _mark_invalid(session, record, wire, now)
+            _mark_invalid(session, record or _new(session, sourced), wire, now)
         return
     digest = content_hash(wire)
     if record is not None and record.content_hash == digest and record.send_state != ShowcaseState.INVALID:
@@ -106,7 +120,7 @@ def _apply(session: Session, source: str, source_id: int, account: str, item_id:
     stats.pending += due
     if not write:
         return
-    record = record or _new(session, source, source_id, account, item_id, message_id)
+    record = record or _new(session, sourced)
     if record.send_state == ShowcaseState.INVALID:
         _resolve(session, record.id, BUILD_JOB, now)
         record.build_error = None
@@ -121,11 +135,10 @@ def _received(wire: dict[str, Any]) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else None
 
 
-def _new(session: Session, source: str, source_id: int, account: str, item_id: str,
-         message_id: int | None) -> ShowcaseRecord:
-    record = ShowcaseRecord(source=source, source_id=source_id, account=account, item_id=item_id,
-                            message_id=message_id, content_hash="", sent_hash="", send_state=ShowcaseState.IDLE,
-                            sends=0, attempts=0)
+def _new(session: Session, sourced: SourcedItem) -> ShowcaseRecord:
+    record = ShowcaseRecord(source=sourced.source, source_id=sourced.source_id, account=sourced.account,
+                            item_id=sourced.item_id, message_id=sourced.message_id, content_hash="", sent_hash="",
+                            send_state=ShowcaseState.IDLE, sends=0, attempts=0)
     session.add(record)
     session.flush()
     return record

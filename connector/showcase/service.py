@@ -12,8 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from connector.errors import DataError
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
+from connector.rubric_mapping.service import current_lookup
+from connector.showcase.categories import rubric_categories
 from connector.showcase.records import ShowcaseRecord
 from connector.showcase.refresh import RefreshStats, refresh
 from connector.showcase.sources import SourceScope
@@ -43,8 +46,13 @@ class UploadReport(BaseModel):
 def scope_for(ctx: PipelineContext, since: date | None = None) -> SourceScope:
     settings = ctx.settings
     zone = settings.sstu.zone
+    try:
+        rubric_category = rubric_categories(current_lookup(ctx.store))
+    except DataError:
+        rubric_category = None  # no categories or mapping yet: only appeals with a POS category are shown
     return SourceScope(settings=settings.showcase, zone=zone, today=ctx.clock().astimezone(zone).date(),
-                       since=since if since is not None else settings.showcase.since)
+                       since=since if since is not None else settings.showcase.since,
+                       rubric_category=rubric_category)
 
 
 def run_pass(ctx: PipelineContext, *, since: date | None = None, dry_run: bool = False,

@@ -26,7 +26,8 @@ Oktmo = Annotated[str, AfterValidator(_oktmo)]
 
 class ShowcaseSettings(StrictModel):
     enabled: bool = Field(False, description="upload every appeal to the showcase of its POS account")
-    interval_seconds: int = Field(3600, ge=1, description="how often the showcase job runs")
+    interval_seconds: int = Field(900, ge=1, description="how often the showcase job runs (keep it below "
+                                                         "[monitoring] stall_after_seconds)")
     since: date | None = Field(None, description="only appeals received on or after this date "
                                                  "(`connector showcase upload --since` back-fills older ones)")
     batch_size: int = Field(200, ge=1, le=MAX_BATCH, description="items per upload request")

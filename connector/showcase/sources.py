@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from connector.domain import PosStatus
 from connector.pipeline.outbox_payloads import read_answer
 from connector.pos_client.wire import WireAppeal, validation_summary
+from connector.showcase.categories import RubricCategory
 from connector.showcase.models import (
     Channel,
     Coordinates,
@@ -35,7 +37,8 @@ PAGE = 200
 
 class SourceScope(BaseModel):
     """What every source is asked for: appeals received on or after ``since`` (None: all), their
-    overdue flags as of ``today``, dates in the body's ``zone``."""
+    overdue flags as of ``today``, dates in the body's ``zone``; ``rubric_category`` places an appeal
+    that has only a card rubric (:mod:`connector.showcase.categories`)."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -43,6 +46,7 @@ class SourceScope(BaseModel):
     zone: ZoneInfo
     today: date
     since: date | None = None
+    rubric_category: RubricCategory | None = None  # a card's rubric → POS category (None: no mapping imported)
 
 
 Source = Callable[[Session, SourceScope], Iterator[SourcedItem]]
@@ -84,6 +88,7 @@ class PosFacts(BaseModel):
     appeal: WireAppeal
     state: str
     deadline: date | None = None   # the card's term, when the EDMS set one
+    rubric_code: str = ""          # the card's own rubric, when the EDMS keeps one
     answered: date | None = None   # the date of the answer queued for POS
 
 
@@ -95,8 +100,12 @@ def pos_item(facts: PosFacts, scope: SourceScope) -> ShowcaseItem:
     """The showcase item of a POS message (pure).  Raises ValueError naming what is missing."""
     appeal = facts.appeal
     ref = appeal.fact or appeal.subcategory or appeal.category
-    if ref is None:
-        raise ValueError(f"POS message {appeal.id} has no category: the showcase groups appeals by category")
+    category = ShowcaseCategory(id=ref.id, name=ref.name) if ref is not None else None
+    if category is None and facts.rubric_code and scope.rubric_category is not None:
+        category = scope.rubric_category(facts.rubric_code)  # the card's rubric, mapped back
+    if category is None:
+        raise ValueError(f"POS message {appeal.id} has no category (nor a card rubric the mapping knows): "
+                         "the showcase groups appeals by category")
     status = pos_status(appeal.status, facts.state)
     received = appeal.created_at.astimezone(scope.zone).date()
     closed = None
@@ -107,7 +116,7 @@ def pos_item(facts: PosFacts, scope: SourceScope) -> ShowcaseItem:
     coordinates = appeal.coordinates
     return ShowcaseItem(
         item_id=pos_item_id(appeal.id), channel=Channel.POS, number=appeal.id,
-        category=ShowcaseCategory(id=ref.id, name=ref.name), status=status, received=received,
+        category=category, status=status, received=received,
         planned=planned, closed=closed, overdue=planned is not None and (closed or scope.today) > planned,
         repeated=appeal.repeated, territory=scope.settings.territory_of(facts.account),
         coordinates=Coordinates(lat=coordinates.lat, lon=coordinates.lon) if coordinates else None)
@@ -115,7 +124,7 @@ def pos_item(facts: PosFacts, scope: SourceScope) -> ShowcaseItem:
 
 def pos_messages(session: Session, scope: SourceScope) -> Iterator[SourcedItem]:
     """Every stored POS message (fetched in full) that POS received on or after ``scope.since``."""
-    query = select(Message, Card.deadline).outerjoin(Card, Card.message_id == Message.id).where(
+    query = select(Message, Card.deadline, Card.rubric_code).outerjoin(Card, Card.message_id == Message.id).where(
         Message.state != MessageState.FETCHING, Message.payload.is_not(None))
     after = 0
     while True:
@@ -123,10 +132,10 @@ def pos_messages(session: Session, scope: SourceScope) -> Iterator[SourcedItem]:
         if not rows:
             return
         after = rows[-1][0].id
-        answered = _answer_dates(session, [m.id for m, _ in rows])
-        for message, deadline in rows:
+        answered = _answer_dates(session, [m.id for m, _d, _r in rows])
+        for message, deadline, rubric in rows:
             if scope.since is None or _received(message, scope) >= scope.since:
-                yield _pos_sourced(message, deadline, answered.get(message.id), scope)
+                yield _pos_sourced(message, _CardFacts(deadline, rubric or "", answered.get(message.id)), scope)
 
 
 def _received(message: Message, scope: SourceScope) -> date:
@@ -148,14 +157,19 @@ def _answer_dates(session: Session, ids: list[int]) -> dict[int, date]:
     return {message_id: read_answer(payload).date for message_id, payload in items}
 
 
-def _pos_sourced(message: Message, deadline: date | None, answered: date | None,
-                 scope: SourceScope) -> SourcedItem:
+class _CardFacts(NamedTuple):
+    deadline: date | None
+    rubric_code: str
+    answered: date | None
+
+
+def _pos_sourced(message: Message, card: _CardFacts, scope: SourceScope) -> SourcedItem:
     sourced = {"source": "pos", "source_id": message.id, "account": message.account, "message_id": message.id,
                "item_id": pos_item_id(message.pos_id)}
     try:
         appeal = WireAppeal.model_validate(message.payload)
-        item = pos_item(PosFacts(account=message.account, appeal=appeal, state=message.state, deadline=deadline,
-                                 answered=answered), scope)
+        item = pos_item(PosFacts(account=message.account, appeal=appeal, state=message.state, deadline=card.deadline,
+                                 rubric_code=card.rubric_code, answered=card.answered), scope)
     except ValidationError as exc:
         return SourcedItem(**sourced, problem=f"showcase item of POS message {message.pos_id}: "
                                               f"{validation_summary(exc)}")

@@ -83,3 +83,16 @@ def test_the_sweep_runs_at_start_only_when_its_last_success_is_older_than_its_in
     assert jobs["sweep"].trigger.interval == timedelta(hours=6)
     assert timedelta(hours=4.9) < jobs["sweep"].next_run_time - datetime.now(UTC) <= timedelta(hours=5)
     assert "sweep" not in scheduled(_ctx(tmp_path / "off", sweep_seconds=0))
+
+
+def test_the_showcase_job_runs_on_its_interval_after_the_others_at_start_and_only_when_enabled(
+        tmp_path: Path, scheduled: Any) -> None:
+    assert "showcase" not in scheduled(_ctx(tmp_path / "off"))
+    raw = settings_mapping(data_dir=tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'c.db'}",
+                           pos_url="http://127.0.0.1:9", onec_url="http://127.0.0.1:9")
+    raw["showcase"] = {"enabled": True, "interval_seconds": 600}
+    jobs = scheduled(build_context(settings_from_mapping(raw)))
+    first = sorted(jobs, key=lambda name: jobs[name].next_run_time)
+    assert first[-1] == "showcase" and first[0] == "push"
+    assert isinstance(jobs["showcase"].trigger, IntervalTrigger)
+    assert jobs["showcase"].trigger.interval == timedelta(seconds=600)

@@ -4,7 +4,7 @@ Each claimed batch is split by account and sent as one request per account; POS 
 one result per item.  An accepted item records the hash it was sent with (``sent_hash``) and its
 result; a rejected one lands in failures with POS's code and message (``connector failures retry``
 sends it again).  A batch the transport gave up on (5xx, timeouts) backs off item by item like any
-other work.  Sending again is harmless: the showcase keys an item by its id and replaces it.
+other work, and the account's uploads stop for this run.  Sending again is harmless: the showcase keys an item by its id and replaces it.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def upload_pending(ctx: PipelineContext, *, max_batches: int | None = None,
     """Upload every pending item (``only``: further conditions, e.g. the back-fill's dates)."""
     stats = JobStats()
     stopped: set[str] = set()
+    accounts = [a.name for a in ctx.settings.accounts]  # an account no longer configured has no showcase to go to
     for _ in batch_budget(max_batches):
-        conditions = [ShowcaseRecord.send_state == ShowcaseState.PENDING, *only]
+        conditions = [ShowcaseRecord.send_state == ShowcaseState.PENDING, ShowcaseRecord.account.in_(accounts), *only]
         if stopped:
             conditions.append(ShowcaseRecord.account.not_in(stopped))
         ids = claim(ctx.store.sessions, ShowcaseRecord, conditions, worker=ctx.worker,
@@ -48,7 +49,8 @@ def upload_pending(ctx: PipelineContext, *, max_batches: int | None = None,
                 release_ids(ctx.store.sessions, ShowcaseRecord, [i for i, _h, _p in group], ctx.worker)
                 continue
             try:
-                _upload_group(ctx, account, group, stats)
+                if not _upload_group(ctx, account, group, stats):
+                    stopped.add(account)  # its showcase is down: the items back off, the next run tries again
             except (AuthError, FatalAdapterError) as exc:
                 stopped.add(account)
                 release_ids(ctx.store.sessions, ShowcaseRecord, [i for i, _h, _p in group], ctx.worker)
@@ -74,7 +76,8 @@ def _by_account(ctx: PipelineContext, ids: Sequence[int]) -> dict[str, list[Clai
     return groups
 
 
-def _upload_group(ctx: PipelineContext, account: str, group: list[Claimed], stats: JobStats) -> None:
+def _upload_group(ctx: PipelineContext, account: str, group: list[Claimed], stats: JobStats) -> bool:
+    """False when the whole upload failed (each item counted a failed attempt)."""
     try:
         results = ctx.pos(account).upload_showcase([payload for _i, _h, payload in group])
     except (AuthError, FatalAdapterError):
@@ -87,13 +90,14 @@ def _upload_group(ctx: PipelineContext, account: str, group: list[Claimed], stat
                     record_item_error(session, ctx, record, exc, job=SEND_JOB, stats=stats)
         log.warning("showcase upload failed", extra={"account": account, "items": len(group),
                                                      "reason": exc.operator_message})
-        return
+        return False
     by_index = {r.index: r for r in results}
     with ctx.store.sessions.begin() as session:
         for index, (record_id, sent_hash, _p) in enumerate(group):
             record = session.get(ShowcaseRecord, record_id)
             if record is not None:
                 _apply_result(ctx, session, record, sent_hash, by_index.get(index), stats)
+    return True
 
 
 def _apply_result(ctx: PipelineContext, session: Any, record: ShowcaseRecord, sent_hash: str,

@@ -179,3 +179,42 @@ def test_a_dry_run_counts_what_would_go_and_sends_and_stores_nothing(
     assert _uploads(pos_sim) == 0 and _held(pos_sim) == {}
     with sctx.store.session() as session:
         assert session.scalars(select(ShowcaseRecord)).first() is None
+
+
+def test_a_showcase_that_stays_down_costs_one_attempt_per_item_and_the_next_run_sends_them(
+        sctx: PipelineContext, pos_sim: SimServer) -> None:
+    ids = simctl.seed(pos_sim, 3)
+    run_job(sctx, "pull")
+    simctl.faults(pos_sim, error_rate=1.0)
+    stats = run_job(sctx, "showcase")
+    assert (stats.processed, stats.failed, stats.skipped) == (0, 0, 3)
+    assert any("left to retry" in note and "503" in note for note in stats.notes)  # the run says it did not work
+    with sctx.store.session() as session:
+        assert {(r.send_state, r.attempts) for r in session.scalars(select(ShowcaseRecord))} == {
+            (ShowcaseState.PENDING, 1)}
+    simctl.faults(pos_sim)
+    assert run_job(sctx, "showcase").processed == 3
+    assert set(_held(pos_sim)) == set(ids) and list_failures(sctx.store) == []
+
+
+def test_a_refused_login_stops_the_account_without_spending_attempts(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    simctl.seed(pos_sim, 2)
+    good = _context(tmp_path, db_url, pos_sim, onec_sim)
+    run_job(good, "pull")
+    good.close()
+    good.store.dispose()
+    raw = settings_mapping(data_dir=tmp_path / "data", db_url=db_url, pos_url=pos_sim.url, onec_url=onec_sim.url)
+    raw["accounts"][0]["password"] = "wrong"
+    raw["showcase"] = {"enabled": True}
+    bad = build_context(settings_from_mapping(raw), sleep=lambda _s: None)
+    try:
+        stats = run_job(bad, "showcase")
+        assert stats.processed == 0 and any(note.startswith("demo: ") for note in stats.notes)
+        with bad.store.session() as session:
+            assert {(r.send_state, r.attempts, r.claimed_by) for r in session.scalars(select(ShowcaseRecord))} == {
+                (ShowcaseState.PENDING, 0, None)}
+        assert list_failures(bad.store) == []
+    finally:
+        bad.close()
+        bad.store.dispose()

@@ -96,3 +96,16 @@ def test_the_showcase_job_runs_on_its_interval_after_the_others_at_start_and_onl
     assert first[-1] == "showcase" and first[0] == "push"
     assert isinstance(jobs["showcase"].trigger, IntervalTrigger)
     assert jobs["showcase"].trigger.interval == timedelta(seconds=600)
+
+
+def test_after_a_recent_sweep_the_showcase_still_runs_at_start(tmp_path: Path, scheduled: Any) -> None:
+    raw = settings_mapping(data_dir=tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'c.db'}",
+                           pos_url="http://127.0.0.1:9", onec_url="http://127.0.0.1:9")
+    raw["showcase"] = {"enabled": True}
+    ctx = build_context(settings_from_mapping(raw))
+    now = datetime.now(UTC)
+    with ctx.store.sessions.begin() as session:
+        session.add(JobRun(job="sweep", worker="w", started_at=now - timedelta(minutes=5), finished_at=now, ok=True))
+    jobs = scheduled(ctx)
+    assert jobs["sweep"].next_run_time - now > timedelta(hours=20)
+    assert jobs["showcase"].next_run_time - now < timedelta(seconds=5)

@@ -163,6 +163,9 @@ def test_an_appeal_without_a_category_is_in_failures_once_until_it_gets_one(
     run_job(sctx, "showcase")
     [failure] = list_failures(sctx.store)
     assert failure.job == "showcase.build" and "no category" in failure.reason and failure.pos_id == ids[0]
+    retry_failures(sctx.store, None)  # rebuilt on the next run: still no category, so in failures again, once
+    assert run_job(sctx, "showcase").processed == 0
+    assert [f.job for f in list_failures(sctx.store)] == ["showcase.build"]
 
     _sim(pos_sim).edit_appeal(ids[0])  # POS serves the category again
     run_job(sctx, "pull")

@@ -68,11 +68,14 @@ Claimed = tuple[int, str, dict[str, Any]]  # record id, the hash and the payload
 
 def _by_account(ctx: PipelineContext, ids: Sequence[int]) -> dict[str, list[Claimed]]:
     groups: dict[str, list[Claimed]] = {}
-    with ctx.store.session() as session:
+    with ctx.store.sessions.begin() as session:
         for record in session.scalars(select(ShowcaseRecord).where(ShowcaseRecord.id.in_(ids))
                                       .order_by(ShowcaseRecord.id)):
-            if record.payload is not None:
-                groups.setdefault(record.account, []).append((record.id, record.content_hash, record.payload))
+            if record.payload is None:  # nothing to send: the next refresh builds it again
+                record.send_state, record.content_hash = ShowcaseState.IDLE, ""
+                release(record)
+                continue
+            groups.setdefault(record.account, []).append((record.id, record.content_hash, record.payload))
     return groups
 
 

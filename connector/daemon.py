@@ -180,20 +180,16 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
                           id=f"connector.{name}", name=name, seconds=_interval(settings, name),
                           next_run_time=start + timedelta(milliseconds=position), replace_existing=True)
     sweep_at = sweep.due_at(ctx)
-    last_at_start = start + timedelta(milliseconds=len(JOB_ORDER))
     if sweep_at is not None:
         # its interval after its last success, or right after pull at start when overdue;
         # the whole window in one run, like the daily sstu job
-        sweep_first = max(sweep_at, start + timedelta(milliseconds=len(JOB_ORDER) + 1))
-        if sweep_at <= ctx.clock():  # it runs at start: the showcase goes after it
-            last_at_start = sweep_first
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sweep", None, metrics), id="connector.sweep",
                           name="sweep", seconds=settings.schedule.sweep_seconds, replace_existing=True,
-                          next_run_time=sweep_first)
-    if settings.showcase.enabled:  # after the interval jobs at start: it reports what they moved
+                          next_run_time=max(sweep_at, start + timedelta(milliseconds=len(JOB_ORDER) + 1)))
+    if settings.showcase.enabled:  # downstream, like sstu: at start it goes first, before new work is taken in
         scheduler.add_job(_timed_job, "interval", args=(ctx, "showcase", settings.daemon.batches_per_run, metrics),
                           id="connector.showcase", name="showcase", seconds=settings.showcase.interval_seconds,
-                          next_run_time=last_at_start + timedelta(milliseconds=1), replace_existing=True)
+                          next_run_time=first, replace_existing=True)
     if settings.sstu.enabled and settings.schedule.sstu_seconds:
         scheduler.add_job(_timed_job, "interval", args=(ctx, "sstu", settings.daemon.batches_per_run, metrics),
                           id="connector.sstu", name="sstu", seconds=settings.schedule.sstu_seconds,

@@ -113,8 +113,21 @@ class CardStage(enum.StrEnum):
 
 
 class Executor(_Model):
+    """One executor of a card (ответственный исполнитель or соисполнитель) with its own term.
+
+    ``order`` is the place in turn when executors answer one after another (1, 2, …) and 0 when
+    they work in parallel; ``due`` is the executor's own term, ``done_at`` when it finished."""
+
     name: str
-    department: str = ""
+    department: str = ""               # the unit (подразделение)
+    organisation: str = ""             # empty: the organisation that holds the card
+    responsible: bool = False          # ответственный исполнитель (the others are co-executors)
+    order: int = 0
+    due: date | None = None
+    done_at: datetime | None = None
+
+
+CardExecutor = Executor
 
 
 class CardState(_Model):

@@ -16,6 +16,8 @@ class DirectumRxHarness:
         self.sim = DirectumSimulator()
         self.server = SimServer(self.sim).start()
 
+    own_executor_terms = True
+
     def settings(self) -> dict[str, Any]:
         return {"type": "directum_rx", "url": f"{self.server.url}/Integration/odata",
                 "login": "integration", "password": "rx-secret",

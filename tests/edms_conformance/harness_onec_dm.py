@@ -17,6 +17,8 @@ class OnecHarness:
         self.sim = OnecSimulator()
         self.server = SimServer(self.sim).start()
 
+    own_executor_terms = True
+
     def settings(self) -> dict[str, Any]:
         return {"type": "onec_dm", "url": f"{self.server.url}/base/ws/DMService",
                 "login": "integration", "password": "1c-secret", "xml_huge_tree": True}

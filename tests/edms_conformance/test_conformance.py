@@ -10,7 +10,7 @@ import hashlib
 import importlib
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -153,3 +153,25 @@ def test_foreign_card_under_our_id_is_refused_not_linked(harness: EdmsHarness, t
     assert harness.cards_for("9001006") == 0, "no second card under the other message's id"
     assert harness.cards_for("9001999") == 1
     assert harness.card_files("9001999") == [], "the owner's card must not gain this message's files"
+
+
+def test_every_executor_is_reported_with_its_unit_and_own_term(harness: EdmsHarness, tmp_path: Path) -> None:
+    """Issue 14: a responsible executor and a co-executor of another unit, each with its own term; when
+    one finishes, its completion time shows while the other is still open."""
+    if not getattr(harness, "own_executor_terms", False):
+        pytest.skip(f"{harness.adapter_name}: the system carries no executor's own term")
+    adapter, ref = _open_card(harness, tmp_path, "9001009")
+    today = datetime.now(UTC).date()
+    first, second = today - timedelta(days=2), today + timedelta(days=20)  # the first one ran late
+    harness.act("assign", "9001009", executor="Иванова Мария Сергеевна", department="Отдел благоустройства",
+                due_date=first.isoformat())
+    harness.act("assign", "9001009", executor="Соколова Ольга Николаевна", department="Управление ЖКХ",
+                due_date=second.isoformat(), responsible=False)
+    harness.act("complete", "9001009", executor="Иванова Мария Сергеевна")
+    state = adapter.get_card(ref)  # type: ignore[arg-type]
+    by_name = {e.name: e for e in state.executors}
+    assert set(by_name) == {"Иванова Мария Сергеевна", "Соколова Ольга Николаевна"}
+    done, open_ = by_name["Иванова Мария Сергеевна"], by_name["Соколова Ольга Николаевна"]
+    assert (done.department, done.due, done.responsible) == ("Отдел благоустройства", first, True)
+    assert (open_.department, open_.due, open_.responsible) == ("Управление ЖКХ", second, False)
+    assert done.done_at is not None and done.done_at.tzinfo is not None and open_.done_at is None

@@ -101,11 +101,6 @@ class DirectumRxAdapter:
         letter = self._require_letter(ref)
         tasks = self._tasks_of(int(letter[wire.P_ID]))
         open_tasks = [t for t in tasks if t.get(wire.P_STATUS) == wire.TASK_IN_PROCESS]
-        executors: list[str] = []
-        for task in tasks:
-            name = wire.nav_name(task, s.task_executor_property)
-            if name and name not in executors:
-                executors.append(name)
         dues = [d for d in (wire.parse_date(t.get(wire.P_DEADLINE)) for t in (open_tasks or tasks)) if d]
         latest = max(tasks, key=lambda t: int(t.get(wire.P_ID) or 0), default=None)
         result = str(letter.get(s.result_property) or "")
@@ -126,7 +121,7 @@ class DirectumRxAdapter:
             stage=stage,
             registration_number=str(letter.get(wire.P_REG_NUMBER) or ""),
             registration_date=wire.parse_date(letter.get(wire.P_REG_DATE)),
-            executors=tuple(Executor(name=n) for n in executors),
+            executors=self._executors(tasks),
             deadline=max(dues) if dues else None,
             resolution=str(latest.get(s.task_resolution_property) or "") if latest else "",
             redirect_org_id=str(letter.get(s.redirect_org_property) or "") if redirected else "",
@@ -408,9 +403,26 @@ class DirectumRxAdapter:
                                      detail=exc.detail) from None
             raise
 
+    def _executors(self, tasks: list[dict[str, Any]]) -> tuple[Executor, ...]:
+        """One executor per action-item task, the earliest task's being the responsible one; RX action
+        items run in parallel (order 0).  The unit is the employee's Department."""
+        nav = self.settings.task_executor_property
+        found: dict[str, Executor] = {}
+        for index, task in enumerate(sorted(tasks, key=lambda t: int(t.get(wire.P_ID) or 0))):
+            name = wire.nav_name(task, nav)
+            if not name:
+                continue
+            employee = task.get(nav) or {}
+            done = task.get(wire.P_STATUS) != wire.TASK_IN_PROCESS
+            found[name] = Executor(
+                name=name, department=wire.nav_name(employee, wire.P_DEPARTMENT), responsible=index == 0,
+                due=wire.parse_date(task.get(wire.P_DEADLINE)),
+                done_at=wire.parse_moment(task.get(wire.P_COMPLETED), self._context.zone) if done else None)
+        return tuple(found.values())
+
     def _tasks_of(self, letter_id: int) -> list[dict[str, Any]]:
         s = self.settings
-        expand = [s.task_executor_property]
+        expand = [f"{s.task_executor_property}($expand={wire.P_DEPARTMENT})"]
         if s.task_attachment_check:
             collection, prop = s.task_attachment_check.split("/")
             expand.append(f"{collection}($select={prop})")

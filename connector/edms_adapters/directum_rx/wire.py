@@ -19,7 +19,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -73,6 +73,7 @@ P_ASSOCIATED_APP = "AssociatedApplication"
 P_EXTENSION = "Extension"
 P_ASSIGNEE = "Assignee"
 P_DEADLINE = "Deadline"
+P_COMPLETED = "Completed"          # when the task was done [INFERRED: Sungero assignments carry Completed]
 P_ACTION_ITEM = "ActionItem"                # [SEEN] the task's text (resolution)
 P_TEXT_LEGACY = "Text"                      # [SEEN] the same on older installations
 P_AUTHOR = "Author"
@@ -163,6 +164,17 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def parse_moment(value: Any, zone: tzinfo) -> datetime | None:
+    """An Edm.DateTimeOffset (an offset-less value is read in the body's zone), or None."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 # --- replies -------------------------------------------------------------------------------------------------

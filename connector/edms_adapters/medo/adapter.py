@@ -356,6 +356,9 @@ class MedoAdapter:
         if deadline is None and reg_date is not None and stage is not CardStage.REGISTERED:
             deadline = reg_date + timedelta(days=self.answer_days)
         redirected = stage is CardStage.REDIRECTED
+        # МЭДО carries no executor's own term nor a completion time: each executor holds the card's term;
+        # the first one named is the responsible executor, later ones co-executors.
+        executors = [e.model_copy(update={"responsible": i == 0, "due": deadline}) for i, e in enumerate(executors)]
         return CardState(ref=ref, stage=stage, registration_number=reg_number, registration_date=reg_date,
                          executors=tuple(executors), deadline=deadline, resolution=resolution,
                          redirect_org_id=redirect_org if redirected else "",

@@ -154,10 +154,6 @@ class OnecDmAdapter:
         s = self.settings
         tasks = self._tasks_of(ref.external_id, doc.reg_date)
         open_tasks = [t for t in tasks if not t.executed]
-        executors: list[str] = []
-        for task in tasks:
-            if task.performer and task.performer not in executors:
-                executors.append(task.performer)
         dues = [t.due_date for t in (open_tasks or tasks) if t.due_date]
         latest = max(tasks, key=lambda t: (t.begin_date or date.min, t.id), default=None)
         result = doc.properties.get(s.result_property, "")
@@ -177,7 +173,7 @@ class OnecDmAdapter:
             stage=stage,
             registration_number=doc.reg_number,
             registration_date=doc.reg_date,
-            executors=tuple(Executor(name=n) for n in executors),
+            executors=self._executors(tasks),
             deadline=max(dues) if dues else None,
             resolution=latest.description if latest else "",
             redirect_org_id=doc.properties.get(s.redirect_org_property, "") if stage is CardStage.REDIRECTED else "",
@@ -189,6 +185,19 @@ class OnecDmAdapter:
             if stage is CardStage.REDIRECTED else None,
             rubric_code=doc.properties.get(s.rubric_property, "").strip(),
         )
+
+    def _executors(self, tasks: list[replies.TaskInfo]) -> tuple[Executor, ...]:
+        """One executor per task, in turn order then task number; a person's later task of the same
+        step (a re-assignment) replaces its earlier one."""
+        zone = self._context.zone
+        by_key: dict[tuple[str, int], Executor] = {}
+        for task in sorted(tasks, key=lambda t: (t.order, t.number, t.id)):
+            if not task.performer:
+                continue
+            by_key[(task.performer, task.order)] = Executor(
+                name=task.performer, department=task.department, responsible=task.responsible, order=task.order,
+                due=task.due_date, done_at=wire.parse_datetime(task.end_date, zone) if task.executed else None)
+        return tuple(by_key.values())
 
     def _answer_of(self, doc: replies.DocInfo, answer: replies.DocInfo | None) -> Answer | None:
         if answer is None:

@@ -10,6 +10,7 @@ from datetime import date
 
 from lxml import etree
 
+from connector.edms_adapters.onec_dm import wire
 from connector.edms_adapters.onec_dm.wire import child, children, local_name, parse_date, text, xsi_type
 
 
@@ -53,6 +54,11 @@ class TaskInfo:
     begin_date: date | None = None
     target_id: str = ""
     target_ids: tuple[str, ...] = ()
+    number: str = ""
+    end_date: str = ""          # raw local dateTime; the adapter reads it in the body's zone
+    department: str = ""
+    responsible: bool = True
+    order: int = 0
 
     def concerns(self, doc_id: str) -> bool:
         return doc_id == self.target_id or doc_id in self.target_ids
@@ -109,6 +115,11 @@ def parse_task(obj: etree._Element) -> TaskInfo:
         # targets/items: the shape of an item is not in the sources; a reference or a wrapped target
         target_ids=tuple(text(i, "objectID", "id") or text(i, "target", "objectID", "id")
                          for i in children(child(obj, "targets"), "items")),
+        number=text(obj, "number"),
+        end_date=text(obj, "endDate"),
+        department=text(obj, "performer", "user", wire.TASK_USER_DEPARTMENT, "name"),
+        responsible=text(obj, "performer", wire.TASK_PERFORMER_RESPONSIBLE).lower() != "false",
+        order=int(order) if (order := text(obj, "performer", wire.TASK_PERFORMER_ORDER)).isdigit() else 0,
     )
 
 

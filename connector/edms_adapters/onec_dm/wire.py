@@ -18,7 +18,7 @@ import base64
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import IO
 
@@ -62,6 +62,12 @@ R_GET_SETTINGS = "DMGetSettingsRequest"
 REQUEST_TYPES = (R_GET_VERSION, R_CURRENT_USER, R_RETRIEVE, R_CREATE, R_ADD_FILE, R_FILES_BY_OWNER, R_OBJECT_LIST,
                  R_GET_NEW_OBJECT, R_GET_SETTINGS)
 T_TASK_EXECUTOR = "DMBusinessProcessTaskExecutor"
+# The performer row of a task: launch requests carry performers[{user, personalDueDate, responsible,
+# performanceOrder}] (edms.md §1.3, SEEN); that a task's performer answers with the same names, and the
+# user's unit as user/department, is [INFERRED].
+TASK_PERFORMER_RESPONSIBLE = "responsible"
+TASK_PERFORMER_ORDER = "performanceOrder"
+TASK_USER_DEPARTMENT = "department"
 
 #: XDTO checks the element order of a created object against its schema (S3), so the order is the one a
 #: working public client sends (S1).  Our incoming-document fields are in no source: they go last.
@@ -319,6 +325,17 @@ def parse_date(value: str) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def parse_datetime(value: str, zone: tzinfo) -> datetime | None:
+    """A DMService dateTime (local, no offset) in the body's zone; ``0001-…`` is empty."""
+    if not value or value.startswith(EMPTY_DATE_PREFIX):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def format_datetime(value: date | datetime) -> str:

@@ -29,6 +29,8 @@ from typing import Any, TypeAlias
 
 from connector.edms_adapters.directum_rx import wire
 from connector.simulators.base import LOCAL_ZONE
+from connector.simulators.directum.teams import complete, completed_now, place_in_unit
+from connector.simulators.teams import EXTENSION_DAYS, extends, plan_team, unit_of
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна",
              "Попов Дмитрий Андреевич", "Лебедева Анна Игоревна")
@@ -116,7 +118,7 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
         wire.S_PERSONS: ((wire.P_NAME, wire.P_LAST_NAME, wire.P_FIRST_NAME, wire.P_MIDDLE_NAME, wire.P_EMAIL,
                           wire.P_PHONES, wire.P_STATUS), {}),
         wire.S_TASKS: ((wire.P_SUBJECT, names.task_text_property, wire.P_STATUS, wire.P_DEADLINE, "Created",
-                        wire.P_EXECUTION_STATE, wire.P_CLIENT_HYPERLINK),
+                        wire.P_EXECUTION_STATE, wire.P_CLIENT_HYPERLINK, wire.P_COMPLETED),
                        {nav: wire.S_EMPLOYEES for nav in (wire.P_ASSIGNEE, wire.P_AUTHOR, wire.P_ASSIGNED_BY,
                                                           wire.P_SUPERVISOR)}),
         TASK_ATTACHMENTS: ((wire.P_ATTACHMENT_ID, wire.P_ENTITY_TYPE_GUID, wire.P_GROUP_ID), {}),
@@ -125,7 +127,7 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
                          wire.Q_REDIRECT_DATE), {wire.Q_ASSIGNEE: wire.S_EMPLOYEES, wire.Q_ANSWER: wire.S_OUTGOING}),
         wire.S_ASSIGNMENTS: ((wire.P_SUBJECT, wire.P_STATUS, wire.P_DEADLINE, "Created"),
                              {"Performer": wire.S_EMPLOYEES, "Task": wire.S_TASKS}),
-        wire.S_EMPLOYEES: (_REFS, {}),
+        wire.S_EMPLOYEES: (_REFS, {wire.P_DEPARTMENT: wire.S_DEPARTMENTS}),
         wire.S_APPLICATIONS: ((wire.P_NAME, wire.P_EXTENSION), {}),
         wire.S_DOCUMENT_KINDS: (_REFS, {}),
         wire.S_BUSINESS_UNITS: (_REFS, {}),
@@ -445,6 +447,9 @@ class DirectumState:
     # --- executor acts ---------------------------------------------------------------------------------
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
+        if action == "complete":  # one executor finishes its own task (connector.simulators.directum.teams)
+            with self.lock:
+                return complete(self, self._target(body), body.get("executor"))
         if action not in ("auto", "assign", "extend", "answer", "attach_answer_file", "redirect", "refuse"):
             raise ValueError(f"unknown action {action!r} (assign, extend, answer, attach_answer_file, redirect, "
                              "refuse, auto)")
@@ -454,7 +459,7 @@ class DirectumState:
             letter_id = self._target(body)
             if action == "assign":
                 task_id = self._assign(letter_id, body.get("executor"), body.get("due_date") or body.get("deadline"),
-                                       body.get("resolution"))
+                                       body.get("resolution"), str(body.get("department") or ""))
                 return {"letter_id": letter_id, "task_id": task_id}
             if action == "extend":
                 due = self._extend(letter_id, int(body.get("days", 30)))
@@ -489,20 +494,22 @@ class DirectumState:
             raise UnknownTarget(f"no letter for {body.get('letter_id') or body.get('pos_id')!r}")
         return found
 
-    def _employee(self, name: str) -> int:
-        for emp_id, emp in self.entities[wire.S_EMPLOYEES].items():
-            if emp[wire.P_NAME] == name:
-                return emp_id
-        return self._insert(wire.S_EMPLOYEES, {wire.P_NAME: name, wire.P_STATUS: "Active"})
+    def _employee(self, name: str, unit: str = "") -> int:
+        emp_id = next((i for i, e in self.entities[wire.S_EMPLOYEES].items() if e[wire.P_NAME] == name), None)
+        if emp_id is None:
+            emp_id = self._insert(wire.S_EMPLOYEES, {wire.P_NAME: name, wire.P_STATUS: "Active"})
+        place_in_unit(self, emp_id, unit or unit_of(name))
+        return emp_id
 
     def tasks_of(self, letter_id: int) -> list[dict[str, Any]]:
         return [t for t in self.entities[wire.S_TASKS].values()
                 if any(row[wire.P_ATTACHMENT_ID] == letter_id
                        for row in self.rows(wire.S_TASKS, t[wire.P_ID], wire.P_ATTACHMENT_DETAILS))]
 
-    def _assign(self, letter_id: int, executor: str | None, due: str | None, resolution: str | None) -> int:
+    def _assign(self, letter_id: int, executor: str | None, due: str | None, resolution: str | None,
+                unit: str = "") -> int:
         deadline = date.fromisoformat(due) if due else _today() + timedelta(days=30)
-        employee = self._employee(executor or self._random.choice(EXECUTORS))
+        employee = self._employee(executor or self._random.choice(EXECUTORS), unit)
         letter = self.entities[wire.S_INCOMING][letter_id]
         chief = (wire.S_EMPLOYEES, len(EXECUTORS) + 1)  # the first signer gives the resolution
         task_id = self._insert(wire.S_TASKS, {
@@ -541,6 +548,7 @@ class DirectumState:
         task_ids = {t[wire.P_ID] for t in self.tasks_of(letter_id)}
         for task in self._open_tasks(letter_id):
             task[wire.P_STATUS] = "Completed"
+            task[wire.P_COMPLETED] = completed_now()
         for assignment in self.entities[wire.S_ASSIGNMENTS].values():
             task_link = self.link(wire.S_ASSIGNMENTS, assignment[wire.P_ID], "Task")
             if task_link and task_link[1] in task_ids:
@@ -616,7 +624,10 @@ class DirectumState:
                     or self.children.get((wire.S_INCOMING, letter_id, wire.P_QUESTIONS)):
                 continue  # an appeal with question rows is answered per question (appeals.py)
             if assign and not self.tasks_of(letter_id):
-                self._assign(letter_id, None, None, None)
+                for step in plan_team(self._random, _today()):
+                    self._assign(letter_id, step.executor, step.due.isoformat(), None, step.unit)
+                if extends(self._random):
+                    self._extend(letter_id, EXTENSION_DAYS)
                 counts["assigned"] += 1
             if answer:
                 self._answer(letter_id, {})

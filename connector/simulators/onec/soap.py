@@ -318,6 +318,10 @@ def _render(state: OnecState, parent: etree._Element, local: str, obj: Doc | Fil
         user = sub(performer, "user")
         sub(user, "name", obj.performer)
         wire.add_object_id(user, str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE, "user:" + obj.performer)), wire.T_USER)
+        if obj.department:
+            sub(sub(user, wire.TASK_USER_DEPARTMENT), "name", obj.department)
+        sub(performer, wire.TASK_PERFORMER_RESPONSIBLE, wire.boolean(obj.responsible))
+        sub(performer, wire.TASK_PERFORMER_ORDER, str(obj.order))
         wire.add_ref(el, "target", obj.target_id, obj.target_type, target.title if target else "")
 
 

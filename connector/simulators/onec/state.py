@@ -22,6 +22,8 @@ from typing import Any
 
 from connector.edms_adapters.onec_dm import wire
 from connector.simulators.base import LOCAL_ZONE
+from connector.simulators.onec.team_acts import complete_task
+from connector.simulators.teams import EXTENSION_DAYS, extends, plan_team, team_fields, unit_of
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна",
              "Попов Дмитрий Андреевич", "Лебедева Анна Игоревна")
@@ -116,7 +118,10 @@ class Task:
     begin_date: date
     due_date: date
     executed: bool = False
-    end_date: date | None = None
+    end_date: datetime | None = None
+    department: str = ""       # the executor's unit
+    responsible: bool = True   # ответственный исполнитель; False: соисполнитель
+    order: int = 0             # 0: in parallel; 1, 2, …: in turn
 
 
 def _is_uuid(value: str) -> bool:
@@ -269,9 +274,9 @@ class OnecState:
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
         if action not in ("auto", "assign", "extend", "answer", "attach_answer_file", "redirect", "refuse",
-                          "set_property"):
-            raise ValueError(f"unknown action {action!r} (assign, extend, answer, attach_answer_file, redirect, "
-                             "refuse, auto, set_property)")
+                          "set_property", "complete"):
+            raise ValueError(f"unknown action {action!r} (assign, complete, extend, answer, attach_answer_file, "
+                             "redirect, refuse, auto, set_property)")
         with self.lock:
             if action == "auto":
                 return self._auto(bool(body.get("assign", True)), bool(body.get("answer", False)))
@@ -280,7 +285,11 @@ class OnecState:
                 doc.properties[str(body["name"])] = str(body.get("value", ""))
                 return {"doc_id": doc.id}
             if action == "assign":
-                task = self._assign(doc, body.get("executor"), body.get("due_date"), body.get("resolution"))
+                task = self._assign(doc, body.get("executor"), body.get("due_date"), body.get("resolution"),
+                                    team_fields(body))
+                return {"doc_id": doc.id, "task_id": task.id}
+            if action == "complete":  # one executor finishes its part (the first open one in turn by default)
+                task = complete_task(self.tasks_of(doc.id), body.get("executor"), datetime.now(LOCAL_ZONE))
                 return {"doc_id": doc.id, "task_id": task.id}
             if action == "extend":
                 return {"doc_id": doc.id, "due_date": self._extend(doc, int(body.get("days", 30))).isoformat()}
@@ -314,13 +323,16 @@ class OnecState:
             raise UnknownTarget(f"no document for {body.get('doc_id') or body.get('pos_id')!r}")
         return doc
 
-    def _assign(self, doc: Doc, executor: str | None, due: str | None, resolution: str | None) -> Task:
+    def _assign(self, doc: Doc, executor: str | None, due: str | None, resolution: str | None,
+                team: dict[str, Any] | None = None) -> Task:
         self._counters["task"] += 1
         today = _today()
+        performer = executor or self._random.choice(EXECUTORS)
         task = Task(id=self.new_id(), number=f"{self._counters['task']:08d}", target_id=doc.id, target_type=doc.type,
-                    performer=executor or self._random.choice(EXECUTORS),
+                    performer=performer,
                     description=resolution or "Рассмотреть обращение и подготовить ответ заявителю",
-                    begin_date=today, due_date=date.fromisoformat(due) if due else today + timedelta(days=30))
+                    begin_date=today, due_date=date.fromisoformat(due) if due else today + timedelta(days=30),
+                    **(team or {"department": unit_of(performer)}))
         self.tasks[task.id] = task
         self._tasks_by_target.setdefault(task.target_id, []).append(task)
         return task
@@ -335,7 +347,7 @@ class OnecState:
     def _close(self, doc: Doc, result: str, extra: dict[str, str]) -> None:
         for task in self.tasks_of(doc.id):
             if not task.executed:
-                task.executed, task.end_date = True, _today()
+                task.executed, task.end_date = True, datetime.now(LOCAL_ZONE)
         doc.properties[self.names.result_property] = result
         doc.properties.update(extra)
 
@@ -379,7 +391,11 @@ class OnecState:
             if doc.properties.get(self.names.result_property) in closed or doc.id in answered or doc.questions:
                 continue  # an appeal with question rows is answered per question (appeals.py)
             if assign and not self.tasks_of(doc.id):
-                self._assign(doc, None, None, None)
+                for step in plan_team(self._random, _today()):
+                    self._assign(doc, step.executor, step.due.isoformat(), None,
+                                 {"department": step.unit, "responsible": step.responsible, "order": step.order})
+                if extends(self._random):
+                    self._extend(doc, EXTENSION_DAYS)
                 counts["assigned"] += 1
             if answer:
                 self._answer(doc, {})
@@ -398,7 +414,9 @@ class OnecState:
             "properties": dict(d.properties), "signer": d.signer, "refs": dict(d.refs), "questions": list(d.questions),
             "files": [{"id": f.id, "name": f.full_name, "size": f.size, "sha256": f.sha256} for f in self.files_of(d.id)],
             "tasks": [{"id": t.id, "performer": t.performer, "dueDate": t.due_date.isoformat(),
-                       "executed": t.executed, "description": t.description} for t in self.tasks_of(d.id)],
+                       "executed": t.executed, "description": t.description, "department": t.department,
+                       "responsible": t.responsible, "order": t.order,
+                       "endDate": t.end_date.isoformat() if t.end_date else None} for t in self.tasks_of(d.id)],
         }
 
     def summary(self) -> dict[str, Any]:

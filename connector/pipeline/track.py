@@ -27,6 +27,7 @@ from connector.pipeline.context import PipelineContext
 from connector.pipeline.outbox_payloads import AnswerFile, AnswerPush
 from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
 from connector.pipeline.status_translation import OutboxIntent, plan_outbox
+from connector.store import hops
 from connector.store.leases import release
 from connector.store.models import (
     OPEN_CARD_STATES,
@@ -166,6 +167,8 @@ def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: 
     card.redirect_letter_date = state.redirect_letter_date
     card.rubric_code = state.rubric_code
     _record_hop(session, ctx, work, executor, state)
+    if changed:  # an unchanged card cannot move a hop; its executors are part of the snapshot
+        hops.record(session, work.message, state, ctx.clock())
     return changed
 
 

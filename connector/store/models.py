@@ -252,3 +252,26 @@ class EdmsAppealRecord(Base):
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+class ExecutorHop(Base):
+    """One executor's hold of a message (organisation, unit, executor) from–to, with its own term:
+    extensions raise ``due`` (``first_due`` keeps the original), redirects and re-assignments end it.
+    Written by :mod:`connector.store.hops`; read by the discipline reports."""
+
+    __tablename__ = "executor_hops"
+    __table_args__ = (UniqueConstraint("message_id", "seq", name="uq_executor_hops_message_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    organisation: Mapped[str] = mapped_column(String(255), default="")
+    unit: Mapped[str] = mapped_column(String(255), default="")
+    executor: Mapped[str] = mapped_column(Text, default="")
+    responsible: Mapped[bool] = mapped_column(Boolean, default=False)
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    due: Mapped[date | None] = mapped_column(Date)
+    first_due: Mapped[date | None] = mapped_column(Date)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    done_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(16))

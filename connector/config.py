@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from connector.discipline.settings import ReportSettings
 from connector.domain import CardStage, PosStatus
 from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
@@ -153,6 +154,7 @@ class Settings(StrictModel):
     sstu: SstuSettings = Field(default_factory=SstuSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     showcase: ShowcaseSettings = Field(default_factory=ShowcaseSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, TargetSettings] = Field(min_length=1)

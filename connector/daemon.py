@@ -205,6 +205,17 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
                           **({"next_run_time": first} if _sstu_overdue(ctx) else {}))
 
 
+def schedule_weekly_report(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metrics) -> None:
+    """``weekly_report`` on ``[reports] weekly_day`` at ``weekly_time`` in the body's zone (once a week:
+    see connector.discipline.weekly)."""
+    reports = ctx.settings.reports
+    if reports.enabled:
+        scheduler.add_job(_timed_job, CronTrigger(day_of_week=reports.weekly_day, hour=reports.send_at.hour,
+                                                  minute=reports.send_at.minute, timezone=ctx.settings.sstu.zone),
+                          args=(ctx, "weekly_report", None, metrics), id="connector.weekly_report",
+                          name="weekly_report", replace_existing=True, misfire_grace_time=None)
+
+
 def _serve(ctx: PipelineContext) -> None:
     settings = ctx.settings
     started_at = ctx.clock()
@@ -229,6 +240,7 @@ def _serve(ctx: PipelineContext) -> None:
         timezone="UTC",
     )
     schedule_jobs(scheduler, ctx, metrics)
+    schedule_weekly_report(scheduler, ctx, metrics)
     interval = systemd.watchdog_interval()
     if interval:
         scheduler.add_job(systemd.watchdog_ping, "interval", seconds=interval, id="connector.watchdog",

@@ -452,6 +452,7 @@ def db_check(config: Path | None, as_json: bool) -> None:
 
 def _register_groups() -> None:
     from connector.cli.mapping import classifier, mapping
+    from connector.cli.report import report
     from connector.cli.setup import doctor, init
     from connector.cli.showcase import showcase
     from connector.cli.sstu import sstu
@@ -459,6 +460,7 @@ def _register_groups() -> None:
     main.add_command(classifier)
     main.add_command(mapping)
     main.add_command(sstu)
+    main.add_command(report)
     main.add_command(init)
     main.add_command(doctor)
     main.add_command(showcase)

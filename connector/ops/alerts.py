@@ -122,6 +122,18 @@ class _FailureRow:
     reason: str
 
 
+def send_email(s: AlertSettings, msg: EmailMessage, *,
+               smtp_factory: Callable[..., smtplib.SMTP] = smtplib.SMTP) -> None:
+    """Send ``msg`` through the ``[alerts]`` SMTP server (STARTTLS verified, AUTH when configured);
+    raises ``smtplib.SMTPException`` or ``OSError``.  Alerts and the weekly report both go this way."""
+    with smtp_factory(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
+        if s.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if s.smtp_user:
+            smtp.login(s.smtp_user, s.smtp_password.get_secret_value() if s.smtp_password else "")
+        smtp.send_message(msg)
+
+
 class Alerter:
     """``check(now)`` looks at the store and sends what is due; returns the incidents sent."""
 
@@ -358,13 +370,7 @@ class Alerter:
         msg["X-Pos-Connector-Incident"] = incident.key
         msg.set_content(incident.text)
         try:
-            with self._smtp_factory(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if s.smtp_user:
-                    password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-                    smtp.login(s.smtp_user, password)
-                smtp.send_message(msg)
+            send_email(s, msg, smtp_factory=self._smtp_factory)
         except (smtplib.SMTPException, OSError) as exc:
             log.error("alert e-mail failed", extra={"incident": incident.key, "smtp_host": s.smtp_host,
                                                     "error": self._redact(f"{type(exc).__name__}: {exc}")})

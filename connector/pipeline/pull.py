@@ -244,7 +244,8 @@ def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, i
             counts_as_missed = message is None or message.payload is not None
             if message is None:
                 message = Message(account=account.name, pos_id=item.id, state=MessageState.FETCHING,
-                                  attempts=0, attachments=[])
+                                  attempts=0, attachments=[],
+                                  created_at=ctx.clock())  # received by us: the reports count from it
                 if isinstance(outcome, Exception):
                     session.add(message)  # its failure names it by id
                 else:
@@ -266,7 +267,7 @@ def _ingest(ctx: PipelineContext, account: AccountSettings, client: PosClient, i
     return len(wanted)
 
 
-_NEW_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key not in ("id", "created_at", "updated_at"))
+_NEW_COLUMNS = tuple(c.key for c in Message.__table__.columns if c.key not in ("id", "updated_at"))
 _ATTACHMENT_COLUMNS = tuple(c.key for c in Attachment.__table__.columns if c.key not in ("id", "message_id"))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from connector.config import Settings
+from connector.discipline import weekly
 from connector.errors import LocalStorageError
 from connector.pipeline import pull, push, register, showcase, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
@@ -32,6 +33,7 @@ JOBS: dict[str, Callable[[PipelineContext, int | None], JobStats]] = {
     "sstu": sstu.run,
     "sweep": sweep.run,
     "showcase": showcase.run,
+    "weekly_report": weekly.run,
 }
 JOB_ORDER = ("pull", "register", "track", "push")  # the interval jobs; "sstu" runs daily at a set time
 

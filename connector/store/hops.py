@@ -133,7 +133,7 @@ def organisation_of(message: Message) -> str:
     return str((message.payload or {}).get("orgName") or message.account)
 
 
-def _view(row: ExecutorHop) -> Hop:
+def view(row: ExecutorHop) -> Hop:
     return Hop(seq=row.seq, organisation=row.organisation, unit=row.unit, executor=row.executor,
                responsible=row.responsible, turn=row.turn, started_at=row.started_at, ended_at=row.ended_at,
                due=row.due, first_due=row.first_due, extensions=row.extensions, done_at=row.done_at,
@@ -143,13 +143,13 @@ def _view(row: ExecutorHop) -> Hop:
 def load(session: Session, message_id: int) -> list[Hop]:
     rows = session.scalars(select(ExecutorHop).where(ExecutorHop.message_id == message_id)
                            .order_by(ExecutorHop.seq))
-    return [_view(r) for r in rows]
+    return [view(r) for r in rows]
 
 
 def record(session: Session, message: Message, state: CardState, now: datetime) -> int:
     """Bring the message's executor hops up to ``state``; returns how many rows changed."""
     rows = {r.seq: r for r in session.scalars(select(ExecutorHop).where(ExecutorHop.message_id == message.id))}
-    changes = hop_changes([_view(r) for r in rows.values()], state, organisation_of(message), now)
+    changes = hop_changes([view(r) for r in rows.values()], state, organisation_of(message), now)
     for hop in changes:
         row = rows.get(hop.seq)
         if row is None:

@@ -132,11 +132,6 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _today() -> date:
-    # Russian EDMS installations date their cards in local time, not UTC
-    return datetime.now(LOCAL_ZONE).date()
-
-
 class OnecState:
     def __init__(self, *, seed: int = 1, names: SimNames | None = None, memory_limit: int = 1024 * 1024) -> None:
         self.names = names or SimNames()
@@ -146,6 +141,8 @@ class OnecState:
         self.docs: dict[str, Doc] = {}
         self.files: dict[str, FileRec] = {}
         self.tasks: dict[str, Task] = {}
+        # what "now" is for executors' acts (a test moves it to let terms run out); the EDMS's local time
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         # Indexes, so 10 000 cards cost what a real infobase's indexes cost, not a full scan each.
         self._files_by_owner: dict[str, list[FileRec]] = {}
         self._tasks_by_target: dict[str, list[Task]] = {}
@@ -163,6 +160,13 @@ class OnecState:
         self.ignore_conditions = False
         # DMGetSettingsRequest/useDigitalSignatures; on: a file added without a signature is refused.
         self.use_digital_signatures = False
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(LOCAL_ZONE)
+
+    def today(self) -> date:
+        # Russian EDMS installations date their cards in local time, not UTC
+        return self.now().date()
 
     def close(self) -> None:
         self._finalizer()
@@ -192,7 +196,7 @@ class OnecState:
     def _register(self, doc: Doc) -> None:
         kind, prefix = ("out", "ИСХ") if doc.type == self.names.answer_type else ("in", "ВХ")
         self._counters[kind] += 1
-        today = _today()
+        today = self.today()
         doc.reg_number = f"{prefix}-{today.year}-{self._counters[kind]:06d}"
         doc.reg_date = today
 
@@ -289,7 +293,7 @@ class OnecState:
                                     team_fields(body))
                 return {"doc_id": doc.id, "task_id": task.id}
             if action == "complete":  # one executor finishes its part (the first open one in turn by default)
-                task = complete_task(self.tasks_of(doc.id), body.get("executor"), datetime.now(LOCAL_ZONE))
+                task = complete_task(self.tasks_of(doc.id), body.get("executor"), self.now())
                 return {"doc_id": doc.id, "task_id": task.id}
             if action == "extend":
                 return {"doc_id": doc.id, "due_date": self._extend(doc, int(body.get("days", 30))).isoformat()}
@@ -306,8 +310,8 @@ class OnecState:
                     self.names.redirect_org_property: str(body.get("org_id", "")),
                     self.names.redirect_comment_property: str(body.get("comment", "")),
                     self.names.redirect_letter_number_property: str(
-                        body.get("letter_number") or f"ИСХ-{_today().year}-{self._counters['letter']:06d}"),
-                    self.names.redirect_letter_date_property: _today().isoformat()})
+                        body.get("letter_number") or f"ИСХ-{self.today().year}-{self._counters['letter']:06d}"),
+                    self.names.redirect_letter_date_property: self.today().isoformat()})
                 return {"doc_id": doc.id}
             self._close(doc, self.names.refused_result, {})
             return {"doc_id": doc.id}
@@ -326,7 +330,7 @@ class OnecState:
     def _assign(self, doc: Doc, executor: str | None, due: str | None, resolution: str | None,
                 team: dict[str, Any] | None = None) -> Task:
         self._counters["task"] += 1
-        today = _today()
+        today = self.today()
         performer = executor or self._random.choice(EXECUTORS)
         task = Task(id=self.new_id(), number=f"{self._counters['task']:08d}", target_id=doc.id, target_type=doc.type,
                     performer=performer,
@@ -347,7 +351,7 @@ class OnecState:
     def _close(self, doc: Doc, result: str, extra: dict[str, str]) -> None:
         for task in self.tasks_of(doc.id):
             if not task.executed:
-                task.executed, task.end_date = True, datetime.now(LOCAL_ZONE)
+                task.executed, task.end_date = True, self.now()
         doc.properties[self.names.result_property] = result
         doc.properties.update(extra)
 
@@ -391,7 +395,7 @@ class OnecState:
             if doc.properties.get(self.names.result_property) in closed or doc.id in answered or doc.questions:
                 continue  # an appeal with question rows is answered per question (appeals.py)
             if assign and not self.tasks_of(doc.id):
-                for step in plan_team(self._random, _today()):
+                for step in plan_team(self._random, self.today()):
                     self._assign(doc, step.executor, step.due.isoformat(), None,
                                  {"department": step.unit, "responsible": step.responsible, "order": step.order})
                 if extends(self._random):

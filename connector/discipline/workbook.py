@@ -55,8 +55,8 @@ def _table(ws: Any, lead: Sequence[str], rows: Sequence[tuple[Sequence[str], Fig
         cell = put_text(ws, HEADER_ROW, col, header)
         cell.font, cell.fill, cell.border = bold, fill, border
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    ws.row_dimensions[HEADER_ROW].height = 45
-    for col, width in enumerate([*widths, *([11.0] * len(FIGURE_HEADERS))], start=1):
+    ws.row_dimensions[HEADER_ROW].height = 48
+    for col, width in enumerate([*widths, *([12.5] * len(FIGURE_HEADERS))], start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     row = HEADER_ROW
     for labels, figures in rows:
@@ -98,7 +98,7 @@ def _summary(wb: Any, report: Report) -> None:
         chart.add_data(Reference(ws, min_col=share_col, min_row=HEADER_ROW, max_row=HEADER_ROW + len(rows)),
                        titles_from_data=True)
         chart.set_categories(Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + len(rows)))
-        chart.height, chart.width = 6.5, 24
+        chart.height, chart.width = 6.5, 30
         ws.add_chart(chart, f"A{last + 2}")
         chart_rows = 14
     else:
@@ -163,6 +163,8 @@ def _charts(wb: Any, report: Report) -> None:
     line.add_data(Reference(trend, min_col=share_col, min_row=HEADER_ROW, max_row=HEADER_ROW + n),
                   titles_from_data=True)
     line.set_categories(Reference(trend, min_col=1, min_row=HEADER_ROW + 1, max_row=HEADER_ROW + n))
+    for series in line.series:
+        series.marker.symbol = "circle"   # a week alone still shows
     line.height, line.width = 7.5, 24
     ws.add_chart(line, "A1")
     # ratings per unit against the target: a helper table the chart reads
@@ -189,7 +191,10 @@ def _charts(wb: Any, report: Report) -> None:
         bars += target
         bars.height, bars.width = 7.5, 24
         ws.add_chart(bars, f"A{20 + len(rated)}")
+    if not any(r.figures.rated for r in rated):
+        put_text(ws, 17, 1, "Оценок заявителей за период нет: столбцы пусты, линия — цель.")
     set_print_layout(ws, title_rows=None)
+    ws.page_setup.fitToHeight = 1
 
 
 def _method(wb: Any) -> None:

@@ -11,7 +11,11 @@ completion times) and from the test's own timeline, not from the store.
 from __future__ import annotations
 
 import math
+import os
+import re
+import shutil
 import statistics
+import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -225,6 +229,35 @@ def _report(w: World, unit: str | None = None) -> Report:
     return service.build(w.ctx.store, first=day, last=day, zone=BODY_ZONE, now=w.clock.now, unit=unit)
 
 
+# --- LibreOffice -----------------------------------------------------------------------------------------
+def print_pdf(source: Path, work: Path) -> Path:
+    """``soffice --headless --convert-to pdf`` with a private profile (no clash with parallel runs)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    assert soffice, "soffice not found: install Debian package libreoffice-calc-nogui"
+    proc = subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation=file://{work}/profile",
+                           "--convert-to", "pdf", "--outdir", str(work), str(source)],
+                          capture_output=True, text=True, timeout=180, env={**os.environ, "HOME": str(work)},
+                          check=False)
+    pdf = work / f"{source.stem}.pdf"
+    assert proc.returncode == 0 and pdf.is_file(), proc.stdout + proc.stderr
+    return pdf
+
+
+def pdf_pages(pdf: Path) -> list[tuple[float, float]]:
+    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], capture_output=True, text=True,
+                         check=True).stdout
+    return [(float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", out)]
+
+
+def pdf_text(pdf: Path, page: int) -> str:
+    return subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def wb_sheets(path: Path) -> list[str]:
+    return list(openpyxl.load_workbook(path).sheetnames)
+
+
 # --- the tests ---------------------------------------------------------------------------------------------
 def test_the_scenario_has_what_the_report_must_tell_apart(world: World) -> None:
     report = _report(world)
@@ -297,3 +330,23 @@ def test_the_workbook_shows_the_same_figures(world: World) -> None:
     assert summary.page_setup.orientation == "landscape" and summary.page_setup.fitToHeight == 1
     assert len(summary._charts) == 1 and len(wb["Графики"]._charts) == 2
 
+
+
+def test_the_workbook_prints_the_summary_on_one_landscape_page_and_every_sheet_one_page_wide(world: World) -> None:
+    report = _report(world)
+    path = service.write(report, world.tmp_path / "print" / "discipline.xlsx", world.tmp_path)
+    pdf = print_pdf(path, world.tmp_path / "lo")
+    pages = pdf_pages(pdf)
+    assert pages and all(w > h for w, h in pages), pages  # every page landscape
+    texts = [pdf_text(pdf, n) for n in range(1, len(pages) + 1)]
+    assert "Сводка — стр. 1 " in texts[0] and "Итого по организации" in texts[0]
+    footers = Counter(t.strip().splitlines()[-1].split(" — ")[0].strip() for t in texts)
+    assert footers["Сводка"] == 1, footers
+    for sheet in wb_sheets(path):
+        assert footers[sheet] >= 1, (sheet, footers)
+    # one page wide: on every page of a table sheet its first and last column headers are both there
+    for text in texts:
+        sheet = text.strip().splitlines()[-1].split(" — ")[0].strip()
+        if sheet in (SUMMARY, EXECUTORS, "Динамика"):
+            flat = " ".join(text.split())
+            assert "Поступило" in flat and "Повторные" in flat, (sheet, flat[:300])

@@ -10,16 +10,20 @@ completion times) and from the test's own timeline, not from the store.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +67,7 @@ class World:
     redirected_at: dict[str, datetime]
     extended: set[str]
     tmp_path: Path
+    mapping: dict[str, Any]
 
 
 def _docs(onec: OnecSimulator) -> dict[str, dict[str, Any]]:
@@ -82,11 +87,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     pos, onec = PosSimulator(), OnecSimulator(seed=5)
     onec.store.clock = clock
     with SimServer(pos) as pos_server, SimServer(onec) as onec_server:
-        settings = settings_from_mapping(settings_mapping(
-            data_dir=tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'c.db'}", pos_url=pos_server.url,
-            onec_url=onec_server.url))
-        ctx = build_context(settings, sleep=lambda _s: None, clock=clock)
-        w = World(ctx, clock, pos, onec, onec_server, clock.now, {}, {}, set(), tmp_path)
+        mapping = settings_mapping(data_dir=tmp_path / "data", db_url=f"sqlite:///{tmp_path / 'c.db'}",
+                                   pos_url=pos_server.url, onec_url=onec_server.url)
+        ctx = build_context(settings_from_mapping(mapping), sleep=lambda _s: None, clock=clock)
+        w = World(ctx, clock, pos, onec, onec_server, clock.now, {}, {}, set(), tmp_path, mapping)
         ids = simctl.seed(pos_server, 40)
         for job in ("pull", "register"):
             run_job(ctx, job)
@@ -350,3 +354,58 @@ def test_the_workbook_prints_the_summary_on_one_landscape_page_and_every_sheet_o
         if sheet in (SUMMARY, EXECUTORS, "Динамика"):
             flat = " ".join(text.split())
             assert "Поступило" in flat and "Повторные" in flat, (sheet, flat[:300])
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        msg = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append(msg)
+        return "250 OK"
+
+
+def test_the_weekly_report_is_mailed_once_with_its_chart_inline(world: World) -> None:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        received = world.received_at.astimezone(BODY_ZONE).date()
+        monday = received - timedelta(days=received.weekday()) + timedelta(weeks=1)
+        clock = Clock()
+        clock.now = datetime.combine(monday, time(8, 0), tzinfo=BODY_ZONE).astimezone(UTC)
+        mapping = {**world.mapping,
+                   "alerts": {"smtp_host": "127.0.0.1", "smtp_port": port, "mail_from": "connector@adm.example",
+                              "mail_to": ["it@adm.example"]},
+                   "reports": {"recipients": ["mayor-office@adm.example", "curator@adm.example"]}}
+        ctx = build_context(settings_from_mapping(mapping), sleep=lambda _s: None, clock=clock)
+        try:
+            first = run_job(ctx, "weekly_report")
+            clock.now += timedelta(hours=2)  # a restart or a second worker the same week sends nothing more
+            second = run_job(ctx, "weekly_report")
+        finally:
+            ctx.close()
+    finally:
+        controller.stop()
+    assert (first.processed, first.notes, second.processed) == (1, [], 0)
+    [msg] = box.messages
+    assert msg["To"] == "mayor-office@adm.example, curator@adm.example"
+    assert f"{monday - timedelta(weeks=1):%d.%m.%Y}" in msg["Subject"]
+    html_part = msg.get_body(("html",))
+    assert html_part is not None
+    page = html_part.get_content()
+    assert "Итого" in page and "Получено просроченным" in page
+    [png] = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    assert f'cid:{png["Content-ID"].strip("<>")}' in page
+    image = png.get_content()
+    assert image.startswith(b"\x89PNG")
+    (world.tmp_path / "weekly-chart.png").write_bytes(image)
+    [book] = [p for p in msg.iter_attachments() if p.get_filename().endswith(".xlsx")]
+    assert openpyxl.load_workbook(io.BytesIO(book.get_content()))[SUMMARY]["A1"].value

@@ -11,6 +11,7 @@ completion times) and from the test's own timeline, not from the store.
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -409,3 +410,23 @@ def test_the_weekly_report_is_mailed_once_with_its_chart_inline(world: World) ->
     (world.tmp_path / "weekly-chart.png").write_bytes(image)
     [book] = [p for p in msg.iter_attachments() if p.get_filename().endswith(".xlsx")]
     assert openpyxl.load_workbook(io.BytesIO(book.get_content()))[SUMMARY]["A1"].value
+
+
+def test_the_report_command_writes_the_workbook_and_names_bad_input(world: World) -> None:
+    from clirun import connector, write_config
+
+    day = f"{world.received_at.astimezone(BODY_ZONE).date():%Y-%m-%d}"
+    config = write_config(world.tmp_path / "cli" / "connector.toml",
+                          daemon=f'data_dir = "data"\ndatabase_url = "sqlite:///{world.tmp_path / "c.db"}"')
+    out = world.tmp_path / "cli" / "period.xlsx"
+    done = connector("report", "period", "--from", day, "--to", day, "--out", str(out), "--json",
+                     "--config", str(config), cwd=config.parent)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["report"] == str(out) and out.is_file() and doc["total"]["received"] == 40
+    for args, named in ((("--from", "2026-13-01", "--to", day), "--from"),
+                        (("--from", day, "--to", "2020-01-01"), "--to"),
+                        (("--from", day, "--to", day, "--unit", "Нет такого"), "--unit")):
+        bad = connector("report", "period", *args, "--config", str(config), cwd=config.parent)
+        assert bad.returncode == 2 and named in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1

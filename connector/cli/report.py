@@ -107,9 +107,11 @@ def weekly_cmd(out: Path | None, send: bool, config: Path | None, as_json: bool)
 
 
 def _send(settings: object) -> None:
-    from connector.pipeline.runner import build_context, run_job
+    from connector.discipline.weekly import send
+    from connector.pipeline.runner import build_context
 
     ctx = build_context(settings, create=False)  # type: ignore[arg-type]
-    stats = run_job(ctx, "weekly_report")
+    stats = send(ctx)
+    stats.notes.extend(stats.retry_reasons)
     if stats.notes:
         fail("; ".join(stats.notes), EXIT_BAD_INPUT if "required" in stats.notes[0] else EXIT_FAILED)

@@ -1,42 +1,65 @@
 """Job ``weekly_report``: the last full week's discipline report, e-mailed to ``[reports] recipients``.
 
-Scheduled by the daemon on ``[reports] weekly_day`` at ``weekly_time`` (body's zone); also run by
-``connector report weekly --send``.  Once per week: a run that finds a successful send of this
-week already recorded (``job_runs``: ok with one item processed since the week ended) does
-nothing, and with several workers on PostgreSQL only the holder of an advisory lock sends.  A
-crash between the SMTP hand-over and the record may send the week again (at least once).
+The daemon looks every quarter of an hour; from ``[reports] weekly_day`` at ``weekly_time`` (body's
+zone) on, a week not sent yet is sent -- so a daemon that was down at that hour, or an SMTP server
+that refused, catches up.  ``connector report weekly --send`` sends at once.  Once per week: the send is recorded (a ``job_runs`` row
+``weekly_report.sent``) before the advisory lock that guards it is released, so a later run, a
+restart or another worker on the same PostgreSQL database finds it and does nothing.  A crash
+between the SMTP hand-over and that record may send the week again (at least once).
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from connector.discipline import service
 from connector.discipline.facts import day_bounds
+from connector.discipline.figures import week_start
 from connector.discipline.mail import weekly_message
+from connector.discipline.settings import WEEKDAYS
 from connector.ops.alerts import send_email
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store.locks import exclusive
 from connector.store.models import JobRun
 
+if TYPE_CHECKING:
+    from connector.config import Settings
+
 log = logging.getLogger(__name__)
 
 JOB = "weekly_report"
+SENT = "weekly_report.sent"
 
 
 def already_sent(ctx: PipelineContext, since: datetime) -> bool:
     with ctx.store.session() as session:
         return session.scalar(select(JobRun.id).where(
-            JobRun.job == JOB, JobRun.ok.is_(True), JobRun.processed >= 1, JobRun.started_at >= since)
+            JobRun.job == SENT, JobRun.ok.is_(True), JobRun.started_at >= since)
             .limit(1)) is not None
 
 
+def due_at(now: datetime, settings: Settings) -> datetime:
+    """This week's moment of the weekly report (body's zone)."""
+    zone, reports = settings.sstu.zone, settings.reports
+    day = week_start(now.astimezone(zone).date()) + timedelta(days=WEEKDAYS.index(reports.weekly_day))
+    return datetime.combine(day, reports.send_at, tzinfo=zone)
+
+
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
+    """The scheduled check: send the last full week once its moment has come."""
+    if ctx.settings.reports.enabled and ctx.clock() < due_at(ctx.clock(), ctx.settings):
+        return JobStats()
+    return send(ctx)
+
+
+def send(ctx: PipelineContext) -> JobStats:
+    """Send the last full week's report unless it was sent already."""
     stats = JobStats()
     settings = ctx.settings
     zone, now = settings.sstu.zone, ctx.clock()
@@ -57,6 +80,9 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
         except (smtplib.SMTPException, OSError) as exc:
             stats.left_to_retry(f"weekly report e-mail failed ({type(exc).__name__})")
             return stats
+        with ctx.store.sessions.begin() as session:
+            session.add(JobRun(job=SENT, worker=ctx.worker, started_at=now, finished_at=ctx.clock(), ok=True,
+                               processed=1))
         log.info("weekly report sent", extra={"first": first.isoformat(), "recipients":
                                               len(settings.reports.recipients)})
         stats.processed = 1

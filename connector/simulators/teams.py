@@ -7,7 +7,8 @@ A plan is drawn from the simulator's seeded random, so a seed gives the same tea
 * a quarter have a responsible executor and a co-executor of another unit working in parallel;
 * a quarter go through two or three units in turn (``order`` 1, 2, 3), each with its own term;
 * about one card in five is already late: its executors' terms ran out before today;
-* about one card in eight gets an extension of its open terms (see ``extends``).
+* about one card in eight that is already being worked on gets its open terms extended before it is
+  answered (see ``extends``), so a tracker sees the term move.
 """
 
 from __future__ import annotations

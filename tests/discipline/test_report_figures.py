@@ -3,7 +3,7 @@
 The pipeline runs for real (POS and 1С simulators on loopback, SQLite) under one moving clock
 shared with 1С's executors: received today, teams of executors in several units (some in turn,
 some already late), first turns handed on after 4 and 8 days, extensions and redirects on day 4
-and 12, answers on days 12 and 25, a few left open.  The expected figures are then counted here
+and 12, answers on days 12, 25 and 35 (past the 30-day terms), three left open.  The expected figures are then counted here
 from what POS and 1С hold (terms, categories, tasks with their units, turns, own terms and
 completion times) and from the test's own timeline, not from the store.
 """
@@ -129,14 +129,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         run_job(ctx, "track")
         run_job(ctx, "push")
         run_job(ctx, "pull")  # POS took the EDMS term as its own (and the answers): the store follows
-        # day 25: all but three of the others are answered
-        clock.now += 13 * DAY
-        for p in [q for q in rest[1::2]][:-3]:
-            _act(w, action="answer", pos_id=p)
-            w.answered_at[p] = clock.now
-        run_job(ctx, "track")
-        run_job(ctx, "push")
-        run_job(ctx, "pull")  # POS took the EDMS term as its own (and the answers): the store follows
+        # day 25: the others are answered but six, not extended; on day 35 (past the 30-day terms) three
+        # of those are answered late and three are still open
+        late = [q for q in rest[1::2] if q not in w.extended][-6:]
+        for days, answering in ((13, [q for q in rest[1::2] if q not in late]), (10, late[:3])):
+            clock.now += days * DAY
+            for p in answering:
+                _act(w, action="answer", pos_id=p)
+                w.answered_at[p] = clock.now
+            run_job(ctx, "track")
+            run_job(ctx, "push")
+            run_job(ctx, "pull")  # POS took the EDMS term as its own (and the answers): the store follows
         yield w
         ctx.close()
         ctx.store.dispose()
@@ -381,13 +384,16 @@ def test_the_weekly_report_is_mailed_once_with_its_chart_inline(world: World) ->
         received = world.received_at.astimezone(BODY_ZONE).date()
         monday = received - timedelta(days=received.weekday()) + timedelta(weeks=1)
         clock = Clock()
-        clock.now = datetime.combine(monday, time(8, 0), tzinfo=BODY_ZONE).astimezone(UTC)
+        clock.now = datetime.combine(monday, time(7, 59), tzinfo=BODY_ZONE).astimezone(UTC)
         mapping = {**world.mapping,
                    "alerts": {"smtp_host": "127.0.0.1", "smtp_port": port, "mail_from": "connector@adm.example",
                               "mail_to": ["it@adm.example"]},
                    "reports": {"recipients": ["mayor-office@adm.example", "curator@adm.example"]}}
         ctx = build_context(settings_from_mapping(mapping), sleep=lambda _s: None, clock=clock)
         try:
+            early = run_job(ctx, "weekly_report")  # [reports] weekly_day = mon, weekly_time = 08:00 by default
+            assert (early.processed, box.messages) == (0, [])
+            clock.now += timedelta(minutes=1)
             first = run_job(ctx, "weekly_report")
             clock.now += timedelta(hours=2)  # a restart or a second worker the same week sends nothing more
             second = run_job(ctx, "weekly_report")

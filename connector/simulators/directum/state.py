@@ -626,9 +626,9 @@ class DirectumState:
             if assign and not self.tasks_of(letter_id):
                 for step in plan_team(self._random, _today()):
                     self._assign(letter_id, step.executor, step.due.isoformat(), None, step.unit)
-                if extends(self._random):
-                    self._extend(letter_id, EXTENSION_DAYS)
                 counts["assigned"] += 1
+            elif answer and extends(self._random):  # a term extended on a letter already worked on
+                self._extend(letter_id, EXTENSION_DAYS)
             if answer:
                 self._answer(letter_id, {})
                 counts["answered"] += 1

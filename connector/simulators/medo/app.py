@@ -31,6 +31,7 @@ from connector.simulators.base import WsgiSimulator
 from connector.simulators.faults import FaultInjector, FaultSpec
 from connector.simulators.medo.state import MedoState, UnknownTarget, utc_now
 from connector.simulators.medo.writer import HOSTILE_KINDS
+from connector.simulators.teams import plan_team
 
 ACTIONS = ("process", "assign", "extend", "answer", "redirect", "refuse", "auto", "inject")
 
@@ -110,8 +111,9 @@ class MedoSimulator(WsgiSimulator):
         result = s.process()
         done: dict[str, list[str]] = {"assigned": [], "answered": []}
         for doc in list(s.docs.values()):
-            if doc.status == "accepted" and assign:
-                s.assign(doc, {})
+            if doc.status == "accepted" and assign:  # a team in several units (connector.simulators.teams)
+                for step in plan_team(s._random, s.today()):
+                    s.assign(doc, {"executor": step.executor, "department": step.unit})
                 done["assigned"].append(doc.uid)
             if doc.status in ("accepted", "in_work", "extended") and answer:
                 s.answer(doc, {})

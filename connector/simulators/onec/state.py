@@ -398,9 +398,9 @@ class OnecState:
                 for step in plan_team(self._random, self.today()):
                     self._assign(doc, step.executor, step.due.isoformat(), None,
                                  {"department": step.unit, "responsible": step.responsible, "order": step.order})
-                if extends(self._random):
-                    self._extend(doc, EXTENSION_DAYS)
                 counts["assigned"] += 1
+            elif answer and extends(self._random):  # a term extended on a card already worked on
+                self._extend(doc, EXTENSION_DAYS)
             if answer:
                 self._answer(doc, {})
                 counts["answered"] += 1

@@ -115,3 +115,6 @@ def _send(settings: object) -> None:
     stats.notes.extend(stats.retry_reasons)
     if stats.notes:
         fail("; ".join(stats.notes), EXIT_BAD_INPUT if "required" in stats.notes[0] else EXIT_FAILED)
+    if not stats.processed:
+        click.echo("the last full week's report was sent already (or another worker is sending it): "
+                   "not sent again", err=True)

@@ -36,6 +36,15 @@ class ReportSettings(StrictModel):
             raise ValueError(f"expected HH:MM, got {value!r}")
         return value
 
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        try:
+            value.format(first="01.01.2026", last="07.01.2026")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("only {first} and {last} may appear in braces (write {{ and }} for a brace)") from None
+        return value
+
     @field_validator("recipients")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:

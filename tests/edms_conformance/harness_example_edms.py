@@ -18,6 +18,8 @@ class ExampleHarness:
         self.sim = ExampleDeskSimulator()
         self.server = SimServer(self.sim).start()
 
+    own_executor_terms = True
+
     def settings(self) -> dict[str, Any]:
         return {"type": "example_edms", "url": self.server.url, "api_key": "example-key"}
 

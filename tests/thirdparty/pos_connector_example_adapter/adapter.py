@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -71,7 +71,10 @@ class ExampleAdapter:
         return CardState(
             ref=ref, stage=CardStage(card["stage"]), registration_number=card["reg_number"],
             registration_date=date.fromisoformat(card["reg_date"]),
-            executors=tuple(Executor(name=n) for n in card["executors"]),
+            executors=tuple(Executor(name=e["name"], department=e["unit"], responsible=e["responsible"],
+                                     due=date.fromisoformat(e["due"]),
+                                     done_at=datetime.fromisoformat(e["done_at"]) if e["done_at"] else None)
+                            for e in card["executors"]),
             deadline=date.fromisoformat(card["deadline"]) if card["deadline"] else None,
             redirect_org_id=card.get("redirect_org") or "")
 

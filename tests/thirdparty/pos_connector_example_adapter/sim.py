@@ -74,11 +74,22 @@ class ExampleDeskSimulator:
     def act(self, action: str, pos_id: str, **kw: Any) -> None:
         with self.lock:
             card = next(c for c in self.cards.values() if c["pos_id"] == pos_id)
-            if action == "assign":
-                card.update(stage="in_work", executors=["Смирнова Е. В."],
-                            deadline=(_today() + timedelta(days=30)).isoformat())
+            if action == "assign":  # each executor with its unit, own term and completion time
+                due = kw.get("due_date") or (_today() + timedelta(days=30)).isoformat()
+                executor = {"name": kw.get("executor") or "Смирнова Е. В.", "unit": kw.get("department", ""),
+                            "responsible": bool(kw.get("responsible", not card["executors"])), "due": due,
+                            "done_at": None}
+                card.update(stage="in_work", executors=[*card["executors"], executor],
+                            deadline=max(e["due"] for e in [*card["executors"], executor]))
+            elif action == "complete":
+                person = next(e for e in card["executors"] if not e["done_at"]
+                              and kw.get("executor") in (None, e["name"]))
+                person["done_at"] = datetime.now(UTC).isoformat()
             elif action == "extend":
-                card.update(stage="extended", deadline=(_today() + timedelta(days=60)).isoformat())
+                later = (_today() + timedelta(days=60)).isoformat()
+                for person in card["executors"]:
+                    person["due"] = later if not person["done_at"] else person["due"]
+                card.update(stage="extended", deadline=later)
             elif action == "answer":
                 content = b"%PDF-1.4 example answer " + pos_id.encode()
                 card.update(stage="answer_ready", answer={

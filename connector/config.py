@@ -38,6 +38,7 @@ from connector.domain import CardStage, PosStatus
 from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
 from connector.i18n import N_, UiSettings, _, current_language, language_of, use_language
+from connector.notices.settings import NoticeSettings
 from connector.ops.settings import AlertSettings, MonitoringSettings
 from connector.pipeline.settings import PullSettings
 from connector.pos_client.settings import AccountSettings
@@ -155,6 +156,7 @@ class Settings(StrictModel):
     ui: UiSettings = Field(default_factory=UiSettings)
     showcase: ShowcaseSettings = Field(default_factory=ShowcaseSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
     status_map: dict[CardStage, PosStatus | None] = Field(default_factory=_default_status_map)
     accounts: list[AccountSettings] = Field(min_length=1)
     edms: dict[str, TargetSettings] = Field(min_length=1)
@@ -203,6 +205,8 @@ class Settings(StrictModel):
                 if isinstance(url, str) and url.lower().startswith("http://"):
                     problems.append(_("{key}: plain http:// is refused (credentials would travel in clear); "
                                       "use https:// or set [http] allow_insecure = true").format(key=key))
+        if self.notices.enabled and not self.alerts.email_enabled:
+            problems.append(_("notices.enabled: notices are e-mail: set [alerts] smtp_host and mail_from"))
         if problems:
             raise ValueError("\n".join(problems))
         return self

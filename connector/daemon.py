@@ -203,6 +203,10 @@ def schedule_jobs(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metri
                           replace_existing=True, misfire_grace_time=None,
                           # APScheduler: next_run_time=None would pause the job, so leave it out
                           **({"next_run_time": first} if _sstu_overdue(ctx) else {}))
+    if settings.notices.enabled:
+        scheduler.add_job(_timed_job, "interval", args=(ctx, "notices", settings.daemon.batches_per_run, metrics),
+                          id="connector.notices", name="notices", seconds=settings.notices.interval_seconds,
+                          next_run_time=start + timedelta(milliseconds=len(JOB_ORDER) + 2), replace_existing=True)
 
 
 def schedule_weekly_report(scheduler: BaseScheduler, ctx: PipelineContext, metrics: Metrics) -> None:

@@ -213,3 +213,17 @@ class EdmsAppeal(_Model):
     applicant: Applicant = Field(default_factory=Applicant)
     no_sstu: bool = False                      # the card's «не выгружать в ССТУ»
     questions: tuple[AppealQuestion, ...] = ()
+class ControlTaskRequest(_Model):
+    """A control task for the curator on an answered card: the applicant rated the answer low, or
+    came back with a repeat appeal.  ``key`` is what the EDMS deduplicates the task by."""
+
+    key: str
+    reason: str                  # "rating" | "repeat"
+    text: str
+    rating: int | None = None
+    repeat_number: str = ""      # the repeat appeal's POS number
+
+
+class TaskRef(_Model):
+    adapter: str
+    external_id: str

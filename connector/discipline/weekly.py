@@ -11,7 +11,6 @@ between the SMTP hand-over and that record may send the week again (at least onc
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from connector.discipline.facts import day_bounds
 from connector.discipline.figures import week_start
 from connector.discipline.mail import weekly_message
 from connector.discipline.settings import WEEKDAYS
-from connector.ops.alerts import send_email
+from connector.ops.mail import MailError, send_mail
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store.locks import exclusive
@@ -76,9 +75,9 @@ def send(ctx: PipelineContext) -> JobStats:
         msg = weekly_message(report, workbook, subject=settings.reports.subject,
                              mail_from=settings.alerts.mail_from, recipients=settings.reports.recipients)
         try:
-            send_email(settings.alerts, msg)
-        except (smtplib.SMTPException, OSError) as exc:
-            stats.left_to_retry(f"weekly report e-mail failed ({type(exc).__name__})")
+            send_mail(settings.alerts, msg)
+        except MailError as exc:
+            stats.left_to_retry(f"weekly report e-mail failed ({type(exc.__cause__ or exc).__name__})")
             return stats
         with ctx.store.sessions.begin() as session:
             session.add(JobRun(job=SENT, worker=ctx.worker, started_at=now, finished_at=ctx.clock(), ok=True,

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from connector.domain import Answer, CardRef, CardStage, CardState, EdmsAppeal, PosMessage
+from connector.domain import (
+    Answer,
+    CardRef,
+    CardStage,
+    CardState,
+    ControlTaskRequest,
+    EdmsAppeal,
+    PosMessage,
+    TaskRef,
+)
 from connector.errors import FatalAdapterError, ForeignCardError
 from connector.settings_base import StrictModel
 from connector.transport import RetryingSession
@@ -80,6 +89,21 @@ def read_card(adapter: EdmsAdapter, ref: CardRef) -> tuple[CardState, Answer | N
         return adapter.read_card(ref)
     state = adapter.get_card(ref)
     return state, adapter.fetch_answer(ref) if state.stage == CardStage.ANSWER_READY else None
+
+
+@runtime_checkable
+class ControlTaskCapable(Protocol):
+    """The optional capability of opening a control task for the curator on a card (the rating loop).
+
+    Idempotent by ``task.key``: a second call with the same key returns the first task.  An adapter
+    without it still gets the notice e-mail; the task is recorded as unsupported."""
+
+    def create_control_task(self, ref: CardRef, task: ControlTaskRequest) -> TaskRef:
+        ...
+
+
+def supports_control_tasks(adapter: object) -> bool:
+    return isinstance(adapter, ControlTaskCapable)
 
 
 AdapterFactory = Callable[[AdapterSettings, AdapterContext], EdmsAdapter]

@@ -26,12 +26,9 @@ import logging
 import os
 import smtplib
 import socket
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connector.logs import Redactor, active_redactor
 from connector.ops.health_server import JobHealth, job_health
+from connector.ops.mail import MailError, build_message, send_mail
 from connector.ops.settings import AlertSettings
 from connector.store import job_history
 from connector.store.db import Store
@@ -120,18 +118,6 @@ class _FailureRow:
     account: str | None
     pos_id: str | None
     reason: str
-
-
-def send_email(s: AlertSettings, msg: EmailMessage, *,
-               smtp_factory: Callable[..., smtplib.SMTP] = smtplib.SMTP) -> None:
-    """Send ``msg`` through the ``[alerts]`` SMTP server (STARTTLS verified, AUTH when configured);
-    raises ``smtplib.SMTPException`` or ``OSError``.  Alerts and the weekly report both go this way."""
-    with smtp_factory(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
-        if s.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if s.smtp_user:
-            smtp.login(s.smtp_user, s.smtp_password.get_secret_value() if s.smtp_password else "")
-        smtp.send_message(msg)
 
 
 class Alerter:
@@ -361,19 +347,13 @@ class Alerter:
 
     def _send_email(self, incident: Incident) -> bool:
         s = self.settings
-        msg = EmailMessage()
-        msg["Subject"] = incident.subject
-        msg["From"] = s.mail_from
-        msg["To"] = ", ".join(s.mail_to)
-        msg["Date"] = formatdate(localtime=False, usegmt=True)
-        msg["Message-ID"] = make_msgid(domain=s.mail_from.rpartition("@")[2] or None)
-        msg["X-Pos-Connector-Incident"] = incident.key
-        msg.set_content(incident.text)
+        msg = build_message(s, to=s.mail_to, subject=incident.subject, text=incident.text,
+                            headers={"X-Pos-Connector-Incident": incident.key})
         try:
-            send_email(s, msg, smtp_factory=self._smtp_factory)
-        except (smtplib.SMTPException, OSError) as exc:
+            send_mail(s, msg, smtp_factory=self._smtp_factory)
+        except MailError as exc:
             log.error("alert e-mail failed", extra={"incident": incident.key, "smtp_host": s.smtp_host,
-                                                    "error": self._redact(f"{type(exc).__name__}: {exc}")})
+                                                    "error": self._redact(str(exc))})
             return False
         return True
 

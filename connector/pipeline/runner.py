@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from connector.config import Settings
 from connector.discipline import weekly
 from connector.errors import LocalStorageError
+from connector.notices import job as notices_job
 from connector.pipeline import pull, push, register, showcase, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
@@ -34,6 +35,7 @@ JOBS: dict[str, Callable[[PipelineContext, int | None], JobStats]] = {
     "sweep": sweep.run,
     "showcase": showcase.run,
     "weekly_report": weekly.run,
+    "notices": notices_job.run,
 }
 JOB_ORDER = ("pull", "register", "track", "push")  # the interval jobs; "sstu" runs daily at a set time
 
@@ -41,7 +43,8 @@ JOB_ORDER = ("pull", "register", "track", "push")  # the interval jobs; "sstu" r
 def jobs_for(settings: Settings) -> tuple[str, ...]:
     """Every job this configuration runs, in pipeline order."""
     jobs = (*JOB_ORDER, "sstu") if settings.sstu.enabled else JOB_ORDER
-    return (*jobs, "showcase") if settings.showcase.enabled else jobs
+    jobs = (*jobs, "showcase") if settings.showcase.enabled else jobs
+    return (*jobs, "notices") if settings.notices.enabled else jobs
 
 
 def build_context(settings: Settings, *, create: bool = True, **overrides: Any) -> PipelineContext:

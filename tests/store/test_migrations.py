@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import connector.notices.records  # noqa: F401
 import connector.rubric_mapping.models  # noqa: F401  (their tables are part of the schema)
 import connector.showcase.records  # noqa: F401
 import connector.sstu_export.records  # noqa: F401

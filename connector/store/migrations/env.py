@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import connector.notices.records  # noqa: F401
 import connector.rubric_mapping.models  # noqa: F401  (their tables belong to the same metadata)
 import connector.showcase.records  # noqa: F401
 import connector.sstu_export.records  # noqa: F401

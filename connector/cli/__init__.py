@@ -452,6 +452,7 @@ def db_check(config: Path | None, as_json: bool) -> None:
 
 def _register_groups() -> None:
     from connector.cli.mapping import classifier, mapping
+    from connector.cli.messages import audit, messages
     from connector.cli.report import report
     from connector.cli.setup import doctor, init
     from connector.cli.showcase import showcase
@@ -464,6 +465,8 @@ def _register_groups() -> None:
     main.add_command(init)
     main.add_command(doctor)
     main.add_command(showcase)
+    main.add_command(messages)
+    main.add_command(audit)
 
 
 _register_groups()

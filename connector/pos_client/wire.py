@@ -190,8 +190,11 @@ class WireAppeal(_Wire):
     stage: str = ""
     fz59: bool = False
     fast_track: bool = False
-    repeated: bool = False
-    rating: int | None = Field(None, ge=1, le=5)
+    repeated: bool = False                      # «Повторное рассмотрение»
+    rating: int | None = Field(None, ge=1, le=5)  # «Оценка ответа заявителем»
+    # Our contract's extension (not in the public sources): the «Номер» of the earlier message a
+    # repeat appeal refers to, "" when POS does not say.  The rating loop opens a control task on it.
+    repeat_of: str = ""
     attachments: list[WireAttachment] = Field(default_factory=list)
     updated_at: AwareDatetime
 

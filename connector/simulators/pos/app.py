@@ -24,6 +24,7 @@ from connector.pos_client import wire
 from connector.simulators.faults import FaultInjector, FaultSpec
 from connector.simulators.pos import generator, showcase
 from connector.simulators.pos.faults import ENDLESS_PREFIX, PosClock, PosFaultSpec
+from connector.simulators.pos.ratings import rate_answers
 from connector.simulators.pos.state import (
     DEFAULT_ACCOUNT,
     Reply,
@@ -36,6 +37,7 @@ from connector.simulators.pos.state import (
 )
 
 DEFAULT_LIMIT = 50
+RATE_KEYS = ("share", "low_share", "repeat_share", "seed")
 
 
 def _rule(template: str, endpoint: str, method: str) -> Rule:
@@ -165,6 +167,13 @@ class PosSimulator:
 
     def moderate_reject(self, appeal_id: str) -> bool:
         return self.store.moderate_reject(appeal_id)
+
+    def rate_answers(self, share: float = 0.6, low_share: float = 0.3, repeat_share: float = 0.5,
+                     seed: int | None = None) -> dict[str, Any]:
+        """Applicants rate a share of the answers, some low; some low ones come back as repeat appeals."""
+        outcome = rate_answers(self.store, share=float(share), low_share=float(low_share),
+                               repeat_share=float(repeat_share), seed=seed)
+        return {"rated": outcome.rated, "repeats": outcome.repeats}
 
     def revoke_tokens(self) -> int:
         return self.store.revoke_tokens()
@@ -382,9 +391,11 @@ class PosSimulator:
             return _json(error(400, wire.ERR_BAD_REQUEST, "expected {action, id}"))
         if action == "revoke_tokens":
             return _json((200, {"revoked": self.revoke_tokens()}))
+        if action == "rate_answers":
+            return _json((200, self.rate_answers(**{k: body[k] for k in RATE_KEYS if k in body})))
         acts = {"touch": self.touch, "moderate_reject": self.moderate_reject}
         if action not in acts:
-            return _json(error(400, wire.ERR_BAD_REQUEST, "action must be touch, moderate_reject or revoke_tokens"))
+            return _json(error(400, wire.ERR_BAD_REQUEST, "action must be touch, moderate_reject, rate_answers or revoke_tokens"))
         if not acts[action](appeal_id):
             return _json(error(404, wire.ERR_NOT_FOUND, "no such appeal"))
         return _json((200, {"ok": True, "id": appeal_id}))

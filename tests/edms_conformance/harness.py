@@ -60,5 +60,9 @@ class EdmsHarness(Protocol):
     def transient_burst(self, count: int) -> None:
         """Make the next ``count`` protocol requests fail transiently (5xx or equivalent)."""
 
+    def control_tasks_for(self, pos_id: str) -> list[str] | None:
+        """The texts of the control tasks (rating loop) the EDMS holds on that card; None: this EDMS has no
+        control tasks and the adapter must not claim the capability."""
+
     def close(self) -> None:
         """Stop the simulator."""

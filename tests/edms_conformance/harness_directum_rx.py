@@ -52,6 +52,9 @@ class DirectumRxHarness:
     def transient_burst(self, count: int) -> None:
         self.sim.faults.configure(DirectumFaultSpec(fail_next=count))
 
+    def control_tasks_for(self, pos_id: str) -> list[str] | None:
+        return None  # no control tasks (yet): the adapter must not claim the capability
+
     def close(self) -> None:
         self.server.stop()
         self.sim.close()

@@ -48,6 +48,9 @@ class ExampleHarness:
     def transient_burst(self, count: int) -> None:
         self.sim.fail_next = count
 
+    def control_tasks_for(self, pos_id: str) -> list[str] | None:
+        return None  # no control tasks (yet): the adapter must not claim the capability
+
     def close(self) -> None:
         self.server.stop()
 

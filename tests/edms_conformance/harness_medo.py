@@ -79,6 +79,9 @@ class MedoHarness:
     def transient_burst(self, count: int) -> None:
         self.sim.set_faults(MedoFaultSpec(delay_next=count))
 
+    def control_tasks_for(self, pos_id: str) -> list[str] | None:
+        return None  # no control tasks (yet): the adapter must not claim the capability
+
     def close(self) -> None:
         self.sim.close()
 

@@ -50,6 +50,12 @@ class OnecHarness:
     def transient_burst(self, count: int) -> None:
         self.sim.faults.configure(OnecFaultSpec(fail_next=count))
 
+    def control_tasks_for(self, pos_id: str) -> list[str] | None:
+        for doc in self.sim.state()["documents"].values():
+            if (doc.get("externalObject") or {}).get("id") == pos_id:
+                return [t["description"] for t in doc["controlTasks"]]
+        return []
+
     def close(self) -> None:
         self.server.stop()
         self.sim.close()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.domain import Applicant, CardStage, PosCategoryRef, PosMessage, StoredFile
-from connector.edms_adapters.base import EdmsAdapter
+from connector.domain import Applicant, CardStage, ControlTaskRequest, PosCategoryRef, PosMessage, StoredFile
+from connector.edms_adapters.base import EdmsAdapter, supports_control_tasks
 from connector.edms_adapters.registry import available_adapters, create_adapter
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, ForeignCardError
 
@@ -175,3 +175,30 @@ def test_every_executor_is_reported_with_its_unit_and_own_term(harness: EdmsHarn
     assert (done.department, done.due, done.responsible) == ("Отдел благоустройства", first, True)
     assert (open_.department, open_.due, open_.responsible) == ("Управление ЖКХ", second, False)
     assert done.done_at is not None and done.done_at.tzinfo is not None and open_.done_at is None
+
+
+def test_a_control_task_is_created_once_per_key_and_only_by_an_adapter_that_claims_it(
+        harness: EdmsHarness, tmp_path: Path) -> None:
+    adapter, ref = _open_card(harness, tmp_path, "9001007")
+    held = harness.control_tasks_for("9001007")
+    assert supports_control_tasks(adapter) == (held is not None)
+    if held is None:
+        return
+    assert held == []
+    low = ControlTaskRequest(key="pos-connector:control:conformance:9001007:rating", reason="rating", rating=1,
+                             text="Заявитель оценил ответ на 1 из 5: на контроль куратору.")
+    first = adapter.create_control_task(ref, low)  # type: ignore[attr-defined]
+    again = adapter.create_control_task(ref, low)  # type: ignore[attr-defined]  # a crash, a lost reply
+    harness.transient_burst(2)
+    try:
+        third = _adapter(harness, tmp_path).create_control_task(ref, low)  # type: ignore[attr-defined]
+    except ConnectorError:
+        third = _adapter(harness, tmp_path).create_control_task(ref, low)  # type: ignore[attr-defined]
+    harness.process()
+    assert first == again == third
+    assert harness.control_tasks_for("9001007") == [low.text]
+    repeat = low.model_copy(update={"key": low.key.replace("rating", "repeat:9001008"), "reason": "repeat",
+                                    "text": "Повторное обращение № 9001008: на контроль куратору."})
+    assert adapter.create_control_task(ref, repeat) != first  # type: ignore[attr-defined]
+    harness.process()
+    assert sorted(harness.control_tasks_for("9001007") or []) == sorted([low.text, repeat.text])

@@ -45,10 +45,12 @@ from connector.domain import (
     CardRef,
     CardStage,
     CardState,
+    ControlTaskRequest,
     EdmsAppeal,
     Executor,
     PosMessage,
     StoredFile,
+    TaskRef,
 )
 from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.onec_dm import appeals, envelopes, replies, wire
@@ -294,6 +296,20 @@ class OnecDmAdapter:
             if answer is not None else None,
             redirect_org=state.redirect_org_id, redirect_letter_number=state.redirect_letter_number,
             redirect_letter_date=state.redirect_letter_date)
+
+    def create_control_task(self, ref: CardRef, task: ControlTaskRequest) -> TaskRef:
+        """The curator's «Поручение» on the card; its objectID is derived from ``task.key``: found, not
+        created again, after a lost reply or a crash."""
+        task_id = str(uuid.uuid5(wire.OBJECT_ID_NAMESPACE, "control:" + task.key))
+        if self._retrieve(task_id, wire.T_CONTROL_TASK) is None:
+            try:
+                self._execute(wire.R_CREATE, envelopes.create_control_task(self.settings, task_id, ref.external_id,
+                                                                           task))
+                log.info("1C control task created", extra={"doc_id": ref.external_id, "task_id": task_id})
+            except DmErrorRejected as exc:
+                if not exc.reply.already_exists:
+                    raise
+        return TaskRef(adapter=self.name, external_id=task_id)
 
     def health(self) -> None:
         try:

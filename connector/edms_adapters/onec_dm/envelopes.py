@@ -8,7 +8,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from connector.domain import PosMessage, StoredFile
+from connector.domain import ControlTaskRequest, PosMessage, StoredFile
 from connector.edms_adapters.onec_dm import wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 
@@ -87,4 +87,22 @@ def add_file(s: OnecDmSettings, doc_id: str, file_id: str, att: StoredFile, now:
     owner.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(s.document_type))
     wire.sub(owner, "name", "")
     wire.add_object_id(owner, doc_id, s.document_type)
+    return env
+
+
+def create_control_task(s: OnecDmSettings, task_id: str, doc_id: str, task: ControlTaskRequest) -> etree._Element:
+    """``DMCreateRequest`` of the curator's control task on card ``doc_id``; ``task_id`` is derived from the
+    task's key, so a repeated request finds the first task instead of making a second one."""
+    env, req = wire.new_request(wire.R_CREATE, s.database_id)
+    obj = wire.sub(req, "object")
+    obj.set(f"{{{wire.XSI_NS}}}type", wire.dm_type(wire.T_CONTROL_TASK))
+    wire.sub(obj, "name", ("На контроль: низкая оценка заявителя" if task.reason == "rating"
+                           else "На контроль: повторное обращение")[:150])
+    wire.add_object_id(obj, task_id, wire.T_CONTROL_TASK)
+    wire.sub(obj, "description", task.text)
+    wire.sub(obj, "importance", "Высокая")
+    wire.add_ref(obj, "target", doc_id, s.document_type)
+    if s.curator:
+        controller = wire.sub(obj, "controller")
+        wire.sub(controller, "name", s.curator)
     return env

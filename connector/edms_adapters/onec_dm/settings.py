@@ -64,6 +64,8 @@ class OnecDmSettings(AdapterSettings):
                           "target is re-checked either way")
     list_limit: int = Field(200, ge=1, le=10000, description="query/limit of object lists; past it 1C sets "
                                                             "tooManyObjects and the adapter narrows the query")
+    curator: str = Field("", description="the curator who controls tasks of the rating loop (a DM user's name); "
+                                         "empty: the installation's default controller")
     xml_huge_tree: bool = Field(False, description="allow replies with text nodes > 10 MB (big answer files)")
     appeals: OnecAppealSettings = Field(default_factory=OnecAppealSettings,
                                         description="appeal cards of every channel (capability list_appeals)")

@@ -69,6 +69,12 @@ TASK_PERFORMER_RESPONSIBLE = "responsible"
 TASK_PERFORMER_ORDER = "performanceOrder"
 TASK_USER_DEPARTMENT = "department"
 
+#: [INFERRED] «Поручение» (a business process with a controller): the curator's control task of the rating
+#: loop.  No public client we read creates one through DMService; the name follows DM's DMBusinessProcess*
+#: family, the fields a public client reads from tasks (name, description, target).
+T_CONTROL_TASK = "DMBusinessProcessOrder"
+CONTROL_TASK_ORDER = ("name", "objectID", "description", "importance", "target", "controller")
+
 #: XDTO checks the element order of a created object against its schema (S3), so the order is the one a
 #: working public client sends (S1).  Our incoming-document fields are in no source: they go last.
 CREATE_ORDER = ("name", "objectID", "externalObject", "organization", "responsible", "summary", "title",

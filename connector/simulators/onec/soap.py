@@ -14,6 +14,7 @@ from lxml import etree
 
 from connector.edms_adapters.onec_dm import replies, wire
 from connector.edms_adapters.onec_dm.wire import child, children, sub, text
+from connector.simulators.onec import control
 from connector.simulators.onec.state import Doc, FileRec, OnecState, SimError, Task
 
 VERSION = wire.SUPPORTED_DM_VERSION
@@ -108,9 +109,9 @@ def _retrieve(state: OnecState, req: etree._Element, user: str) -> bytes:
     return envelope(resp)
 
 
-def _check_order(obj: etree._Element) -> None:
+def _check_order(obj: etree._Element, order: tuple[str, ...] = wire.CREATE_ORDER) -> None:
     """XDTO reads a sequence: an element after one that comes later in the type is refused (S1, S3)."""
-    rank = {name: i for i, name in enumerate(wire.CREATE_ORDER)}
+    rank = {name: i for i, name in enumerate(order)}
     seen = -1
     previous = ""
     for el in obj:
@@ -156,6 +157,12 @@ def _create(state: OnecState, req: etree._Element, user: str) -> bytes:
     if obj is None:
         raise SimError("Не указан создаваемый объект (object)")
     doc_type = text(obj, "objectID", "type") or wire.xsi_type(obj)
+    if doc_type == wire.T_CONTROL_TASK:
+        _check_order(obj, wire.CONTROL_TASK_ORDER)
+        task = control.create(state, control.parse(obj))
+        resp, ret = _reply("DMCreateResponse")
+        control.render(ret, "object", task)
+        return envelope(resp)
     if not doc_type.endswith("Document"):
         raise SimError(f"Создание объектов типа {doc_type} не поддерживается")
     _check_order(obj)
@@ -288,9 +295,11 @@ def _dt(value: date | None) -> str:
     return wire.format_datetime(value) if value else "0001-01-01T00:00:00"
 
 
-def _render(state: OnecState, parent: etree._Element, local: str, obj: Doc | FileRec | Task, *,
-            binary: bool = False, cut: bool = False) -> None:
-    if isinstance(obj, Doc):
+def _render(state: OnecState, parent: etree._Element, local: str, obj: Doc | FileRec | Task | control.ControlTask,
+            *, binary: bool = False, cut: bool = False) -> None:
+    if isinstance(obj, control.ControlTask):
+        control.render(parent, local, obj)
+    elif isinstance(obj, Doc):
         _render_doc(parent, local, obj)
     elif isinstance(obj, FileRec):
         el = _obj(parent, local, wire.T_FILE, obj.id, obj.name)

@@ -22,6 +22,8 @@ from typing import Any
 
 from connector.edms_adapters.onec_dm import wire
 from connector.simulators.base import LOCAL_ZONE
+from connector.simulators.onec import control
+from connector.simulators.onec.control import ControlTask
 from connector.simulators.onec.team_acts import complete_task
 from connector.simulators.teams import EXTENSION_DAYS, extends, plan_team, team_fields, unit_of
 
@@ -143,6 +145,7 @@ class OnecState:
         self.tasks: dict[str, Task] = {}
         # what "now" is for executors' acts (a test moves it to let terms run out); the EDMS's local time
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.control_tasks: dict[str, ControlTask] = {}  # the rating loop's «Поручение» (simulators/onec/control.py)
         # Indexes, so 10 000 cards cost what a real infobase's indexes cost, not a full scan each.
         self._files_by_owner: dict[str, list[FileRec]] = {}
         self._tasks_by_target: dict[str, list[Task]] = {}
@@ -220,9 +223,10 @@ class OnecState:
             self._files_by_owner.setdefault(rec.owner_id, []).append(rec)
             return rec
 
-    def lookup(self, object_id: str) -> Doc | FileRec | Task:
+    def lookup(self, object_id: str) -> Doc | FileRec | Task | ControlTask:
         with self.lock:
-            found = self.docs.get(object_id) or self.files.get(object_id) or self.tasks.get(object_id)
+            found = self.docs.get(object_id) or self.files.get(object_id) or self.tasks.get(object_id) \
+                or self.control_tasks.get(object_id)
             if found is None:
                 raise SimError(f"Объект {object_id} не найден (object not found)")
             return found
@@ -421,6 +425,7 @@ class OnecState:
                        "executed": t.executed, "description": t.description, "department": t.department,
                        "responsible": t.responsible, "order": t.order,
                        "endDate": t.end_date.isoformat() if t.end_date else None} for t in self.tasks_of(d.id)],
+            "controlTasks": control.as_json(self, d.id),
         }
 
     def summary(self) -> dict[str, Any]:

@@ -103,7 +103,9 @@ class ControlTaskCapable(Protocol):
 
 
 def supports_control_tasks(adapter: object) -> bool:
-    return isinstance(adapter, ControlTaskCapable)
+    """The adapter has the operation and its target has it switched on (``control_tasks_enabled``, when the
+    adapter has such a setting)."""
+    return isinstance(adapter, ControlTaskCapable) and bool(getattr(adapter, "control_tasks_enabled", True))
 
 
 AdapterFactory = Callable[[AdapterSettings, AdapterContext], EdmsAdapter]

@@ -53,7 +53,10 @@ class DirectumRxHarness:
         self.sim.faults.configure(DirectumFaultSpec(fail_next=count))
 
     def control_tasks_for(self, pos_id: str) -> list[str] | None:
-        return None  # no control tasks (yet): the adapter must not claim the capability
+        for letter in self.sim.state()["letters"].values():
+            if letter.get("pos_id") == pos_id:
+                return [t["text"] for t in letter["control_tasks"]]
+        return []
 
     def close(self) -> None:
         self.server.stop()

@@ -48,10 +48,12 @@ from connector.domain import (
     CardRef,
     CardStage,
     CardState,
+    ControlTaskRequest,
     EdmsAppeal,
     Executor,
     PosMessage,
     StoredFile,
+    TaskRef,
 )
 from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
 from connector.edms_adapters.directum_rx import appeals, wire
@@ -235,6 +237,35 @@ class DirectumRxAdapter:
             if answer is not None else None,
             redirect_org=state.redirect_org_id, redirect_letter_number=state.redirect_letter_number,
             redirect_letter_date=state.redirect_letter_date)
+
+    @property
+    def control_tasks_enabled(self) -> bool:
+        return bool(self.settings.control_tasks_set)
+
+    def create_control_task(self, ref: CardRef, task: ControlTaskRequest) -> TaskRef:
+        """A simple task on the letter for the curator; its subject ends with a marker of ``task.key``, by
+        which a retry (or the pipeline's next attempt) finds it instead of creating it again."""
+        s = self.settings
+        if not s.control_tasks_set:
+            raise RemoteRejected("control tasks are off for this Directum RX target (control_tasks_set = '')")
+        letter_id = int(self._require_letter(ref)[wire.P_ID])
+        head = "На контроль: низкая оценка заявителя" if task.reason == "rating" else "На контроль: повторное обращение"
+        subject = f"{head} {wire.control_marker(task.key)}"
+
+        def find() -> dict[str, Any] | None:
+            found = self._get_list(s.control_tasks_set, {"$filter": wire.eq(wire.P_SUBJECT, subject), "$top": 1})
+            return found[0] if found else None
+
+        existing = find()
+        if existing is None:
+            body: dict[str, Any] = {wire.P_SUBJECT: subject, wire.P_ACTIVE_TEXT: task.text,
+                                    wire.P_IMPORTANCE: "High",
+                                    **wire.bind(s.control_document_property, s.incoming_set, letter_id)}
+            if s.curator_id is not None:
+                body.update(wire.bind(wire.P_SUPERVISOR, wire.S_EMPLOYEES, s.curator_id))
+            existing = self._create(s.control_tasks_set, body, find, "control task")
+            log.info("Directum control task created", extra={"letter_id": letter_id})
+        return TaskRef(adapter=self.name, external_id=str(existing[wire.P_ID]))
 
     def health(self) -> None:
         s = self.settings

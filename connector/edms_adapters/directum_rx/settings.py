@@ -59,6 +59,10 @@ class DirectumRxSettings(AdapterSettings):
     tasks_set: str = wire.S_TASKS
     assignments_set: str = Field(wire.S_ASSIGNMENTS, description="checked in $metadata when require_assignments")
     applications_set: str = wire.S_APPLICATIONS
+    control_tasks_set: str = Field(wire.S_SIMPLE_TASKS, description="entity set of the rating loop's control "
+                                                                     "tasks; '' : no control tasks")
+    control_document_property: str = Field(wire.P_CONTROL_DOCUMENT, description="control task → letter navigation")
+    curator_id: int | None = Field(None, description="IEmployees id of the curator (the task's Supervisor)")
     require_assignments: bool = False
 
     pos_id_property: str = Field(wire.P_IN_NUMBER, description="letter property holding the POS id (lookup key)")

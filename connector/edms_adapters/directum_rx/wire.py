@@ -37,6 +37,7 @@ S_DOCUMENT_KINDS = "IDocumentKinds"
 S_BUSINESS_UNITS = "IBusinessUnits"
 S_DEPARTMENTS = "IDepartments"
 S_DELIVERY_METHODS = "IMailDeliveryMethods"
+S_SIMPLE_TASKS = "ISimpleTasks"             # [INFERRED] «Простая задача»: the rating loop's control task
 
 # --- properties -------------------------------------------------------------------------------------
 P_ID = "Id"
@@ -84,6 +85,9 @@ P_CLIENT_HYPERLINK = "ClientHyperlink"
 P_ATTACHMENT_DETAILS = "AttachmentDetails"  # [SEEN] a task's attached entities ("вложенные документы")
 P_ATTACHMENT_ID = "AttachmentId"            # [SEEN] id of the attached entity (our letter)
 P_ENTITY_TYPE_GUID = "EntityTypeGuid"       # [INFERRED] type of the attached entity; not used in filters
+P_ACTIVE_TEXT = "ActiveText"                # [INFERRED] a simple task's text
+P_IMPORTANCE = "Importance"                 # [INFERRED] High | Normal | Low
+P_CONTROL_DOCUMENT = "Document"             # [INFERRED] our link from a control task to the letter (a setting)
 P_GROUP_ID = "GroupId"                      # [INFERRED] attachment group of the row; not used in filters
 
 REG_STATE_REGISTERED = "Registered"
@@ -370,3 +374,14 @@ def between(path: str, first: datetime, last: datetime) -> str:
     if not re.fullmatch(r"[A-Za-z_]\w*(/[A-Za-z_]\w*)*", path):
         raise ValueError(f"not an OData property path: {path!r}")
     return f"{path} ge {format_datetime(first)} and {path} le {format_datetime(last)}"
+
+
+# --- control tasks carry our deterministic key in their subject ----------------------------------------
+_CONTROL_RE = re.compile(r"\[pos-control ([0-9a-f]{16})\]\s*$")
+
+
+def control_marker(task_key: str) -> str:
+    """``[pos-control <16 hex>]`` from the task's key: a retry finds the task by its subject."""
+    import hashlib
+
+    return f"[pos-control {hashlib.sha256(task_key.encode()).hexdigest()[:16]}]"

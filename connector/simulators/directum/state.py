@@ -121,6 +121,8 @@ def schema(names: SimNames) -> dict[str, tuple[tuple[str, ...], dict[str, str]]]
                         wire.P_EXECUTION_STATE, wire.P_CLIENT_HYPERLINK, wire.P_COMPLETED),
                        {nav: wire.S_EMPLOYEES for nav in (wire.P_ASSIGNEE, wire.P_AUTHOR, wire.P_ASSIGNED_BY,
                                                           wire.P_SUPERVISOR)}),
+        wire.S_SIMPLE_TASKS: ((wire.P_SUBJECT, wire.P_ACTIVE_TEXT, wire.P_IMPORTANCE, wire.P_STATUS, "Created"),
+                              {wire.P_CONTROL_DOCUMENT: wire.S_INCOMING, wire.P_SUPERVISOR: wire.S_EMPLOYEES}),
         TASK_ATTACHMENTS: ((wire.P_ATTACHMENT_ID, wire.P_ENTITY_TYPE_GUID, wire.P_GROUP_ID), {}),
         RESPONSE_ROWS: ((), {wire.P_DOCUMENT: wire.S_INCOMING}),
         QUESTION_ROWS: ((wire.Q_RUBRIC, wire.Q_SUMMARY, wire.Q_RESULT, wire.Q_REDIRECT_ORG, wire.Q_REDIRECT_NUMBER,
@@ -151,7 +153,7 @@ DOCUMENTS_GROUP_ID = "804f50fe-f3da-411b-bb2e-e5373936e029"
 TASK_TYPE_GUID = "83f2a537-0cf0-4429-ae76-e9a386ca53aa"
 Expand: TypeAlias = dict[str, tuple[list[str] | None, "Expand"]]
 DOCUMENT_SETS = (wire.S_INCOMING, wire.S_OUTGOING)
-CREATABLE = (wire.S_INCOMING, wire.S_OUTGOING, wire.S_PERSONS)
+CREATABLE = (wire.S_INCOMING, wire.S_OUTGOING, wire.S_PERSONS, wire.S_SIMPLE_TASKS)
 
 
 def _today() -> date:
@@ -239,6 +241,11 @@ class DirectumState:
                 full = " ".join(str(scalars.get(p) or "") for p in (wire.P_LAST_NAME, wire.P_FIRST_NAME,
                                                                      wire.P_MIDDLE_NAME)).split()
                 scalars[wire.P_NAME] = " ".join(full)
+            if set_name == wire.S_SIMPLE_TASKS:
+                if not scalars.get(wire.P_SUBJECT) or wire.P_CONTROL_DOCUMENT not in links:
+                    raise ODataError(400, "Заполните обязательные свойства: Тема, Документ.")
+                scalars.setdefault(wire.P_STATUS, wire.TASK_IN_PROCESS)
+                scalars.setdefault("Created", _dto(_today(), "09:00:00"))
             if set_name in DOCUMENT_SETS:
                 scalars.setdefault("Created", _dto(_today(), "09:00:00"))
                 scalars.setdefault(wire.P_LIFE_CYCLE, "Active")
@@ -662,6 +669,10 @@ class DirectumState:
                     "tasks": [{"id": t[wire.P_ID], "status": t[wire.P_STATUS], "deadline": t[wire.P_DEADLINE],
                                "assignee": self._name_of(wire.S_TASKS, t[wire.P_ID], wire.P_ASSIGNEE)}
                               for t in self.tasks_of(letter_id)],
+                    "control_tasks": [{"id": t[wire.P_ID], "subject": t[wire.P_SUBJECT], "text": t[wire.P_ACTIVE_TEXT]}
+                                      for tid, t in self.entities[wire.S_SIMPLE_TASKS].items()
+                                      if self.link(wire.S_SIMPLE_TASKS, tid, wire.P_CONTROL_DOCUMENT)
+                                      == (wire.S_INCOMING, letter_id)],
                 }
             outgoing = {}
             for answer_id, e in self.entities[wire.S_OUTGOING].items():

@@ -80,7 +80,10 @@ class MedoHarness:
         self.sim.set_faults(MedoFaultSpec(delay_next=count))
 
     def control_tasks_for(self, pos_id: str) -> list[str] | None:
-        return None  # no control tasks (yet): the adapter must not claim the capability
+        for doc in self.sim.state()["documents"].values():
+            if doc.get("pos_id") == pos_id:
+                return [t["text"] for t in doc["control_tasks"]]
+        return []
 
     def close(self) -> None:
         self.sim.close()

@@ -41,9 +41,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from connector.domain import Answer, AnswerFile, CardRef, CardStage, CardState, Executor, PosMessage
+from connector.domain import (
+    Answer,
+    AnswerFile,
+    CardRef,
+    CardStage,
+    CardState,
+    ControlTaskRequest,
+    Executor,
+    PosMessage,
+    TaskRef,
+)
 from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
-from connector.edms_adapters.medo import incoming, mailbox, outgoing, pdf, wire
+from connector.edms_adapters.medo import control, incoming, mailbox, outgoing, pdf, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
 
@@ -134,6 +144,27 @@ class MedoAdapter:
             if owner is not None:
                 prove_card_owner(msg, system="МЭДО", card_id=uid, owner_pos_id=owner)
         return package.exists() or self.index.was_sent(uid)
+
+    def create_control_task(self, ref: CardRef, task: ControlTaskRequest) -> TaskRef:
+        """A «courseChanged» notification about our document, once per task key (see medo/control.py)."""
+        s = self.settings
+        uid = control.package_uid(task.key)
+        self._require_dir(s.outbox_dir, "outbox_dir", write=False)
+        if not control.already_written(s, self.index, uid):
+            try:
+                with mailbox.atomic_package(s.outbox_dir, uid) as tmp:
+                    control.write(tmp, uid, ref.external_id, task, s, _now())
+            except FileExistsError:
+                pass  # another attempt wrote it first
+            except wire.RejectedXml as exc:
+                raise SkippableItemError("МЭДО control notification fails our schema", detail=str(exc)) from None
+            except OSError as exc:
+                if not (s.outbox_dir / uid).is_dir():
+                    raise TransientError(f"cannot write the МЭДО package into {s.outbox_dir}",
+                                         detail=f"{type(exc).__name__} errno={exc.errno}") from None
+            self.index.mark_sent(uid, "", _now().isoformat())
+            log.info("МЭДО control notification written", extra={"uid": uid, "document": ref.external_id})
+        return TaskRef(adapter=self.name, external_id=uid)
 
     def get_card(self, ref: CardRef) -> CardState:
         self.scan_inbox()

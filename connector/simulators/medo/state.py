@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.edms_adapters.medo import incoming, mailbox, wire
 from connector.simulators.base import LOCAL_ZONE
+from connector.simulators.medo import control
 from connector.simulators.medo.writer import SIM_ORGANIZATION, PackageWriter
 
 EXECUTORS = ("Иванова Мария Сергеевна", "Кузнецов Алексей Петрович", "Соколова Ольга Николаевна")
@@ -49,6 +50,7 @@ class SimDoc:
     text_sha256: str = ""
     files: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, str]] = field(default_factory=list)
+    control_tasks: list[dict[str, str]] = field(default_factory=list)  # our control notifications (control.py)
 
 
 class MedoState:
@@ -96,6 +98,8 @@ class MedoState:
         uid = entry.name
         try:
             root = wire.parse_safely((target / wire.DOCUMENT_XML).read_bytes())
+            if control.is_notification(root):
+                return control.take(self, root, entry.name)
             doc_el = root.find(wire.q("document"))
             uid = wire.attr(doc_el, "uid") or incoming.header_of(root).uid or uid
             wire.validate(root)

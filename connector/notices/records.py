@@ -121,3 +121,7 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     results: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+#: the tables whose rows are claimed with leases (freed at start on SQLite and by a restore)
+NOTICE_LEASED = (MessageNotice, NoticeDigest, ControlTask)

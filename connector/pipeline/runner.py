@@ -14,6 +14,7 @@ from connector.config import Settings
 from connector.discipline import weekly
 from connector.errors import LocalStorageError
 from connector.notices import job as notices_job
+from connector.notices.records import NOTICE_LEASED
 from connector.pipeline import pull, push, register, showcase, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
@@ -57,7 +58,8 @@ def build_context(settings: Settings, *, create: bool = True, **overrides: Any) 
     if store.is_sqlite:
         # One daemon per SQLite database (the lockfile guards it): leases left by a killed
         # predecessor are free at once instead of after lease_seconds.
-        freed = release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord))
+        freed = release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord,
+                                             *NOTICE_LEASED))
         if freed:
             log.info("released leases of a previous run", extra={"count": freed})
     return ctx

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
 
 from connector.errors import ConnectorError, DataError
+from connector.notices.records import NOTICE_LEASED
 from connector.pipeline.outbox_payloads import read_answer
 from connector.showcase.records import ShowcaseRecord
 from connector.sstu_export.records import SstuAppealRecord
@@ -248,7 +249,7 @@ def restore(url: str, data_dir: Path, source: Path, *, force: bool) -> BackupRep
     try:
         # The backup was taken under running workers: its leases name workers of the past, and on
         # PostgreSQL nothing else would free them before they expire.  No worker runs during a restore.
-        release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord))
+        release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord, *NOTICE_LEASED))
         with store.sessions() as session:
             messages = int(session.scalar(select(func.count()).select_from(Message)) or 0)
         revision = current_revision(store.engine)

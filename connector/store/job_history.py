@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from connector.store.models import JobRun
 
 # The jobs that record runs; the runner's table of jobs has exactly these (a test holds them equal).
-JOB_NAMES = ("pull", "register", "track", "push", "sstu", "sweep", "showcase", "weekly_report")
+JOB_NAMES = ("pull", "register", "track", "push", "sstu", "sweep", "showcase", "weekly_report", "notices")
 
 
 def latest_run(session: Session, job: str) -> JobRun | None:

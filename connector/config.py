@@ -205,8 +205,7 @@ class Settings(StrictModel):
                 if isinstance(url, str) and url.lower().startswith("http://"):
                     problems.append(_("{key}: plain http:// is refused (credentials would travel in clear); "
                                       "use https:// or set [http] allow_insecure = true").format(key=key))
-        if self.notices.enabled and not self.alerts.email_enabled:
-            problems.append(_("notices.enabled: notices are e-mail: set [alerts] smtp_host and mail_from"))
+        problems += self.notices.problems(email_enabled=self.alerts.email_enabled)
         if problems:
             raise ValueError("\n".join(problems))
         return self

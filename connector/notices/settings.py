@@ -69,6 +69,12 @@ class NoticeSettings(StrictModel):
             raise ValueError("a threshold is given twice")
         return sorted(value, reverse=True)
 
+    def problems(self, *, email_enabled: bool) -> list[str]:
+        """What the rest of the tree must provide (checked by ``Settings``): notices travel by e-mail."""
+        if self.enabled and not email_enabled:
+            return ["notices.enabled: notices are e-mail: set [alerts] smtp_host and mail_from"]
+        return []
+
     @model_validator(mode="after")
     def _units_once(self) -> NoticeSettings:
         names = [r.unit for r in self.recipients]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, literal, select
 from sqlalchemy.orm import Session
 
 from connector.domain import CardRef, ControlTaskRequest
@@ -94,12 +94,17 @@ def collect(session: Session, *, since: datetime | None, now: datetime) -> int:
 
 def plan(session: Session, settings: NoticeSettings, *, now: datetime) -> int:
     added = 0
+    rated_task = exists().where(ControlTask.message_id == Rating.message_id, ControlTask.reason == "rating")
     low = session.execute(select(Rating.message_id, Rating.rating)
-                          .where(Rating.rating.is_not(None), Rating.rating <= settings.rating_threshold)).all()
+                          .where(Rating.rating.is_not(None), Rating.rating <= settings.rating_threshold,
+                                 ~rated_task)).all()
     for message_id, rating in low:
         added += _open(session, message_id, "rating", rating, now)
+    # a repeat whose task exists (on whichever card) is done: only new repeats are looked at
+    repeat_task = exists().where(ControlTask.reason == literal("repeat:") + Message.pos_id)
     repeats = session.execute(select(Message.account, Message.pos_id, Rating.repeat_of)
-                              .join(Rating, Rating.message_id == Message.id).where(Rating.repeat_of != "")).all()
+                              .join(Rating, Rating.message_id == Message.id)
+                              .where(Rating.repeat_of != "", ~repeat_task)).all()
     for account, pos_id, repeat_of in repeats:
         original = session.scalar(select(Message.id).where(Message.pos_id == repeat_of)
                                   .order_by((Message.account == account).desc()).limit(1))

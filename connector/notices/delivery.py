@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from connector.logs import Redactor, active_redactor
 from connector.notices.facts import NoticeFacts, facts_of, format_date
-from connector.notices.planning import digest_entries
+from connector.notices.planning import WARN_STATES, digest_entries
 from connector.notices.records import MessageNotice, NoticeDigest, NoticeKind, NoticeState
 from connector.notices.settings import NoticeSettings
 from connector.notices.templates import Rendered, Templates
@@ -120,6 +120,7 @@ def deliver(ctx: PipelineContext, settings: NoticeSettings, mailer: Mailer, temp
 def _deliver_one(ctx: PipelineContext, settings: NoticeSettings, mailer: Mailer, templates: Templates,
                  model: type[MessageNotice] | type[NoticeDigest], item_id: int, addresses: dict[str, list[str]],
                  *, today: date, control_extra: ControlExtra | None, stats: JobStats) -> None:
+    moot = False
     with ctx.store.session() as session:
         item: Any = session.get(model, item_id)
         if item is None or item.state != NoticeState.PENDING or item.claimed_by != ctx.worker:
@@ -129,6 +130,7 @@ def _deliver_one(ctx: PipelineContext, settings: NoticeSettings, mailer: Mailer,
             message = session.get(Message, item.message_id)
             card = session.query(Card).filter(Card.message_id == item.message_id).one_or_none()
             assert message is not None
+            moot = item.kind == NoticeKind.WARNING and message.state not in WARN_STATES
             extra = control_extra(session, item) if control_extra and item.kind == NoticeKind.CONTROL else None
             rendered = render_message_notice(templates, item, facts_of(message, card, settings), extra)
             name = f"notice-{item.kind}-{item.id}-{item.message_id}"
@@ -137,6 +139,9 @@ def _deliver_one(ctx: PipelineContext, settings: NoticeSettings, mailer: Mailer,
                                      digest_entries(session, settings, item.unit, today=item.day))
             name = f"digest-{item.id}-{item.day.isoformat()}"
         kind = item.kind if isinstance(item, MessageNotice) else "digest"
+    if moot:  # answered (or redirected) since it was planned: the warning is moot
+        _skip(ctx, item_id)
+        return
     error: str | None = None
     if not to:
         error = f"unit {item.unit!r} is no longer in [notices] recipients"
@@ -146,6 +151,14 @@ def _deliver_one(ctx: PipelineContext, settings: NoticeSettings, mailer: Mailer,
         except MailError as exc:
             error = mailer.redact(str(exc))
     _mark(ctx, model, item_id, error, stats)
+
+
+def _skip(ctx: PipelineContext, item_id: int) -> None:
+    with ctx.store.sessions.begin() as session:
+        item = session.get(MessageNotice, item_id)
+        assert item is not None
+        release(item)
+        item.state = NoticeState.SKIPPED
 
 
 def _mark(ctx: PipelineContext, model: type[MessageNotice] | type[NoticeDigest], item_id: int, error: str | None,

@@ -22,6 +22,7 @@ class NoticeState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"   # attempts ran out (SMTP refused it every time): logged, never resent by itself
+    SKIPPED = "skipped"  # a warning whose message was answered before it went out: not sent
 
 
 class NoticeKind(enum.StrEnum):

@@ -195,3 +195,24 @@ def test_an_administrator_can_override_a_template_and_a_typo_names_the_file(tmp_
     (tmp_path / "digest.txt").write_text("Subject: $numbr\n\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"digest.txt: unknown placeholder \$numbr"):
         Templates(tmp_path)
+
+
+def test_a_warning_whose_message_was_answered_before_it_went_out_is_not_sent(
+        make_ctx: Callable[..., PipelineContext], mailbox: tuple[Mailbox, int]) -> None:
+    from connector.notices.planning import plan_message_notices
+    from connector.notices.records import MessageNotice
+    from connector.store.models import Message
+
+    box, _ = mailbox
+    today = body_today()
+    ctx = make_ctx(Clock(body_noon(today)), new_messages=False, digest_time="23:59")
+    message_id = seed(ctx, due=today, pos_id="5550050")
+    with ctx.store.sessions.begin() as session:
+        assert plan_message_notices(session, ctx.settings.notices, today=today, now=ctx.clock()) == 1
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.state = "answered"  # the answer went to POS in between
+    run_job(ctx, "notices")
+    assert box.messages == []
+    with ctx.store.session() as session:
+        assert [n.state for n in session.query(MessageNotice)] == ["skipped"]

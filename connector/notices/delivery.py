@@ -185,15 +185,3 @@ def _mark(ctx: PipelineContext, model: type[MessageNotice] | type[NoticeDigest],
         stats.skipped += 1
         stats.left_to_retry(f"notice e-mail: {error}")
         log.warning("notice e-mail failed; will try again", extra={"id": item_id, "reason": error})
-
-
-def sent_counts(session: Session) -> dict[str, Any]:
-    from sqlalchemy import func, select
-
-    rows = session.execute(select(MessageNotice.kind, func.count()).where(MessageNotice.state == NoticeState.SENT)
-                           .group_by(MessageNotice.kind)).all()
-    digests = session.scalar(select(func.count()).select_from(NoticeDigest)
-                             .where(NoticeDigest.state == NoticeState.SENT, NoticeDigest.items > 0)) or 0
-    return {**{kind: n for kind, n in rows}, "digest": digests}
-
-

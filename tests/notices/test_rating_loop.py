@@ -15,6 +15,7 @@ import requests
 from sqlalchemy import func, select
 
 from connector.config import settings_from_mapping
+from connector.notices.counts import notice_counts
 from connector.notices.records import ControlTask, ControlTaskState, Rating
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -118,3 +119,8 @@ def test_low_ratings_and_repeat_appeals_open_one_control_task_each_and_one_notic
                                .where(ControlTask.state == ControlTaskState.CREATED))
     assert sorted(ratings.values()) == sorted(rated.values())
     assert tasks == sum(expected.values())
+    with first.store.session() as session:
+        counts = notice_counts(session)
+    assert (counts.control_tasks, counts.control_notices, counts.repeat_appeals) == (
+        sum(expected.values()), sum(expected.values()), len(repeats))
+    assert (counts.rated, counts.rated_4_or_5) == (len(rated), sum(1 for r in rated.values() if r >= 4))

@@ -79,12 +79,12 @@ def collect(session: Session, *, since: datetime | None, now: datetime) -> int:
         for message in messages:
             rating, repeat_of = _rating_of(message.payload or {})
             row = found.get(message.id)
-            if rating is None and not repeat_of and row is None:
-                continue
-            if row is None:
-                row = Rating(message_id=message.id, rating=None, repeat_of="")
-                session.add(row)
-            if (row.rating, row.repeat_of) != (rating, repeat_of):
+            if row is None and (rating is not None or repeat_of):
+                fresh = Rating(message_id=message.id, rating=rating, repeat_of=repeat_of,
+                               rated_at=now if rating is not None else None)
+                # another worker collecting the same message at the same time: its row wins
+                changed += int(insert_once(session, fresh))
+            elif row is not None and (row.rating, row.repeat_of) != (rating, repeat_of):
                 row.rated_at = now if rating != row.rating and rating is not None else row.rated_at
                 row.rating, row.repeat_of = rating, repeat_of
                 changed += 1
@@ -93,18 +93,20 @@ def collect(session: Session, *, since: datetime | None, now: datetime) -> int:
 
 
 def plan(session: Session, settings: NoticeSettings, *, now: datetime) -> int:
+    """Open the tasks now due.  In a fixed order: two workers inserting the same keys in the same order
+    wait for each other instead of deadlocking."""
     added = 0
     rated_task = exists().where(ControlTask.message_id == Rating.message_id, ControlTask.reason == "rating")
     low = session.execute(select(Rating.message_id, Rating.rating)
                           .where(Rating.rating.is_not(None), Rating.rating <= settings.rating_threshold,
-                                 ~rated_task)).all()
+                                 ~rated_task).order_by(Rating.message_id)).all()
     for message_id, rating in low:
         added += _open(session, message_id, "rating", rating, now)
     # a repeat whose task exists (on whichever card) is done: only new repeats are looked at
     repeat_task = exists().where(ControlTask.reason == literal("repeat:") + Message.pos_id)
     repeats = session.execute(select(Message.account, Message.pos_id, Rating.repeat_of)
                               .join(Rating, Rating.message_id == Message.id)
-                              .where(Rating.repeat_of != "", ~repeat_task)).all()
+                              .where(Rating.repeat_of != "", ~repeat_task).order_by(Message.id)).all()
     for account, pos_id, repeat_of in repeats:
         original = session.scalar(select(Message.id).where(Message.pos_id == repeat_of)
                                   .order_by((Message.account == account).desc()).limit(1))

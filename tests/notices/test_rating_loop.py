@@ -65,7 +65,8 @@ def _run_notices(contexts: list[PipelineContext], concurrent: bool) -> None:
     def work(ctx: PipelineContext) -> None:
         try:
             for _ in range(2):
-                run_job(ctx, "notices")
+                notes = run_job(ctx, "notices").notes
+                assert not notes, notes  # no crash, no deadlock, no "bug" of a worker racing the other
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

@@ -167,7 +167,8 @@ def test_two_workers_on_postgresql_send_each_warning_once(
     def work(ctx: PipelineContext) -> None:
         try:
             for _ in range(3):
-                run_job(ctx, "notices")
+                notes = run_job(ctx, "notices").notes
+                assert not notes, notes
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 

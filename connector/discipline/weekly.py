@@ -11,8 +11,7 @@ between the SMTP hand-over and that record may send the week again (at least onc
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 
@@ -20,15 +19,12 @@ from connector.discipline import service
 from connector.discipline.facts import day_bounds
 from connector.discipline.figures import week_start
 from connector.discipline.mail import weekly_message
-from connector.discipline.settings import WEEKDAYS
+from connector.discipline.settings import WEEKDAYS, ReportSettings
 from connector.ops.mail import MailError, send_mail
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store.locks import exclusive
 from connector.store.models import JobRun
-
-if TYPE_CHECKING:
-    from connector.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +39,15 @@ def already_sent(ctx: PipelineContext, since: datetime) -> bool:
             .limit(1)) is not None
 
 
-def due_at(now: datetime, settings: Settings) -> datetime:
+def due_at(now: datetime, reports: ReportSettings, zone: tzinfo) -> datetime:
     """This week's moment of the weekly report (body's zone)."""
-    zone, reports = settings.sstu.zone, settings.reports
     day = week_start(now.astimezone(zone).date()) + timedelta(days=WEEKDAYS.index(reports.weekly_day))
     return datetime.combine(day, reports.send_at, tzinfo=zone)
 
 
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     """The scheduled check: send the last full week once its moment has come."""
-    if ctx.settings.reports.enabled and ctx.clock() < due_at(ctx.clock(), ctx.settings):
+    if ctx.settings.reports.enabled and ctx.clock() < due_at(ctx.clock(), ctx.settings.reports, ctx.settings.sstu.zone):
         return JobStats()
     return send(ctx)
 

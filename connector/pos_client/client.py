@@ -24,6 +24,7 @@ import contextlib
 import email.utils
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -33,18 +34,18 @@ from datetime import UTC, date, datetime
 from http.client import IncompleteRead
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3.exceptions
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from connector.config import AccountSettings
 from connector.domain import PosAttachmentRef, PosStatus, StoredFile
 from connector.errors import IntegrityError, RemoteRejected, TransientError
 from connector.local_files import local_writes
 from connector.pos_client import wire
 from connector.pos_client.auth import TokenManager
+from connector.pos_client.settings import AccountSettings
 from connector.transport import (
     DEFAULT_TABLE,
     Action,
@@ -57,6 +58,7 @@ from connector.transport import (
 )
 
 M = TypeVar("M")
+log = logging.getLogger(__name__)
 
 #: POS answers 403 for one appeal it will not let this account touch: that item is refused, not the login.
 POS_TABLE: Table = {**DEFAULT_TABLE, 403: Rule(Action.FAIL, RemoteRejected)}
@@ -114,9 +116,22 @@ def _error_body(response: requests.Response, resolution: Resolution) -> Resoluti
                              detail=(error.message or "")[:200])
 
 
+def _write_done(response: requests.Response, resolution: Resolution) -> Resolution:
+    """A write (status, redirect, answer) under our key.  Our key is the write's identity -- this message,
+    this kind, this target (``OutboxItem.idempotency_key``) -- so POS refusing it as used for another
+    request (422 IDEMPOTENCY_KEY_REUSED) means it already took this write, with the details of an
+    earlier send we no longer know of (a restored store, a card changed since): the write is done."""
+    resolution = _error_body(response, resolution)
+    if resolution.status == 422 and resolution.code == wire.ERR_IDEMPOTENCY_REUSED:
+        log.warning("POS already took this write under its idempotency key, with an earlier send's details",
+                    extra={"endpoint": urlsplit(response.url).path})
+        return resolution.succeed()
+    return resolution
+
+
 def _already_answered_is_success(response: requests.Response, resolution: Resolution) -> Resolution:
     """``/answer``: an appeal that already has its answer (409 ALREADY_ANSWERED) is done."""
-    resolution = _error_body(response, resolution)
+    resolution = _write_done(response, resolution)
     if resolution.status == 409 and resolution.code == wire.ERR_ALREADY_ANSWERED:
         return resolution.succeed()
     return resolution
@@ -236,7 +251,7 @@ class PosClient:
                    executor: str = "", planned_date: date | None = None) -> None:
         body = wire.WireStatusRequest(status=status, comment=comment or None, executor=executor or None,
                                       planned_date=planned_date).to_wire()
-        self._send("POST", wire.PATH_STATUS.format(id=quote(pos_id, safe="")), json=body,
+        self._send("POST", wire.PATH_STATUS.format(id=quote(pos_id, safe="")), json=body, check=_write_done,
                    headers={wire.HEADER_IDEMPOTENCY_KEY: idempotency_key}).close()
 
     def send_answer(self, pos_id: str, *, text: str, decision: str, signer: str, answer_date: date,
@@ -253,7 +268,7 @@ class PosClient:
 
     def redirect(self, pos_id: str, *, target_org_id: str, comment: str, idempotency_key: str) -> None:
         body = wire.WireRedirect(target_org_id=target_org_id, comment=comment).to_wire()
-        self._send("POST", wire.PATH_REDIRECT.format(id=quote(pos_id, safe="")), json=body,
+        self._send("POST", wire.PATH_REDIRECT.format(id=quote(pos_id, safe="")), json=body, check=_write_done,
                    headers={wire.HEADER_IDEMPOTENCY_KEY: idempotency_key}).close()
 
     def upload_showcase(self, items: Sequence[dict[str, Any]]) -> list[wire.WireShowcaseResult]:

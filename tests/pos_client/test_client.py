@@ -367,6 +367,20 @@ def test_idempotency_key_replay_has_no_second_effect(sim: PosSimulator, client: 
     assert client.current_status(pos_id) is PosStatus.DEADLINE_EXTENDED
 
 
+def test_a_key_pos_took_with_other_details_counts_as_delivered(sim: PosSimulator, client: PosClient,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A restored store re-sends a status whose first send it no longer knows of, and the card's executor
+    changed meanwhile: POS keeps the first write under our key (422 IDEMPOTENCY_KEY_REUSED).  The status
+    is set, so the write is done -- not a refusal that leaves the message short of its answer."""
+    pos_id = sim.seed(1)[0]
+    client.set_status(pos_id, PosStatus.EXECUTOR_ASSIGNED, idempotency_key="assign-1", executor="Петров П.П.")
+    with caplog.at_level("WARNING"):
+        client.set_status(pos_id, PosStatus.EXECUTOR_ASSIGNED, idempotency_key="assign-1", executor="Сидоров С.С.")
+    assert client.current_status(pos_id) is PosStatus.EXECUTOR_ASSIGNED
+    assert len(_appeal_state(sim, pos_id)["statusHistory"]) == 2  # NEW + the first write only
+    assert "already took this write" in caplog.text and "Сидоров" not in caplog.text
+
+
 def _answer_files(tmp_path: Path) -> list[tuple[str, Path, str]]:
     (tmp_path / "a.pdf").write_bytes(b"%PDF-1.7 answer" * 5000)
     (tmp_path / "b.jpg").write_bytes(bytes(range(256)) * 10)

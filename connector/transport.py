@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -334,8 +335,11 @@ class RetryingSession(requests.Session):
 
     def __init__(self, policy: RetryPolicy, *, timeout: float = 30.0, verify: bool | str = True,
                  proxy: str = "", no_proxy: Iterable[str] = (),
-                 sleep: Callable[[float], None] = time.sleep, system: str = "") -> None:
+                 sleep: Callable[[float], None] = time.sleep, system: str = "", pool_size: int = 0) -> None:
         super().__init__()
+        if pool_size > DEFAULT_POOLSIZE:  # requests keeps 10 connections per host; a job may run more calls at once
+            for prefix in ("https://", "http://"):
+                self.mount(prefix, HTTPAdapter(pool_connections=DEFAULT_POOLSIZE, pool_maxsize=pool_size))
         self.system = system  # who is at the other end, for the retry warnings ("POS demo", "edms.onec")
         self.policy = policy
         self.default_timeout = timeout
@@ -410,11 +414,13 @@ class RetryingSession(requests.Session):
 
 
 def session_for(http: HttpSettings, policy: RetryPolicy, *, system: str = "", timeout: float | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> RetryingSession:
-    """The one session factory: ``[http]`` (timeout, TLS, proxy) and the retry policy applied."""
+                sleep: Callable[[float], None] = time.sleep, concurrency: int = 1) -> RetryingSession:
+    """The one session factory: ``[http]`` (timeout, TLS, proxy) and the retry policy applied; its
+    connection pool keeps at least ``concurrency`` connections per host (``[daemon] concurrency``
+    threads share one session per peer), so no call opens a connection that is then thrown away."""
     return RetryingSession(policy, timeout=http.timeout_seconds if timeout is None else timeout,
                            verify=http.verify(), proxy=http.proxy, no_proxy=http.no_proxy, sleep=sleep,
-                           system=system)
+                           system=system, pool_size=concurrency)
 
 
 def _bypasses(url: str, no_proxy: tuple[str, ...]) -> bool:

@@ -331,6 +331,17 @@ def test_a_client_session_keeps_one_connection_to_a_simulator() -> None:
         assert server.connections_accepted == 1  # the token and 20 calls over one TCP connection
 
 
+@pytest.mark.parametrize("concurrency", [1, 4, 32])
+def test_a_session_keeps_a_connection_for_each_concurrent_call(concurrency: int) -> None:
+    """``[daemon] concurrency`` threads share one session per peer: a pool smaller than that would open
+    connections it then throws away (urllib3: "Connection pool is full, discarding connection")."""
+    made = session_for(HttpSettings(), RetryPolicy(max_attempts=1), concurrency=concurrency)
+    for url in ("http://127.0.0.1:8080/", "https://pos.example.org/"):
+        adapter = made.get_adapter(url)
+        assert isinstance(adapter, requests.adapters.HTTPAdapter)
+        assert adapter.poolmanager.connection_pool_kw["maxsize"] >= concurrency
+
+
 def test_a_stopped_simulator_is_unreachable_over_a_kept_alive_connection(session: RetryingSession) -> None:
     server = SimServer(Scripted((200, {}, b"ok"))).start()
     assert session.get(server.url + "/x").text == "ok"

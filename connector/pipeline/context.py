@@ -36,7 +36,8 @@ class PipelineContext:
 
     def new_session(self, system: str = "") -> RetryingSession:
         """A session for one peer, kept by its client for the context's life (its connections reused)."""
-        return session_for(self.settings.http, self.settings.retry, sleep=self.sleep, system=system)
+        return session_for(self.settings.http, self.settings.retry, sleep=self.sleep, system=system,
+                           concurrency=self.settings.daemon.concurrency)
 
     def pos(self, account_name: str) -> PosClient:
         from connector.pos_client import PosClient

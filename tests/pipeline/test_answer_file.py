@@ -313,3 +313,30 @@ def test_a_normal_cycle_is_unchanged(ctx: PipelineContext, pos_sim: SimServer, o
         [answer] = _answers(pos_sim, pos_id)
         assert len(answer["files"]) == 1
     assert status_report(ctx.store).waiting == []
+
+
+def test_track_asks_directum_once_for_what_an_answered_card_needs(
+        tmp_path: Path, db_url: str, pos_sim: SimServer, onec_sim: SimServer, directum_sim: SimServer) -> None:
+    ctx = _context(tmp_path, db_url, pos_sim, onec_sim,
+                   edms={"type": "directum_rx", "url": f"{directum_sim.url}/Integration/odata",
+                         "login": "integration", "password": "rx-secret",
+                         "document_kind_id": 1, "business_unit_id": 1, "department_id": 1})
+    try:
+        ids = _registered(ctx, pos_sim, 3)
+        simctl.onec_act(directum_sim, action="auto", assign=True, answer=True)
+        calls = directum_sim.app.requests
+        before = dict(calls)
+        run_job(ctx, "track")
+        made = {kind: calls.get(kind, 0) - before.get(kind, 0) for kind in calls}
+        per_card = {kind: count / len(ids) for kind, count in made.items() if count}
+        # the letter, its tasks, its answer (by InResponseTo and by InResponseToDocuments), the answer's
+        # versions, the last version's body: each once per card
+        assert per_card == {"GET IIncomingLetters": 1, "GET IActionItemExecutionTasks": 1, "GET IOutgoingLetters": 2,
+                            "GET IOutgoingLetters/Versions": 1, "GET IOutgoingLetters/Versions/Body": 1}
+        run_job(ctx, "push", max_batches=None)
+        for pos_id in ids:  # and what was read once is what POS gets: one answer with its file
+            [answer] = _answers(pos_sim, pos_id)
+            assert len(answer["files"]) == 1
+    finally:
+        ctx.close()
+        ctx.store.dispose()

@@ -99,15 +99,31 @@ class DirectumRxAdapter:
         return CardRef(adapter=self.name, external_id=str(letter_id), url=self._card_url(letter_id))
 
     def get_card(self, ref: CardRef) -> CardState:
-        s = self.settings
+        return self._read(ref)[0]
+
+    def read_card(self, ref: CardRef) -> tuple[CardState, Answer | None]:
+        """``get_card`` and ``fetch_answer`` in one pass: the letter and its answer are read once."""
+        state, letter, answer = self._read(ref)
+        if state.stage is not CardStage.ANSWER_READY or answer is None:
+            return state, None
+        return state, self._answer_of(letter, answer)
+
+    def _read(self, ref: CardRef) -> tuple[CardState, dict[str, Any], dict[str, Any] | None]:
+        """The letter, its tasks and its answer, in that order (the golden exchanges' order)."""
         letter = self._require_letter(ref)
         tasks = self._tasks_of(int(letter[wire.P_ID]))
+        answer = self._find_answer(int(letter[wire.P_ID]))
+        return self._state_of(ref, letter, tasks, answer), letter, answer
+
+    def _state_of(self, ref: CardRef, letter: dict[str, Any], tasks: list[dict[str, Any]],
+                  answer: dict[str, Any] | None) -> CardState:
+        s = self.settings
         open_tasks = [t for t in tasks if t.get(wire.P_STATUS) == wire.TASK_IN_PROCESS]
         dues = [d for d in (wire.parse_date(t.get(wire.P_DEADLINE)) for t in (open_tasks or tasks)) if d]
         latest = max(tasks, key=lambda t: int(t.get(wire.P_ID) or 0), default=None)
         result = str(letter.get(s.result_property) or "")
         stage = CardStage.REGISTERED
-        if self._find_answer(int(letter[wire.P_ID])) is not None:
+        if answer is not None:
             stage = CardStage.ANSWER_READY
         elif result in s.redirect_results:
             stage = CardStage.REDIRECTED
@@ -134,11 +150,12 @@ class DirectumRxAdapter:
         )
 
     def fetch_answer(self, ref: CardRef) -> Answer | None:
-        s = self.settings
         letter = self._require_letter(ref)
         answer = self._find_answer(int(letter[wire.P_ID]))
-        if answer is None:
-            return None
+        return None if answer is None else self._answer_of(letter, answer)
+
+    def _answer_of(self, letter: dict[str, Any], answer: dict[str, Any]) -> Answer:
+        s = self.settings
         return Answer(
             text=str(answer.get(wire.P_SUBJECT) or answer.get(wire.P_NOTE) or ""),
             signer=wire.nav_name(answer, wire.P_OUR_SIGNATORY),

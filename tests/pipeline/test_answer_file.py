@@ -325,8 +325,10 @@ def test_track_asks_directum_once_for_what_an_answered_card_needs(
         ids = _registered(ctx, pos_sim, 3)
         simctl.onec_act(directum_sim, action="auto", assign=True, answer=True)
         calls = directum_sim.app.requests
-        before = dict(calls)
+        before, connections = dict(calls), directum_sim.connections_accepted
         run_job(ctx, "track")
+        # over kept-alive connections: at most one per concurrent call, not one per request
+        assert directum_sim.connections_accepted - connections <= ctx.settings.daemon.concurrency
         made = {kind: calls.get(kind, 0) - before.get(kind, 0) for kind in calls}
         per_card = {kind: count / len(ids) for kind, count in made.items() if count}
         # the letter, its tasks, its answer (by InResponseTo and by InResponseToDocuments), the answer's

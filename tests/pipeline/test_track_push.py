@@ -148,3 +148,25 @@ def test_track_asks_1c_once_for_what_an_answered_card_needs(
     with ctx.store.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboxItem)
                               .where(OutboxItem.kind == OutboxKind.ANSWER)) == len(ids)
+
+
+def test_every_job_reuses_its_connections_to_pos_and_1c(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer) -> None:
+    """Keep-alive is used by each client: a pass of 12 messages opens at most one connection per
+    concurrent call to each peer, not one per request."""
+    ids = simctl.seed(pos_sim, 12)
+    workers = ctx.settings.daemon.concurrency
+    opened: dict[str, int] = {}
+
+    def job(name: str) -> None:
+        before = (pos_sim.connections_accepted, onec_sim.connections_accepted)
+        run_job(ctx, name, max_batches=None)
+        opened[name] = max(pos_sim.connections_accepted - before[0], onec_sim.connections_accepted - before[1])
+
+    job("pull")
+    job("register")
+    simctl.onec_act(onec_sim, action="auto", assign=True, answer=True)
+    for name in ("track", "push", "pull"):
+        job(name)
+    assert all(count <= workers for count in opened.values()), opened
+    assert all(len(simctl.pos_appeals(pos_sim)[pos_id]["answers"]) == 1 for pos_id in ids)

@@ -113,7 +113,7 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
             report.showcase = _showcase_step(ctx, http, pos.url, step)
             failures = list_failures(ctx.store)  # the showcase's refusals included
             report.failures, report.failure_reasons = len(failures), [f.reason for f in failures][:20]
-            report.ok = report.ok and report.showcase.items == messages and report.failures == 0
+            report.ok = report.ok and report.showcase.items == messages + others and report.failures == 0
         finally:
             ctx.close()
             ctx.store.dispose()
@@ -230,7 +230,8 @@ def _sstu_step(ctx: PipelineContext, http: requests.Session, sstu_url: str,
 
 def _showcase_step(ctx: PipelineContext, http: requests.Session, pos_url: str,
                    step: Callable[[str], None]) -> ShowcaseDemoReport:
-    """Every appeal, in its final status, to the POS simulator's data showcase."""
+    """Every appeal (POS and the EDMS's other channels), in its final status, to the POS simulator's data
+    showcase."""
     step("showcase: appeals to the POS data showcase")
     run_job(ctx, "showcase")
     summary = http.get(f"{pos_url}/_sim/state", params={"summary": 1}, timeout=60).json()["summary"]

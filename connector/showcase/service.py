@@ -3,6 +3,9 @@
 The job ``showcase`` runs it on its interval; ``connector showcase upload [--since DATE]
 [--dry-run]`` runs it once for a back-fill (``--since``: appeals received from that date, older
 than ``[showcase] since`` included; ``--dry-run``: count what would go, send and store nothing).
+A pass first lists the EDMS's appeals of every channel (:func:`connector.pipeline.edms_appeals.sync`,
+its window, or from ``--since``), so the showcase does not depend on the sstu job being enabled; a dry
+run lists nothing and counts what is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from connector.errors import DataError
+from connector.pipeline import edms_appeals
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.rubric_mapping.service import current_lookup
@@ -58,8 +62,12 @@ def scope_for(ctx: PipelineContext, since: date | None = None) -> SourceScope:
 def run_pass(ctx: PipelineContext, *, since: date | None = None, dry_run: bool = False,
              max_batches: int | None = None) -> tuple[UploadReport, JobStats]:
     scope = scope_for(ctx, since)
+    notes: list[str] = []
     with exclusive(ctx.store, "showcase:refresh") as mine:
         # another worker refreshing now would insert the same records; its items go up all the same
+        if mine and not dry_run:
+            # the EDMS's appeals of every channel, whether or not the sstu job runs (it lists them too)
+            notes = edms_appeals.sync(ctx, since=since).problems
         refreshed = refresh(ctx.store, scope, clock=ctx.clock, write=not dry_run) if mine or dry_run \
             else RefreshStats()
     sent = JobStats()
@@ -70,8 +78,9 @@ def run_pass(ctx: PipelineContext, *, since: date | None = None, dry_run: bool =
         sent = upload_pending(ctx, max_batches=max_batches, only=only)
     stats = JobStats(failed=0 if dry_run else refreshed.invalid)
     stats += sent
+    stats.notes += notes
     report = UploadReport(since=scope.since, dry_run=dry_run, looked_at=refreshed.looked_at, new=refreshed.new,
                           changed=refreshed.changed, unchanged=refreshed.unchanged, invalid=refreshed.invalid,
                           to_upload=refreshed.pending, uploaded=sent.processed, rejected=sent.failed,
-                          left_to_retry=sent.skipped, notes=[*sent.notes, *sent.retry_reasons])
+                          left_to_retry=sent.skipped, notes=[*notes, *sent.notes, *sent.retry_reasons])
     return report, stats

@@ -2,22 +2,30 @@
 
 A source is ``(session, scope) -> Iterator[SourcedItem]``: it reads its own table in pages and
 yields, for every appeal in scope, its item (built by a pure function) or the reason it cannot be
-built.  POS messages are the one source today; appeals of the EDMS's other channels (letters,
-reception, forwarded) become a second function here and one more line in :data:`SOURCES`.
+built.  Two sources: POS messages, and the EDMS's appeal cards of every other channel (letters,
+e-mail, reception, forwarded; ``edms_appeals``, listed by :mod:`connector.pipeline.edms_appeals`).
+
+Which EDMS cards are shown: every card that is not the card of a POS message we hold (that appeal
+is shown once, through its message) and is not flagged «не выгружать в ССТУ».  A body keeps a card
+from ССТУ when it does not count it as a citizen's appeal (a duplicate, a letter registered in the
+wrong journal, restricted content); the heat map counts the appeals the body reports, so the showcase
+and ССТУ hold the same set.  A card flagged after its item went up stays on the showcase (the
+showcase has no withdrawal) and is no longer updated.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from connector.domain import PosStatus
+from connector.domain import CardStage, DeliveryForm, PosStatus
 from connector.pipeline.outbox_payloads import read_answer
 from connector.pos_client.wire import WireAppeal, validation_summary
 from connector.showcase.categories import RubricCategory
@@ -30,7 +38,9 @@ from connector.showcase.models import (
     SourcedItem,
 )
 from connector.showcase.settings import ShowcaseSettings
-from connector.store.models import Card, Message, MessageState, OutboxItem, OutboxKind
+from connector.sstu_export.edms_facts import StoredAppeal
+from connector.sstu_export.facts import StoredQuestion
+from connector.store.models import Card, EdmsAppealRecord, Message, MessageState, OutboxItem, OutboxKind
 
 PAGE = 200
 
@@ -178,6 +188,151 @@ def _pos_sourced(message: Message, card: _CardFacts, scope: SourceScope) -> Sour
     return SourcedItem(**sourced, item=item)
 
 
+# --- EDMS appeals of the other channels -------------------------------------------------------
+
+MAX_ITEM_ID = 160  # showcase_items.item_id
+
+
+def edms_item_id(target: str, external_id: str) -> str:
+    """``edms:<target>:<card id>``, stable for the card; a card id too long for the column is hashed."""
+    item_id = f"edms:{target}:{external_id}"
+    if len(item_id) <= MAX_ITEM_ID:
+        return item_id
+    return f"edms:{target}:sha256:{hashlib.sha256(external_id.encode('utf-8')).hexdigest()}"[:MAX_ITEM_ID]
+
+
+_CLOSED_OF_STAGE: dict[CardStage, ShowcaseStatus] = {
+    CardStage.REDIRECTED: ShowcaseStatus.REDIRECTED,
+    CardStage.REFUSED: ShowcaseStatus.REJECTED,
+}
+
+
+def edms_status(questions: tuple[StoredQuestion, ...]) -> ShowcaseStatus:
+    """The appeal's status from its questions' stages: open while any question is open (new when none
+    is worked on yet); once all are closed, answered if any was answered, else redirected if any
+    was, else rejected.  A question «answer ready» without its answer stored yet is still in work."""
+    def closed(q: StoredQuestion) -> ShowcaseStatus | None:
+        if q.stage is CardStage.ANSWER_READY:
+            return ShowcaseStatus.ANSWERED if q.answer is not None else None
+        return _CLOSED_OF_STAGE.get(q.stage)
+
+    outcomes = [closed(q) for q in questions]
+    if any(o is None for o in outcomes):
+        registered = all(q.stage is CardStage.REGISTERED for q in questions)
+        return ShowcaseStatus.NEW if registered else ShowcaseStatus.IN_WORK
+    for status in (ShowcaseStatus.ANSWERED, ShowcaseStatus.REDIRECTED):
+        if status in outcomes:
+            return status
+    return ShowcaseStatus.REJECTED
+
+
+def _channel(appeal: StoredAppeal) -> Channel:
+    if appeal.forwarded is not None:
+        return Channel.FORWARDED
+    return {DeliveryForm.ORAL: Channel.RECEPTION, DeliveryForm.ELECTRONIC: Channel.EMAIL}.get(
+        appeal.delivery, Channel.LETTER)
+
+
+def _edms_category(appeal: StoredAppeal, scope: SourceScope) -> ShowcaseCategory | None:
+    """The first question whose rubric the mapping knows (questions in the card's order)."""
+    if scope.rubric_category is None:
+        return None
+    for q in appeal.questions:
+        if q.rubric_code.strip():
+            category = scope.rubric_category(q.rubric_code)
+            if category is not None:
+                return category
+    return None
+
+
+def _edms_closed(appeal: StoredAppeal, status: ShowcaseStatus, changed_on: date) -> date | None:
+    """The latest answer (or redirect letter) date of a closed appeal; the day we saw it close otherwise."""
+    if status in (ShowcaseStatus.NEW, ShowcaseStatus.IN_WORK):
+        return None
+    dates = [d for q in appeal.questions for d in (q.answer.date if q.answer else None, q.redirect_letter_date) if d]
+    return max(dates) if dates else changed_on
+
+
+def _edms_planned(appeal: StoredAppeal) -> date | None:
+    """The appeal's term: the latest term of a responsible executor of any question (any executor's
+    when none is marked responsible)."""
+    executors = [q.executor for q in appeal.questions if q.executor is not None and q.executor.due is not None]
+    responsible = [e.due for e in executors if e.responsible and e.due] or [e.due for e in executors if e.due]
+    return max(responsible) if responsible else None
+
+
+class EdmsFacts(BaseModel):
+    """What the store knows of one EDMS appeal card, for :func:`edms_item`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    account: str
+    appeal: StoredAppeal
+    changed_on: date   # when we last saw the card change (the closing day when the card has no date)
+
+
+def edms_item(facts: EdmsFacts, scope: SourceScope) -> ShowcaseItem:
+    """The showcase item of an EDMS appeal card (pure).  Raises ValueError naming what is missing.
+    The EDMS keeps no repeat mark for these cards: ``repeated`` is false."""
+    appeal = facts.appeal
+    label = appeal.registration_number or appeal.external_id
+    number = appeal.registration_number.strip()
+    received = appeal.received_on or appeal.registration_date
+    if not number or received is None or not appeal.questions:
+        raise ValueError(f"EDMS card {label}: no registration number, date or question yet "
+                         "(the next listing brings them)")
+    category = _edms_category(appeal, scope)
+    if category is None:
+        raise ValueError(f"EDMS card {label}: no question rubric the rubric mapping knows "
+                         "(`connector mapping import`): the showcase groups appeals by POS category")
+    status = edms_status(appeal.questions)
+    closed = _edms_closed(appeal, status, facts.changed_on)
+    planned = _edms_planned(appeal)
+    return ShowcaseItem(
+        item_id=edms_item_id(facts.target, appeal.external_id), channel=_channel(appeal), number=number,
+        category=category, status=status, received=received, planned=planned, closed=closed,
+        overdue=planned is not None and (closed or scope.today) > planned, repeated=False,
+        territory=scope.settings.territory_of(facts.account))
+
+
+def edms_appeals(session: Session, scope: SourceScope) -> Iterator[SourcedItem]:
+    """Every listed EDMS card that is not the card of a POS message we hold nor flagged «не выгружать в
+    ССТУ», received on or after
+    ``scope.since`` (a card without a date yet is looked at: it is in failures until it has one)."""
+    of_message = exists().where(and_(Message.pos_id == EdmsAppealRecord.pos_id,
+                                     Message.account == EdmsAppealRecord.account))
+    query = select(EdmsAppealRecord).where(~of_message, EdmsAppealRecord.no_sstu.is_(False))
+    if scope.since is not None:
+        query = query.where((EdmsAppealRecord.received_on >= scope.since) | EdmsAppealRecord.received_on.is_(None))
+    after = 0
+    while True:
+        records = list(session.scalars(query.where(EdmsAppealRecord.id > after)
+                                       .order_by(EdmsAppealRecord.id).limit(PAGE)))
+        if not records:
+            return
+        after = records[-1].id
+        for record in records:
+            yield _edms_sourced(record, scope)
+
+
+def _edms_sourced(record: EdmsAppealRecord, scope: SourceScope) -> SourcedItem:
+    sourced = {"source": "edms", "source_id": record.id, "account": record.account,
+               "item_id": edms_item_id(record.target, record.external_id)}
+    changed = record.changed_at if record.changed_at.tzinfo else record.changed_at.replace(tzinfo=UTC)
+    try:
+        appeal = StoredAppeal.model_validate(record.content)
+        item = edms_item(EdmsFacts(target=record.target, account=record.account, appeal=appeal,
+                                   changed_on=changed.astimezone(scope.zone).date()), scope)
+    except ValidationError as exc:
+        return SourcedItem(**sourced, problem=f"showcase item of EDMS card {record.external_id}: "
+                                              f"{validation_summary(exc)}")
+    except ValueError as exc:
+        return SourcedItem(**sourced, problem=str(exc))
+    return SourcedItem(**sourced, item=item)
+
+
 SOURCES: dict[str, Source] = {
     "pos": pos_messages,
+    "edms": edms_appeals,
 }

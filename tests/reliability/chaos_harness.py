@@ -13,9 +13,12 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy import func, select
@@ -28,7 +31,16 @@ from connector.simulators.server import SimServer
 from connector.simulators.sstu import SstuSimulator
 from connector.sstu_export.records import SendState, SstuAppealRecord
 from connector.store.db import Store
-from connector.store.models import Card, Failure, JobRun, Message, MessageState, OutboxItem, PullWatermark
+from connector.store.models import (
+    Card,
+    EdmsAppealRecord,
+    Failure,
+    JobRun,
+    Message,
+    MessageState,
+    OutboxItem,
+    PullWatermark,
+)
 
 # POS also shows its changes out of order (up to 2 s late), dates one appeal a year ahead and
 # steps its clock back two minutes a few seconds into the run: the pull watermark's faults; and
@@ -38,8 +50,33 @@ POS_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency
               "showcase_partial_next": 2}
 ONEC_FAULTS = {"error_rate": 0.03, "latency_ms": 2}
 SSTU_FAULTS = {"error_rate": 0.03, "rate_limit": 0.03, "retry_after": 0, "latency_ms": 2}
-FINAL_SSTU_STATUSES = [["Explained"]]
+FINAL_SSTU_STATUS = "Explained"  # every question of every appeal, POS or other channel
 FINAL_SHOWCASE_STATUS = "ANSWERED"
+BODY_ZONE = ZoneInfo("Europe/Moscow")  # the harness's configuration keeps the default zone
+EDMS_SHARE = 20  # one EDMS appeal of another channel per 20 POS messages (at least 4)
+
+
+def edms_seeds(n: int, start: int) -> list[dict[str, Any]]:
+    """``n`` answered appeals of other channels for the 1С simulator (letters, reception, forwarded, two
+    questions), cycling, with ids of their own; every fifth one more flagged «не выгружать в ССТУ»
+    (in neither ССТУ nor the showcase).  Answered, so each has one final status."""
+    today = datetime.now(BODY_ZONE).date().isoformat()  # the covering letter's date: the body's today
+    seeds = []
+    for k in range(start, start + n):
+        answered = {"rubric": "0005.0005.0056.1168", "summary": f"Вопрос {k}", "executor": "Иванов И. И.",
+                    "answer": {"text": f"Ответ по обращению {k}.", "file_name": "Ответ.pdf"}, "result": "Разъяснено"}
+        seed: dict[str, Any] = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"chaos-appeal:{k}")),
+                                "delivery": ("Письменная форма", "Личный прием", "Письменная форма",
+                                             "Электронная форма")[k % 4],
+                                "applicant": "Петров Пётр Петрович", "address": "г. Энск, ул. Ленина, д. 1",
+                                "questions": [answered]}
+        if k % 4 == 2:
+            seed["forwarded"] = {"body": "Правительство края", "number": f"01-12/{k}", "date": today}
+        if k % 4 == 3:
+            seed["questions"] = [answered, {**answered, "rubric": "0002.0013.0139.0329", "summary": f"Ещё {k}"}]
+        seed["no_sstu"] = k % 5 == 4
+        seeds.append(seed)
+    return seeds
 
 
 @dataclass
@@ -55,6 +92,10 @@ class ChaosReport:
     showcase_not_final: int = 0       # items whose status is not the final one
     showcase_strangers: int = 0       # items for no seeded message
     showcase_during_kills: int = 0    # showcase uploads while the daemon was being killed
+    # the EDMS's appeals of other channels (card id →): appeals ССТУ holds, items on the showcase
+    edms_sstu_per_appeal: dict[str, int] = field(default_factory=dict)
+    edms_showcase_per_appeal: dict[str, int] = field(default_factory=dict)
+    edms_flagged_shown: int = 0       # cards flagged «не выгружать в ССТУ» held by ССТУ or on the showcase
     leases_held: int = 0
     failures: list[str] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
@@ -71,17 +112,21 @@ class ChaosReport:
         """Seeded messages without a card or without an answer in POS."""
         return sum(1 for pid in self.answers_per_message
                    if self.cards_per_message.get(pid, 0) == 0 or self.answers_per_message[pid] == 0
-                   or self.sstu_per_message.get(pid, 0) == 0 or self.showcase_per_message.get(pid, 0) == 0)
+                   or self.sstu_per_message.get(pid, 0) == 0 or self.showcase_per_message.get(pid, 0) == 0) + sum(
+            1 for card in self.edms_sstu_per_appeal
+            if self.edms_sstu_per_appeal[card] == 0 or self.edms_showcase_per_appeal.get(card, 0) == 0)
 
     @property
     def duplicated(self) -> int:
         return (sum(1 for n in self.cards_per_message.values() if n > 1)
                 + sum(1 for n in self.answers_per_message.values() if n > 1)
                 + sum(1 for n in self.sstu_per_message.values() if n > 1)
-                + sum(1 for n in self.showcase_per_message.values() if n > 1) + self.showcase_strangers)
+                + sum(1 for n in self.showcase_per_message.values() if n > 1) + self.showcase_strangers
+                + sum(1 for n in self.edms_sstu_per_appeal.values() if n > 1)
+                + sum(1 for n in self.edms_showcase_per_appeal.values() if n > 1) + self.edms_flagged_shown)
 
     def summary(self) -> str:
-        return (f"messages={self.messages} kills={self.kills} "
+        return (f"messages={self.messages} edms_appeals={len(self.edms_sstu_per_appeal)} kills={self.kills} "
                 f"(cards {self.cards_during_kills}, answers {self.answers_during_kills}, "
                 f"SSTU imports {self.sstu_during_kills} while killing) "
                 f"lost={self.lost} duplicated={self.duplicated} sstu_not_final={self.sstu_not_final} "
@@ -151,6 +196,9 @@ type = "onec_dm"
 url = "{onec}/base/ws/DMService"
 login = "integration"
 password = "1c-secret"
+
+[edms.onec.appeals]
+enabled = true
 """, encoding="utf-8")
 
 
@@ -165,6 +213,10 @@ class _Executors(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(0.2):
             self.onec.act({"action": "auto", "assign": True, "answer": True})
+
+
+def _seed_appeals(onec_url: str, appeals: list[dict[str, Any]]) -> None:
+    requests.post(f"{onec_url}/_sim/seed", json={"appeals": appeals}, timeout=30).raise_for_status()
 
 
 def _wait_until_working(proc: subprocess.Popen[bytes], lock: Path, timeout: float = 60) -> None:
@@ -186,6 +238,9 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
     with SimServer(pos_sim) as pos, SimServer(onec_sim) as onec, SimServer(sstu_sim) as sstu:
         requests.post(f"{pos.url}/_sim/faults", json=POS_FAULTS, timeout=10).raise_for_status()
         ids = pos_sim.seed(messages // 2, seed=seed, max_attachment_kb=16)
+        # appeals of other channels: half in the EDMS from the start, the rest with the waves
+        cards = edms_seeds(max(4, messages // EDMS_SHARE) // 2, 0)
+        _seed_appeals(onec.url, cards)
         # the other half arrives while the daemon is being killed, in three waves
         rest, wave_at = messages - len(ids), sorted({kills * n // 4 for n in (1, 2, 3)})
         waves = {k: rest // len(wave_at) + (rest % len(wave_at) if k == wave_at[-1] else 0) for k in wave_at}
@@ -206,6 +261,9 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
             for kill in range(kills):
                 if waves.get(kill):
                     ids += pos_sim.seed(waves[kill], seed=seed + kill + 1, max_attachment_kb=16)
+                    more = edms_seeds(max(4, messages // EDMS_SHARE) // 2 // len(wave_at) + 1, len(cards))
+                    _seed_appeals(onec.url, more)
+                    cards += more
                 proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         env={**os.environ})
                 _wait_until_working(proc, data / "connector.db.lock")
@@ -248,15 +306,19 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
         held_numbers: dict[str, int] = {}
         for appeal in held["appeals"]:
             held_numbers[appeal["number"]] = held_numbers.get(appeal["number"], 0) + 1
-            statuses = [[q["status"] for q in appeal["appeal"]["questions"]]]
-            report.sstu_not_final += statuses != FINAL_SSTU_STATUSES
+            report.sstu_not_final += any(q["status"] != FINAL_SSTU_STATUS for q in appeal["appeal"]["questions"])
         report.sstu_rejected = int(held["summary"]["rejected"])
         on_showcase: dict[str, int] = {}
         for item in pos_sim.showcase_items():
-            on_showcase[item["number"]] = on_showcase.get(item["number"], 0) + 1
+            on_showcase[item["id"]] = on_showcase.get(item["id"], 0) + 1
             report.showcase_not_final += item["status"] != FINAL_SHOWCASE_STATUS
-        report.showcase_per_message = {pid: on_showcase.get(pid, 0) for pid in ids}
-        report.showcase_strangers = len(set(on_showcase) - set(ids))
+        report.showcase_per_message = {pid: on_showcase.get(f"pos:{pid}", 0) for pid in ids}
+        shown = [a["id"] for a in cards if not a["no_sstu"]]
+        report.edms_showcase_per_appeal = {card: on_showcase.get(f"edms:onec:{card}", 0) for card in shown}
+        flagged = {a["id"] for a in cards if a["no_sstu"]}
+        report.edms_flagged_shown = sum(on_showcase.get(f"edms:onec:{card}", 0) for card in flagged)
+        report.showcase_strangers = len(set(on_showcase) - {f"pos:{pid}" for pid in ids}
+                                        - {f"edms:onec:{card}" for card in [*shown, *flagged]})
         with store.session() as session:
             report.missed_by_incremental = sum(session.scalars(select(PullWatermark.missed_by_incremental)))
             report.clock_warnings = sum(session.scalars(select(PullWatermark.clock_warnings)))
@@ -265,6 +327,11 @@ def run_chaos(workdir: Path, *, messages: int, kills: int, seed: int = 1, batch:
             number_of = dict(session.execute(select(Message.pos_id, Card.registration_number)
                                              .join(Card, Card.message_id == Message.id)).all())
             report.sstu_per_message = {pid: held_numbers.get(number_of.get(pid, ""), 0) for pid in ids}
+            sstu_number_of = dict(session.execute(select(EdmsAppealRecord.external_id, SstuAppealRecord.number)
+                                                  .join(SstuAppealRecord,
+                                                        SstuAppealRecord.edms_appeal_id == EdmsAppealRecord.id)).all())
+            report.edms_sstu_per_appeal = {card: held_numbers.get(sstu_number_of.get(card, ""), 0) for card in shown}
+            report.edms_flagged_shown += sum(held_numbers.get(sstu_number_of.get(card, ""), 0) for card in flagged)
             report.leases_held = sum(session.scalar(select(func.count()).select_from(model).where(
                 model.claimed_by.is_not(None))) or 0
                 for model in (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord))

@@ -11,6 +11,7 @@ deleted after each run.
 Every 4th appeal holds three questions (answered, redirected by competence, in work), in both loops.
 
 Goals: ratio ≤ 1.35 (issue #16, with multi-question appeals); peak RSS independent of the count.
+The CPU-time ratio is printed too: on a loaded machine it is the steadier figure of the two.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def run_export(n: int, out: Path, part_bytes: int, level: int) -> dict[str, Any]
                             transfer_date=date(2025, 3, 6), transfer_number="02-07/88"),
               QuestionFacts(code="0002.0013.0139.0329", outcome="in work", incoming_date=date(2025, 3, 3),
                             registration_date=date(2025, 3, 4)))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with ArchiveWriter(out, "bench-", max_part_bytes=part_bytes, compresslevel=level) as writer:
         for i in range(n):
             facts = AppealFacts(
@@ -75,14 +76,15 @@ def run_export(n: int, out: Path, part_bytes: int, level: int) -> dict[str, Any]
                 author_address="г. Тверь, ул. Советская, д. 1", author_email="ivanov@example.ru",
                 questions=(answered, *others) if _multi(i) else (answered,))
             writer.add(builder.build(facts).archive_item())
-    wall = time.perf_counter() - start
-    return {"wall": wall, "rss_mb": _rss_mb(), "parts": len(writer.result.parts), "bytes": writer.result.bytes}
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall": wall, "cpu": cpu, "rss_mb": _rss_mb(), "parts": len(writer.result.parts),
+            "bytes": writer.result.bytes}
 
 
 def run_baseline(n: int, out: Path, part_bytes: int, level: int) -> dict[str, Any]:
     content = base64.b64encode(_answer()).decode("ascii")
     namespace = uuid.UUID("6d1f7a52-7f0e-4c55-9a8e-2f1c3b9d4e01")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     parts, total, part_no = 0, 0, 0
     zf: zipfile.ZipFile | None = None
     rows = io.StringIO()
@@ -125,8 +127,8 @@ def run_baseline(n: int, out: Path, part_bytes: int, level: int) -> dict[str, An
         statuses = "Explained,Transferred,InWork" if _multi(i) else "Explained"
         csv.writer(rows).writerow((name, doc["number"], "И*** И. И.", statuses))
     close()
-    wall = time.perf_counter() - start
-    return {"wall": wall, "rss_mb": _rss_mb(), "parts": parts, "bytes": total}
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"wall": wall, "cpu": cpu, "rss_mb": _rss_mb(), "parts": parts, "bytes": total}
 
 
 def _child(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -166,6 +168,8 @@ def main() -> None:
           f"{base['parts']} parts, {base['bytes'] / 1e9:.2f} GB")
     ratio = big["wall"] / base["wall"]
     print(f"ratio export / bare loop: {ratio:.2f}  (goal ≤ 1.35)")
+    # on a shared machine wall time follows the neighbours' load; CPU time of each process much less
+    print(f"CPU time: export {big['cpu']:.1f} s, bare loop {base['cpu']:.1f} s, ratio {big['cpu'] / base['cpu']:.2f}")
     if small:
         print(f"peak RSS growth {args.small:,} → {args.appeals:,}: {big['rss_mb'] - small['rss_mb']:+.1f} MB")
 

@@ -9,15 +9,26 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connector.domain import PosStatus
+from connector.domain import CardStage, DeliveryForm, Executor, Forwarding, PosStatus
 from connector.pos_client import wire
 from connector.rubric_mapping.lookup import RubricLookup
 from connector.rubric_mapping.pos_categories import PosCategoryTree
 from connector.rubric_mapping.workbook import MappingEntry
 from connector.showcase.categories import rubric_categories
-from connector.showcase.models import ShowcaseCategory, ShowcaseStatus
+from connector.showcase.models import Channel, ShowcaseCategory, ShowcaseStatus
 from connector.showcase.settings import ShowcaseSettings
-from connector.showcase.sources import PosFacts, SourceScope, pos_item, pos_status
+from connector.showcase.sources import (
+    EdmsFacts,
+    PosFacts,
+    SourceScope,
+    edms_item,
+    edms_item_id,
+    edms_status,
+    pos_item,
+    pos_status,
+)
+from connector.sstu_export.edms_facts import StoredAppeal
+from connector.sstu_export.facts import StoredAnswer, StoredQuestion
 from connector.store.models import MessageState
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -121,3 +132,83 @@ def test_an_answer_dated_before_the_appeal_cannot_be_put_on_the_wire() -> None:
 def test_received_dates_follow_the_body_zone_not_utc() -> None:
     late = datetime(2026, 12, 31, 22, 30, tzinfo=UTC).isoformat()
     assert pos_item(_facts(createdAt=late, plannedDate=None), _scope()).received == date(2027, 1, 1)
+
+
+# --- EDMS appeals of other channels ----------------------------------------------------------
+
+def _question(stage: CardStage, *, rubric: str = "", answered: date | None = None, due: date | None = None,
+              redirect_on: date | None = None) -> StoredQuestion:
+    answer = StoredAnswer(date=answered, decision="Разъяснено") if answered else None
+    executor = Executor(name="Иванов И. И.", responsible=True, due=due) if due else None
+    return StoredQuestion(key=str(id(answer)), rubric_code=rubric, stage=stage, answer=answer, executor=executor,
+                          redirect_letter_date=redirect_on)
+
+
+def _edms(*questions: StoredQuestion, **kw: Any) -> EdmsFacts:
+    appeal = StoredAppeal(external_id="card-1", registration_number="П-17", registration_date=date(2026, 11, 3),
+                          questions=questions, **kw)
+    return EdmsFacts(target="onec", account="school", appeal=appeal, changed_on=date(2026, 11, 25))
+
+
+def _edms_scope() -> SourceScope:
+    known = {"0003.0009.0099.0742": ShowcaseCategory(id="c1", name="Дороги")}
+    return _scope(rubric_category=known.get)
+
+
+@pytest.mark.parametrize(("stages", "expected"), [
+    ((CardStage.REGISTERED, CardStage.REGISTERED), ShowcaseStatus.NEW),
+    ((CardStage.REGISTERED, CardStage.IN_WORK), ShowcaseStatus.IN_WORK),
+    ((CardStage.ANSWER_READY, CardStage.EXTENDED), ShowcaseStatus.IN_WORK),      # open while any question is
+    ((CardStage.REDIRECTED, CardStage.ANSWER_READY), ShowcaseStatus.ANSWERED),   # all closed, one answered
+    ((CardStage.REDIRECTED, CardStage.REFUSED), ShowcaseStatus.REDIRECTED),
+    ((CardStage.REFUSED,), ShowcaseStatus.REJECTED),
+])
+def test_an_edms_appeals_status_follows_its_questions(stages: tuple[CardStage, ...],
+                                                       expected: ShowcaseStatus) -> None:
+    questions = tuple(_question(s, answered=date(2026, 11, 20) if s is CardStage.ANSWER_READY else None)
+                      for s in stages)
+    assert edms_status(questions) is expected
+
+
+def test_an_answer_announced_but_not_stored_keeps_the_appeal_in_work() -> None:
+    assert edms_status((_question(CardStage.ANSWER_READY),)) is ShowcaseStatus.IN_WORK
+
+
+def test_an_edms_appeal_takes_the_first_mapped_rubric_its_executors_term_and_its_channel() -> None:
+    facts = _edms(_question(CardStage.IN_WORK, rubric="9999.0000.0000.0000", due=date(2026, 11, 30)),
+                  _question(CardStage.IN_WORK, rubric="0003.0009.0099.0742", due=date(2026, 12, 10)),
+                  delivery=DeliveryForm.ORAL, received_on=date(2026, 11, 2))
+    item = edms_item(facts, _edms_scope())
+    assert (item.item_id, item.channel, item.number) == ("edms:onec:card-1", Channel.RECEPTION, "П-17")
+    assert (item.category.id, item.status, item.received, item.planned) == (
+        "c1", ShowcaseStatus.IN_WORK, date(2026, 11, 2), date(2026, 12, 10))
+    assert (item.overdue, item.repeated, item.territory, item.closed) == (False, False, "28701000001", None)
+
+
+def test_a_closed_edms_appeal_is_closed_on_its_last_answer_and_overdue_if_late() -> None:
+    facts = _edms(_question(CardStage.ANSWER_READY, rubric="0003.0009.0099.0742", answered=date(2026, 11, 28),
+                            due=date(2026, 11, 25)),
+                  _question(CardStage.REDIRECTED, redirect_on=date(2026, 11, 10)),
+                  forwarded=Forwarding(body="Правительство края", letter_number="01-12/345",
+                                       letter_date=date(2026, 11, 1)))
+    item = edms_item(facts, _edms_scope())
+    assert (item.channel, item.status, item.closed, item.overdue) == (
+        Channel.FORWARDED, ShowcaseStatus.ANSWERED, date(2026, 11, 28), True)
+    assert item.received == date(2026, 11, 3)  # no receipt date on the card: its registration date
+    wire_form = wire.showcase_item(item)  # the simulator's format takes it
+    assert wire_form["channel"] == "FORWARDED" and wire_form["closedDate"] == "2026-11-28"
+
+
+def test_an_edms_appeal_without_a_mapped_rubric_or_a_number_cannot_be_shown() -> None:
+    with pytest.raises(ValueError, match="no question rubric the rubric mapping knows"):
+        edms_item(_edms(_question(CardStage.IN_WORK, rubric="9999.0000.0000.0000")), _edms_scope())
+    unnumbered = EdmsFacts(target="onec", account="main", changed_on=TODAY, appeal=StoredAppeal(
+        external_id="card-2", questions=(_question(CardStage.IN_WORK, rubric="0003.0009.0099.0742"),)))
+    with pytest.raises(ValueError, match="no registration number"):
+        edms_item(unnumbered, _edms_scope())
+
+
+def test_a_long_card_id_gives_a_stable_item_id_that_fits() -> None:
+    long_id = "x" * 300
+    assert edms_item_id("onec", long_id) == edms_item_id("onec", long_id)
+    assert len(edms_item_id("onec", long_id)) <= 160 and edms_item_id("onec", "y" * 300) != edms_item_id("onec", long_id)

@@ -30,7 +30,8 @@ def showcase() -> None:
 @config_option
 @json_option
 def upload_cmd(since: datetime | None, dry_run: bool, config: Path | None, as_json: bool) -> None:
-    """Upload every new or changed appeal now (a back-fill from --since); unchanged ones are not sent."""
+    """List the EDMS's appeals of every channel, then upload every new or changed appeal (POS and other
+    channels) now: a back-fill from --since; unchanged ones are not sent."""
     from connector.pipeline.runner import build_context
     from connector.showcase.service import run_pass
 

@@ -17,6 +17,9 @@ announce the same incident twice.  A message carries only failure ids, POS accou
 message ids, job names, counts and reasons (passed through the log redactor as a net):
 never an applicant's name, address, e-mail, phone or text.  If every channel fails, the
 incident is not marked as sent and the next check tries again.
+
+Subjects and texts are in the configured language (``connector.i18n``: ``[ui] language``, Russian by
+default); the log lines stay English.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from connector.i18n import _, ngettext
 from connector.logs import Redactor, active_redactor
 from connector.ops.health_server import JobHealth, job_health
 from connector.ops.mail import MailError, build_message, send_mail
@@ -200,21 +204,24 @@ class Alerter:
 
     def _failures_incident(self, kind: str, count: int, open_total: int, rows: list[_FailureRow]) -> Incident:
         if kind == "failures":
-            subject = f"[pos-connector] {count} новых в очереди сбоев / {count} new items in failures"
-            head = (f"Коннектор ПОС на {self.host}: {count} новых элементов в очереди сбоев "
-                    f"(всего открыто: {open_total}).\n"
-                    f"POS connector on {self.host}: {count} new items in failures (open in total: {open_total}).")
+            subject = "[pos-connector] " + ngettext("{count} new item in failures", "{count} new items in failures",
+                                                    count).format(count=count)
+            head = ngettext("POS connector on {host}: {count} new item in failures (open in total: {open_total}).",
+                            "POS connector on {host}: {count} new items in failures (open in total: {open_total}).",
+                            count).format(host=self.host, count=count, open_total=open_total)
         else:
-            subject = f"[pos-connector] в очереди сбоев по-прежнему {count} / {count} items still in failures"
-            head = (f"Коннектор ПОС на {self.host}: в очереди сбоев по-прежнему {count} элементов.\n"
-                    f"POS connector on {self.host}: {count} items are still in failures.")
+            subject = "[pos-connector] " + ngettext("{count} item still in failures", "{count} items still in failures",
+                                                    count).format(count=count)
+            head = ngettext("POS connector on {host}: {count} item is still in failures.",
+                            "POS connector on {host}: {count} items are still in failures.",
+                            count).format(host=self.host, count=count)
         lines = [f"#{r.id} job={r.job} item={r.item_kind} account={r.account or '-'} pos_id={r.pos_id or '-'} "
                  f"reason={r.reason}" for r in rows]
         if count > len(rows):
             more = count - len(rows)
-            lines.append(f"… и ещё {more} / and {more} more")
+            lines.append(_("… and {more} more").format(more=more))
         text = "\n".join([head, "", *lines, "",
-                          "Разбор / To review: connector failures list; connector failures retry ID"])
+                          _("To review: connector failures list; connector failures retry ID")])
         data = {"count": count, "open_failures": open_total,
                 "failures": [{"id": r.id, "job": r.job, "item_kind": r.item_kind, "account": r.account,
                               "pos_id": r.pos_id, "reason": r.reason} for r in rows]}
@@ -254,22 +261,26 @@ class Alerter:
         return sent
 
     def _missed_incident(self, account: str, new: int, total: int) -> Incident:
-        subject = f"[pos-connector] сверка нашла {new} пропущенных сообщений ПОС / the sweep found {new} missed"
-        text = (f"Коннектор ПОС на {self.host}, ЛКО {account}: сверка нашла и загрузила {new} сообщений, пропущенных "
-                f"обычным опросом (всего {total}); так быть не должно: проверьте часы ПОС и [pull] lookback_seconds.\n"
-                f"POS connector on {self.host}, account {account}: the sweep found and ingested {new} messages the "
-                f"incremental pulls had missed (total {total}); it should stay 0: check the POS clock and "
-                "[pull] lookback_seconds.\n\nПодробности / details: journalctl -u pos-connector")
+        subject = "[pos-connector] " + ngettext("the sweep found {new} missed POS message",
+                                                "the sweep found {new} missed POS messages", new).format(new=new)
+        text = (ngettext("POS connector on {host}, account {account}: the sweep found and ingested {new} message the "
+                         "incremental pulls had missed (total {total}); it should stay 0: check the POS clock and "
+                         "[pull] lookback_seconds.",
+                         "POS connector on {host}, account {account}: the sweep found and ingested {new} messages the "
+                         "incremental pulls had missed (total {total}); it should stay 0: check the POS clock and "
+                         "[pull] lookback_seconds.", new).format(host=self.host, account=account, new=new, total=total)
+                + "\n\n" + _("Details: journalctl -u pos-connector"))
         return Incident(key=f"missed:{account}", kind="missed", subject=subject, text=text,
                         data={"account": account, "count": new, "total": total})
 
     def _listing_incident(self, account: str, error: str, at: datetime | None) -> Incident:
         reason, since = self._clean(error), at.isoformat(timespec="seconds") if at else "—"
-        subject = f"[pos-connector] листинг ПОС не завершается / the POS listing did not end ({account})"
-        text = (f"Коннектор ПОС на {self.host}, ЛКО {account}: опрос ПОС остановлен, отметка не сдвинута.\n"
-                f"POS connector on {self.host}, account {account}: the pull stopped; its watermark did not move.\n"
-                f"Причина / reason: {reason}\nС / since: {since}\n\n"
-                "Проверьте / check: connector status; [pull] max_pages_per_run, max_items_per_run")
+        subject = "[pos-connector] " + _("the POS listing did not end ({account})").format(account=account)
+        text = "\n".join([
+            _("POS connector on {host}, account {account}: the pull stopped; its watermark did not move.").format(
+                host=self.host, account=account),
+            _("Reason: {reason}").format(reason=reason), _("Since: {since}").format(since=since), "",
+            _("Check: connector status; [pull] max_pages_per_run, max_items_per_run")])
         return Incident(key=f"listing:{account}", kind="listing", subject=subject, text=text,
                         data={"account": account, "reason": reason})
 
@@ -307,15 +318,13 @@ class Alerter:
             last_error = self._clean(last.error) if last is not None and last.error else ""
         hours = job.seconds_since / 3600
         since = job.last_success.isoformat(timespec="seconds") if job.last_success else "—"
-        subject = f"[pos-connector] задача {job.job} не выполняется / job {job.job} stalled"
+        subject = "[pos-connector] " + _("job {job} stalled").format(job=job.job)
         text = "\n".join([
-            f"Коннектор ПОС на {self.host}: задача {job.job} не завершалась успешно {hours:.1f} ч "
-            f"(порог {self.stall_after_seconds:.0f} с).",
-            f"POS connector on {self.host}: job {job.job} has not succeeded for {hours:.1f} h "
-            f"(threshold {self.stall_after_seconds:.0f} s).",
-            f"Последний успех / last success: {since}",
-            *([f"Последняя ошибка / last error: {last_error}"] if last_error else []),
-            "", "Проверьте / check: connector status; journalctl -u pos-connector",
+            _("POS connector on {host}: job {job} has not succeeded for {hours:.1f} h (threshold {threshold:.0f} s).")
+            .format(host=self.host, job=job.job, hours=hours, threshold=self.stall_after_seconds),
+            _("Last success: {since}").format(since=since),
+            *([_("Last error: {error}").format(error=last_error)] if last_error else []),
+            "", _("Check: connector status; journalctl -u pos-connector"),
         ])
         data = {"job": job.job, "seconds_since_success": round(job.seconds_since),
                 "last_success": job.last_success.isoformat() if job.last_success else None,

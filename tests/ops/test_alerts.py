@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from pydantic import SecretStr
 
+from connector.i18n import Language, use_language
 from connector.ops.alerts import STATE_FILE, Alerter
 from connector.ops.settings import AlertSettings
 from connector.store.db import Store
@@ -127,6 +128,36 @@ def _all_log_text(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records if not r.name.startswith("mail.log"))
 
 
+@pytest.mark.parametrize(("language", "subject", "head", "review"), [
+    ("ru", "[pos-connector] 5 новых элементов в очереди сбоев",
+     "Коннектор ПОС на {host}: 5 новых элементов в очереди сбоев (всего открыто: 5).",
+     "Разбор: connector failures list; connector failures retry ID"),
+    ("en", "[pos-connector] 5 new items in failures",
+     "POS connector on {host}: 5 new items in failures (open in total: 5).",
+     "To review: connector failures list; connector failures retry ID"),
+])
+def test_alert_mail_speaks_the_configured_language_only(language: Language, subject: str, head: str, review: str,
+                                                        make_alerter: Callable[..., Alerter],
+                                                        add_failures: Callable[..., list[int]],
+                                                        mailbox: tuple[Mailbox, int],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONNECTOR_UI__LANGUAGE")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    use_language(language)  # what loading a configuration with [ui] language does
+    try:
+        alerter = make_alerter()
+        add_failures(5)
+        assert [i.key for i in alerter.check(utcnow())] == ["failures"]
+    finally:
+        use_language(None)
+    mail = mailbox[0].messages[0]
+    body = _body(mail)
+    assert mail["Subject"] == subject
+    assert body.startswith(head.format(host=alerter.host)) and review in body
+    other = "POS connector" if language == "ru" else "Коннектор ПОС"
+    assert other not in body and body.count("job=register") == 5
+
+
 def test_one_message_per_incident_not_per_item(make_alerter: Callable[..., Alerter],
                                                add_failures: Callable[..., list[int]],
                                                mailbox: tuple[Mailbox, int], webhook: tuple[Hook, str],
@@ -142,7 +173,7 @@ def test_one_message_per_incident_not_per_item(make_alerter: Callable[..., Alert
     assert [i.key for i in sent] == ["failures"]
     assert len(box.messages) == 1 and len(hook.payloads) == 1  # one for 5 items, not 5
     mail = box.messages[0]
-    assert "5 new items in failures" in mail["Subject"] and "5 новых" in mail["Subject"]
+    assert mail["Subject"] == "[pos-connector] 5 new items in failures"  # tests run in English (conftest)
     assert mail["To"] == "duty@example.org, admin@example.org"
     body = _body(mail)
     assert body.count("job=register") == 5 and "pos_id=7000" in body

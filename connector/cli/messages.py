@@ -18,6 +18,7 @@ from connector.cli._common import (
     load,
     open_store,
 )
+from connector.i18n import _
 
 if TYPE_CHECKING:
     from connector.ops.message_search import FindResult
@@ -34,7 +35,7 @@ def _date(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"{option}: expected a date YYYY-MM-DD, got {value!r}", EXIT_BAD_INPUT)
+        fail(_("{option}: expected a date YYYY-MM-DD, got {value!r}").format(option=option, value=value), EXIT_BAD_INPUT)
 
 
 @messages.command("find")
@@ -60,7 +61,8 @@ def find(config: Path | None, number: str, applicant: str, received_from: str | 
     from connector.store.models import MessageState
 
     if state and state not in {s.value for s in MessageState}:
-        fail(f"--state: unknown state {state!r} (one of: {', '.join(s.value for s in MessageState)})", EXIT_BAD_INPUT)
+        fail(_("--state: unknown state {state!r} (one of: {states})").format(
+            state=state, states=", ".join(s.value for s in MessageState)), EXIT_BAD_INPUT)
     query = FindQuery(number=number.strip(), applicant=applicant.strip(), received_from=_date(received_from, "--from"),
                       received_to=_date(received_to, "--to"), category=category, unit=unit, executor=executor,
                       state=state, overdue=overdue, sort=sort, limit=limit)  # type: ignore[arg-type]
@@ -94,8 +96,10 @@ def _table(result: FindResult, *, with_applicant: bool) -> None:
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     shown = len(result.messages)
-    more = f" (shown: {shown}; narrow the search or raise --limit)" if result.total > shown else ""
-    console.print(f"found: {result.total}{more}" + ("; this search is in the audit log" if result.audited else ""))
+    line = _("found: {total}").format(total=result.total)
+    if result.total > shown:
+        line += " " + _("(shown: {shown}; narrow the search or raise --limit)").format(shown=shown)
+    console.print(line + ("; " + _("this search is in the audit log") if result.audited else ""))
 
 
 @click.group()
@@ -117,7 +121,7 @@ def audit_list(config: Path | None, limit: int, as_json: bool) -> None:
         emit_json({"entries": [e.model_dump(mode="json") for e in entries]})
         return
     if not entries:
-        click.echo("the audit log is empty")
+        click.echo(_("the audit log is empty"))
     for e in entries:
         what = " ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
         click.echo(f"#{e.id} {e.at.astimezone(settings.sstu.zone):%Y-%m-%d %H:%M:%S %Z} {e.who} {e.action} "

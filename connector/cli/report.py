@@ -22,13 +22,14 @@ from connector.cli._common import (
     json_option,
     load,
 )
+from connector.i18n import _
 
 
 def _date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"{option}: expected a date YYYY-MM-DD, got {value!r}", EXIT_BAD_INPUT)
+        fail(_("{option}: expected a date YYYY-MM-DD, got {value!r}").format(option=option, value=value), EXIT_BAD_INPUT)
 
 
 @click.group()
@@ -47,9 +48,10 @@ def _finish(report_obj: object, path: Path, as_json: bool) -> None:
                    "units": [{"unit": r.unit, **r.figures.model_dump()} for r in report_obj.units]})
     else:
         share = f"{t.on_time_share:.0%}" if t.on_time_share is not None else "—"
-        click.echo(f"{path}: {t.received} received, {t.answered} answered, on time {share}, "
-                   f"{t.overdue_own} overdue by own fault, {t.received_overdue} received overdue, "
-                   f"{len(report_obj.units)} unit(s), {len(report_obj.executors)} executor(s)")
+        click.echo(_("{path}: {received} received, {answered} answered, on time {share}, {own} overdue by own "
+                     "fault, {late} received overdue, {units} unit(s), {executors} executor(s)").format(
+            path=path, received=t.received, answered=t.answered, share=share, own=t.overdue_own,
+            late=t.received_overdue, units=len(report_obj.units), executors=len(report_obj.executors)))
 
 
 @report.command("period")
@@ -69,14 +71,14 @@ def period_cmd(first: str, last: str, unit: str | None, out: Path | None, config
 
     start, end = _date(first, "--from"), _date(last, "--to")
     if end < start:
-        fail(f"--to {end} is before --from {start}", EXIT_BAD_INPUT)
+        fail(_("--to {end} is before --from {start}").format(end=end, start=start), EXIT_BAD_INPUT)
     if out is not None and out.suffix.lower() != ".xlsx":
-        fail(f"--out {out}: the report is an Excel workbook, name it .xlsx", EXIT_BAD_INPUT)
+        fail(_("--out {out}: the report is an Excel workbook, name it .xlsx").format(out=out), EXIT_BAD_INPUT)
     settings = load(config)
     store = open_store(settings)
     built = service.build(store, first=start, last=end, zone=settings.sstu.zone, now=utcnow(), unit=unit)
     if unit is not None and not built.units:
-        fail(f"--unit {unit!r}: no message of that unit in the period (units are named as in the EDMS)",
+        fail(_("--unit {unit!r}: no message of that unit in the period (units are named as in the EDMS)").format(unit=unit),
              EXIT_BAD_INPUT)
     path = service.write(built, out, settings.daemon.data_dir / settings.reports.out_dir)
     _finish(built, path, as_json)
@@ -116,5 +118,5 @@ def _send(settings: object) -> None:
     if stats.notes:
         fail("; ".join(stats.notes), EXIT_BAD_INPUT if "required" in stats.notes[0] else EXIT_FAILED)
     if not stats.processed:
-        click.echo("the last full week's report was sent already (or another worker is sending it): "
-                   "not sent again", err=True)
+        click.echo(_("the last full week's report was sent already (or another worker is sending it): "
+                     "not sent again"), err=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from connector.cli._common import EXIT_FAILED, EXIT_OK, config_option, emit_json, json_option, load
+from connector.i18n import _
 
 MAX_PRINTED = 20
 
@@ -43,14 +44,18 @@ def upload_cmd(since: datetime | None, dry_run: bool, config: Path | None, as_js
     if as_json:
         emit_json(report.model_dump(mode="json"))
     else:
-        scope = f"received since {report.since}" if report.since else "every appeal"
-        click.echo(f"{report.looked_at} appeal(s) {scope}: {report.new} new, {report.changed} changed, "
-                   f"{report.unchanged} unchanged, {report.invalid} cannot be built")
+        scope = _("received since {since}").format(since=report.since) if report.since else _("every appeal")
+        click.echo(_("{count} appeal(s) {scope}: {new} new, {changed} changed, {unchanged} unchanged, "
+                     "{invalid} cannot be built").format(count=report.looked_at, scope=scope, new=report.new,
+                                                         changed=report.changed, unchanged=report.unchanged,
+                                                         invalid=report.invalid))
         if dry_run:
-            click.echo(f"dry run: {report.to_upload} item(s) would be uploaded; nothing was sent or stored")
+            click.echo(_("dry run: {count} item(s) would be uploaded; nothing was sent or stored").format(
+                count=report.to_upload))
         else:
-            click.echo(f"uploaded {report.uploaded}, rejected {report.rejected}, {report.left_to_retry} to retry")
+            click.echo(_("uploaded {uploaded}, rejected {rejected}, {retry} to retry").format(
+                uploaded=report.uploaded, rejected=report.rejected, retry=report.left_to_retry))
         for note in report.notes[:MAX_PRINTED]:
-            click.echo(f"error: {note}", err=True)
+            click.echo(_("error: {message}").format(message=note), err=True)
     done = report.ok and not report.invalid
     sys.exit(EXIT_OK if done else EXIT_FAILED)

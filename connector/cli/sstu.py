@@ -136,13 +136,14 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
         for part in r["parts"]:
             click.echo(f"  {part}")
         if r["invalid"]:
-            click.echo(f"{r['invalid']} appeal(s) of the period cannot be built (see connector failures list):",
-                       err=True)
+            click.echo(_("{count} appeal(s) of the period cannot be built (see connector failures list):").format(
+                count=r["invalid"]), err=True)
             for reason in r["invalid_reasons"][:20]:
                 click.echo(f"  {reason}", err=True)
         if upload:
             u = doc["upload"]
-            click.echo(f"upload: {u['sent']} sent, {u['failed']} failed, {u['deferred']} to retry")
+            click.echo(_("upload: {sent} sent, {failed} failed, {deferred} to retry").format(
+                sent=u["sent"], failed=u["failed"], deferred=u["deferred"]))
     invalid_or_failed = doc["export"]["invalid"] or (upload and doc["upload"]["failed"])
     sys.exit(EXIT_FAILED if invalid_or_failed else EXIT_OK)
 
@@ -176,9 +177,10 @@ def send_cmd(config: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(doc)
     else:
-        click.echo(f"{stats.processed} appeal(s) accepted by ССТУ, {stats.failed} failed, {stats.skipped} to retry")
+        click.echo(_("{accepted} appeal(s) accepted by ССТУ, {failed} failed, {retry} to retry").format(
+            accepted=stats.processed, failed=stats.failed, retry=stats.skipped))
         for note in stats.notes:
-            click.echo(f"error: {note}", err=True)
+            click.echo(_("error: {message}").format(message=note), err=True)
     sys.exit(EXIT_FAILED if stats.notes or stats.failed else EXIT_OK)
 
 
@@ -207,9 +209,10 @@ def resend_cmd(period: str | None, numbers: tuple[str, ...], now: bool, config: 
     if as_json:
         emit_json(doc)
     else:
-        click.echo(f"{queued} appeal(s) queued to be sent again"
-                   + (f"; sent {doc['upload']['sent']}, failed {doc['upload']['failed']}" if now else
-                      " by the next sstu run (connector sstu send to send now)"))
+        click.echo(_("{count} appeal(s) queued to be sent again").format(count=queued)
+                   + ("; " + _("sent {sent}, failed {failed}").format(sent=doc["upload"]["sent"],
+                                                                     failed=doc["upload"]["failed"]) if now else
+                      " " + _("by the next sstu run (connector sstu send to send now)")))
     sys.exit(EXIT_FAILED if now and doc["upload"]["failed"] else EXIT_OK)
 
 
@@ -250,7 +253,7 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
             for d in (*rep.missing, *rep.stale, *rep.rejected):
                 click.echo(f"  {d.kind:8} {d.number}: {d.reason}")
         if resend:
-            click.echo(f"{queued} appeal(s) queued to be sent again")
+            click.echo(_("{count} appeal(s) queued to be sent again").format(count=queued))
         elif to_resend:
-            click.echo("run with --resend to queue them again")
+            click.echo(_("run with --resend to queue them again"))
     sys.exit(EXIT_OK if not to_resend or resend else EXIT_FAILED)

@@ -79,8 +79,9 @@ def classifier_import(file: Path, label: str | None, current: bool, config: Path
     if as_json:
         emit_json(report)
         return
-    click.echo(f"edition {report['edition']}: {report['node_count']} codes ({report['question_count']} "
-               f"question-level), sections {report['sections']}" + (" — current" if report["current"] else ""))
+    click.echo(_("edition {edition}: {codes} codes ({questions} question-level), sections {sections}").format(
+        edition=report["edition"], codes=report["node_count"], questions=report["question_count"],
+        sections=report["sections"]) + (" — " + _("current") if report["current"] else ""))
     for item in report["cleaned"]:
         click.echo(f"  cleaned {item['code']}: {item['reason']} → «{item['after']}»")
     for item in report["recovered"]:
@@ -129,9 +130,9 @@ def classifier_use(label: str, force: bool, config: Path | None, as_json: bool) 
             click.echo(f"  moved    {row['code']} → {row['new_codes']} ({row['path'] or row['category']})")
         for row in impact.renamed:
             click.echo(f"  renamed  {row['code']}: «{row['name']}» → «{row['new_name']}»")
-        click.echo(f"current edition: {label}" if outcome.switched else
-                   f"not switched: {len(impact.vanished)} vanished and {len(impact.moved)} moved codes are "
-                   "mapped; fix the mapping first or pass --force")
+        click.echo(_("current edition: {label}").format(label=label) if outcome.switched else
+                   _("not switched: {vanished} vanished and {moved} moved codes are mapped; fix the mapping first "
+                     "or pass --force").format(vanished=len(impact.vanished), moved=len(impact.moved)))
     sys.exit(EXIT_OK if outcome.switched else EXIT_FAILED)
 
 
@@ -170,7 +171,8 @@ def mapping_categories(account: str | None, file: Path | None, config: Path | No
         finally:
             client.close()
     doc = {"categories": len(tree.by_id), "leaves": sum(1 for c in tree.by_id.values() if c.level == 3)}
-    emit_json(doc) if as_json else click.echo(f"stored {doc['categories']} POS categories ({doc['leaves']} facts)")
+    emit_json(doc) if as_json else click.echo(_("stored {categories} POS categories ({facts} facts)").format(
+        categories=doc["categories"], facts=doc["leaves"]))
 
 
 @mapping.command("template")
@@ -184,7 +186,8 @@ def mapping_template(out: Path, categories: Path | None, config: Path | None, as
     from connector.rubric_mapping.service import make_template
 
     doc = _run(lambda: make_template(_store(config), out, categories))
-    emit_json(doc) if as_json else click.echo(f"{out}: {doc['rows']} POS categories, edition {doc['edition']}")
+    emit_json(doc) if as_json else click.echo(_("{out}: {rows} POS categories, edition {edition}").format(
+        out=out, rows=doc["rows"], edition=doc["edition"]))
 
 
 @mapping.command("export")
@@ -196,16 +199,18 @@ def mapping_export(out: Path, config: Path | None, as_json: bool) -> None:
     from connector.rubric_mapping.service import export_mapping
 
     doc = _run(lambda: export_mapping(_store(config), out))
-    emit_json(doc) if as_json else click.echo(f"{out}: {doc['rows']} rows, mapping version {doc['version']}, "
-                                          f"edition {doc['edition']}")
+    emit_json(doc) if as_json else click.echo(_("{out}: {rows} rows, mapping version {version}, edition {edition}").format(
+        out=out, rows=doc["rows"], version=doc["version"], edition=doc["edition"]))
 
 
 def _print_problems(doc: dict[str, Any]) -> None:
     for p in doc["problems"]:
         where = p["sheet"] + (f"!{p['column'] or ''}{p['row']}" if p["row"] is not None else "")
         click.echo(f"{p['severity']}: {where}: {p['message']}")
-    click.echo(f"{doc['file']}: {doc['data_rows']} rows, {doc['mapped']} mapped, {doc['unmapped']} unmapped, "
-               f"{doc['errors']} errors, {doc['warnings']} warnings — " + ("VALID" if doc["valid"] else "INVALID"))
+    click.echo(_("{file}: {rows} rows, {mapped} mapped, {unmapped} unmapped, {errors} errors, {warnings} warnings")
+               .format(file=doc["file"], rows=doc["data_rows"], mapped=doc["mapped"], unmapped=doc["unmapped"],
+                       errors=doc["errors"], warnings=doc["warnings"])
+               + " — " + (_("VALID") if doc["valid"] else _("INVALID")))
 
 
 @mapping.command("validate")

@@ -29,6 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from connector.config import Settings
 from connector.errors import ConnectorError, DatabaseUnavailable, LocalStorageError
+from connector.i18n import N_
 from connector.ops import systemd
 from connector.ops.alerts import Alerter
 from connector.ops.health_server import HealthServer
@@ -72,8 +73,8 @@ class DaemonLock:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.close()
-            raise AlreadyRunning(f"another daemon already uses the database {self.database} "
-                                 f"(lock {self.path})") from None
+            raise AlreadyRunning(N_("another daemon already uses the database {database} (lock {lock})"),
+                                 params={"database": self.database, "lock": self.path}) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")

@@ -16,6 +16,8 @@ another message's card ours.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from connector.i18n import _
 from connector.logs import redact_secrets
 
@@ -25,11 +27,24 @@ class ConnectorError(Exception):
     (configured secrets, URL passwords): an adapter that names its endpoint in an error cannot
     put a credential in a log line, a stored failure, an alert or a terminal."""
 
-    def __init__(self, operator_message: str, *, detail: str | None = None) -> None:
-        operator_message = redact_secrets(operator_message)
+    def __init__(self, operator_message: str, *, detail: str | None = None,
+                 params: Mapping[str, object] | None = None) -> None:
+        # with ``params``, operator_message is an English template marked with N_(): the logs get the
+        # English text, :attr:`shown` the template translated when it is shown (the language of the terminal)
+        self._template = operator_message if params is not None else None
+        self._params = {k: redact_secrets(str(v)) for k, v in (params or {}).items()}
+        operator_message = redact_secrets(operator_message.format(**self._params) if params is not None
+                                          else operator_message)
         super().__init__(operator_message)
         self.operator_message = operator_message
         self.detail = redact_secrets(detail) if detail is not None else None
+
+    @property
+    def shown(self) -> str:
+        """The operator message in the current language (English, and so the logs, unless translated)."""
+        if self._template is None:
+            return self.operator_message
+        return redact_secrets(_(self._template).format(**self._params))
 
 
 class ConfigError(ConnectorError):

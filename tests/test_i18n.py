@@ -180,3 +180,28 @@ def test_results_and_help_follow_the_language(russian_locale: None, tmp_path: Pa
     assert help_en.output.startswith("Usage: connector failures")
     assert "The dead-letter queue and its re-run." in help_en.output
     assert CliRunner().invoke(main, ["--version"], env={"LANG": "en_US.UTF-8"}).output.startswith("connector, version ")
+
+
+def test_a_held_lock_and_a_lost_database_are_russian_on_the_terminal_and_english_in_the_log(
+        russian_locale: None, tmp_path: Path) -> None:
+    from connector.daemon import AlreadyRunning, DaemonLock
+
+    first, second = DaemonLock(tmp_path / "db.sqlite.lock"), DaemonLock(tmp_path / "db.sqlite.lock")
+    first.acquire()
+    try:
+        with pytest.raises(AlreadyRunning) as held:
+            second.acquire()
+    finally:
+        first.release()
+    assert held.value.shown.startswith(f"база данных {tmp_path / 'db.sqlite'} уже используется другим экземпляром")
+    assert str(held.value) == held.value.operator_message  # what the log records stays English
+    assert held.value.operator_message.startswith(f"another daemon already uses the database {tmp_path / 'db.sqlite'}")
+
+    config = _config(tmp_path, extra="")
+    text = config.read_text(encoding="utf-8").replace(
+        f'data_dir = "{tmp_path / "data"}"',
+        f'data_dir = "{tmp_path / "data"}"\ndatabase_url = "postgresql://u:secret@127.0.0.1:9/db"')
+    config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["status", "--config", str(config)])
+    assert result.exit_code != 0 and "ошибка: база данных недоступна: 127.0.0.1:9:" in result.output, result.output
+    assert "database unavailable" not in result.output and "secret" not in result.output

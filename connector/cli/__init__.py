@@ -413,7 +413,7 @@ def db_restore(file: Path, config: Path | None, force: bool, as_json: bool) -> N
         if lock is not None:
             lock.acquire()
     except AlreadyRunning as exc:
-        fail(_("{problem}: stop it before a restore").format(problem=exc.operator_message), EXIT_FAILED)
+        fail(_("{problem}: stop it before a restore").format(problem=exc.shown), EXIT_FAILED)
     try:
         report = restore(settings.daemon.resolved_database_url(), settings.daemon.data_dir, file, force=force)
     finally:

@@ -56,13 +56,13 @@ def fail_with(exc: ConnectorError) -> NoReturn:
     if isinstance(exc, ConfigError):
         problems = exc.problems
         if _json_requested():
-            click.echo(json.dumps({"error": exc.operator_message, "problems": problems}, ensure_ascii=False))
+            click.echo(json.dumps({"error": exc.shown, "problems": problems}, ensure_ascii=False))
         click.echo(_("error: invalid configuration in {source}:").format(source=exc.source) if exc.source else
                    _("error: invalid configuration:"), err=True)
         for line in problems:
             click.echo(f"  {line}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    fail(exc.operator_message, exit_code_for(exc))
+    fail(exc.shown, exit_code_for(exc))
 
 
 def emit_json(doc: Any) -> None:
@@ -138,7 +138,7 @@ class ConnectorGroup(click.Group):
         except ConnectorError as exc:
             fail_with(exc)
         except (OperationalError, InterfaceError) as exc:
-            fail(database_unavailable(exc, ctx.meta.get("connector.database_url", "")).operator_message)
+            fail(database_unavailable(exc, ctx.meta.get("connector.database_url", "")).shown)
         except DBAPIError as exc:
             # a constraint the code should have checked first: a bug, but still one line
             first = (str(exc.orig or exc).splitlines() or [""])[0]

@@ -153,10 +153,10 @@ def _database(settings: Settings, _config: Path) -> Iterator[Check]:
         finally:
             store.dispose()
     except ConnectorError as exc:
-        yield Check(name=_("database"), result=Result.FAIL, detail=exc.operator_message)
+        yield Check(name=_("database"), result=Result.FAIL, detail=exc.shown)
         return
     except DBAPIError as exc:
-        yield Check(name=_("database"), result=Result.FAIL, detail=database_unavailable(exc, url).operator_message)
+        yield Check(name=_("database"), result=Result.FAIL, detail=database_unavailable(exc, url).shown)
         return
     if revision != head:
         yield Check(name=_("database"), result=Result.WARN,
@@ -203,7 +203,7 @@ def _pos(settings: Settings, clock: Callable[[], datetime]) -> Iterator[Check]:
             yield Check(name=f"POS {account.name}", result=Result.OK,
                         detail=_("{url}: login accepted").format(url=account.pos_base_url))
         except ConnectorError as exc:
-            yield Check(name=f"POS {account.name}", result=Result.FAIL, detail=exc.operator_message)
+            yield Check(name=f"POS {account.name}", result=Result.FAIL, detail=exc.shown)
         finally:
             session.close()
         if server_times:
@@ -244,7 +244,7 @@ def _sstu(settings: Settings) -> Iterator[Check]:
         yield Check(name="ССТУ", result=Result.WARN,
                     detail=_("reachable, but: {problem}").format(problem=exc.operator_message))
     except ConnectorError as exc:
-        yield Check(name="ССТУ", result=Result.FAIL, detail=exc.operator_message)
+        yield Check(name="ССТУ", result=Result.FAIL, detail=exc.shown)
     finally:
         session.close()
 

@@ -74,8 +74,9 @@ def database_unavailable(exc: DBAPIError | OSError, url: str) -> DatabaseUnavail
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     reason = _PG_PREFIX.sub("", first).strip() or type(orig).__name__
-    # English: the daemon logs it while it waits, and log lines are for IT (README «Language»)
-    return DatabaseUnavailable(f"database unavailable: {_host_port(url)}: {reason}")
+    # the log gets the English text (for IT, README «Language»); the terminal its `shown` translation
+    return DatabaseUnavailable(N_("database unavailable: {where}: {reason}"),
+                               params={"where": _host_port(url), "reason": reason})
 
 
 def make_engine(url: str) -> Engine:

@@ -51,7 +51,7 @@ def test_two_daemons_with_different_data_dirs_refuse_one_sqlite_database(tmp_pat
             second.kill()
             raise AssertionError("the second daemon ran alongside the first on the same database") from None
         assert second.returncode == 1, out + err
-        assert f"another daemon already uses the database {shared}" in err and "Traceback" not in out + err
+        assert f"база данных {shared} уже используется другим экземпляром службы" in err and "Traceback" not in out + err
         assert first.poll() is None
     finally:
         code, output = _stop(first)

@@ -2,7 +2,12 @@
 
 One ``MessageFacts`` per message received in the period: when our organisation received it (the
 store's first sight of it), its POS term, when its answer reached POS, its category, problem
-address, the applicant's rating and repeat flag as POS gave them, and its executor hops.
+address, the applicant's rating and repeat flag, and its executor hops.
+
+Ratings and repeat references are read from the store's ``ratings`` table (the rating loop's record,
+one source of truth for the loop and the reports); :func:`connector.discipline.service.build` brings
+that table up to date from the POS payloads first.  The payload's ``repeated`` flag still counts a repeat
+appeal whose earlier number POS does not give.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.notices.records import Rating
 from connector.pos_client.wire import WireAppeal
 from connector.store import hops as hop_store
 from connector.store.hops import Hop
@@ -62,6 +68,7 @@ def load_facts(session: Session, first: date, last: date, zone: tzinfo, *,
     ids = [m.id for m in messages]
     answered: dict[int, datetime] = {}
     hops: dict[int, list[Hop]] = {}
+    rated: dict[int, tuple[int | None, str]] = {}
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
         for item in session.scalars(select(OutboxItem).where(
                 OutboxItem.message_id.in_(chunk), OutboxItem.kind == OutboxKind.ANSWER,
@@ -71,14 +78,17 @@ def load_facts(session: Session, first: date, last: date, zone: tzinfo, *,
         for row in session.scalars(select(ExecutorHop).where(ExecutorHop.message_id.in_(chunk))
                                    .order_by(ExecutorHop.message_id, ExecutorHop.seq)):
             hops.setdefault(row.message_id, []).append(hop_store.view(row))
+        rated.update({r.message_id: (r.rating, r.repeat_of)
+                      for r in session.scalars(select(Rating).where(Rating.message_id.in_(chunk)))})
     out = []
     for m in messages:
         appeal = _appeal(m.payload)
+        rating, repeat_of = rated.get(m.id, (None, ""))
         out.append(MessageFacts(
             message_id=m.id, pos_id=m.pos_id, received_at=m.created_at,
             term=appeal.planned_date if appeal else None, answered_at=answered.get(m.id),
             category=appeal.category.name if appeal and appeal.category else "",
             problem_address=appeal.problem_address if appeal else "",
-            rating=appeal.rating if appeal else None, repeated=bool(appeal and appeal.repeated),
+            rating=rating, repeated=bool(repeat_of or (appeal and appeal.repeated)),
             hops=tuple(hops.get(m.id, ()))))
     return out

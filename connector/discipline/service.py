@@ -8,6 +8,7 @@ from pathlib import Path
 from connector.discipline.facts import load_facts
 from connector.discipline.figures import TREND_WEEKS, Report, compute, week_start
 from connector.discipline.workbook import write_report
+from connector.notices.control import collect as collect_ratings
 from connector.store.db import Store
 
 
@@ -20,6 +21,10 @@ def last_full_week(now: datetime, zone: tzinfo) -> tuple[date, date]:
 def build(store: Store, *, first: date, last: date, zone: tzinfo, now: datetime,
           unit: str | None = None) -> Report:
     trend_first = min(first, week_start(last) - timedelta(weeks=TREND_WEEKS - 1))
+    # the ratings table is what the reports count: bring it up to date (idempotent; the notices job
+    # keeps it current too, but a report must not depend on [notices] being on)
+    with store.sessions.begin() as session:
+        collect_ratings(session, since=None, now=now)
     with store.session() as session:
         facts = load_facts(session, trend_first, last, zone)
     return compute(facts, first=first, last=last, zone=zone, now=now, unit=unit, trend_facts=facts)

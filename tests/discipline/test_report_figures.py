@@ -140,6 +140,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             run_job(ctx, "track")
             run_job(ctx, "push")
             run_job(ctx, "pull")  # POS took the EDMS term as its own (and the answers): the store follows
+        # applicants rate a share of the answers (no repeat appeals: the period's messages stay the 40)
+        assert pos.rate_answers(share=0.8, low_share=0.3, repeat_share=0.0, seed=11)["rated"]
+        run_job(ctx, "pull")
         yield w
         ctx.close()
         ctx.store.dispose()
@@ -221,6 +224,8 @@ def expected(w: World, key_of: Any) -> dict[Any, Figures]:
             c["extensions"] += sum(s.extensions for s in mine)
             c["redirects"] += sum(s.ended_away for s in mine)
             c["repeats"] += appeal.repeated
+            c["rated"] += appeal.rating is not None
+            c["rated_high"] += (appeal.rating or 0) >= 4
             if answered is not None:
                 days[key].append((answered - w.received_at).total_seconds() / 86400)
     return {key: Figures(received=c["received"], answered=c["answered"], on_time=c["on_time"],
@@ -228,7 +233,7 @@ def expected(w: World, key_of: Any) -> dict[Any, Figures]:
                          extensions=c["extensions"], redirects=c["redirects"],
                          median_days=round(statistics.median(days[key]), 1) if days[key] else None,
                          p90_days=round(_nearest_rank(days[key], 0.9), 1) if days[key] else None,
-                         rated=0, rated_high=0, repeats=c["repeats"])
+                         rated=c["rated"], rated_high=c["rated_high"], repeats=c["repeats"])
             for key, c in acc.items()}
 
 
@@ -303,7 +308,9 @@ def test_organisation_totals_and_tops_match_the_simulators(world: World) -> None
     assert t.extensions == sum(len(_docs(world.onec)[p]["tasks"]) for p in world.extended)
     assert (t.median_days, t.p90_days) == (round(statistics.median(answered), 1),
                                            round(_nearest_rank(answered, 0.9), 1))
-    assert (t.rated, t.high_share) == (0, None)  # the POS simulator rates no answer yet
+    ratings = [a.rating for a in appeals if a.rating is not None]
+    assert ratings and any(r < 4 for r in ratings) and any(r >= 4 for r in ratings)
+    assert (t.rated, t.rated_high) == (len(ratings), sum(r >= 4 for r in ratings))
     cats = Counter(a.category.name for a in appeals if a.category)
     assert dict(report.categories) == dict(sorted(cats.items(), key=lambda kv: (-kv[1], kv[0]))[:10])
     assert sum(n for _, n in report.addresses) == min(40, sum(
@@ -318,6 +325,11 @@ def test_a_unit_report_keeps_only_that_units_rows(world: World) -> None:
     assert report.total.received == report.units[0].figures.received
 
 
+def _as_stored(values: list[Any]) -> list[Any]:
+    """A share as the workbook keeps it (a float written with 16 significant digits)."""
+    return [float(f"{v:.16g}") if isinstance(v, float) else v for v in values]
+
+
 def test_the_workbook_shows_the_same_figures(world: World) -> None:
     report = _report(world)
     path = service.write(report, world.tmp_path / "out" / "r.xlsx", world.tmp_path)
@@ -329,8 +341,8 @@ def test_the_workbook_shows_the_same_figures(world: World) -> None:
                                                    for c in range(2, 2 + len(FIGURE_HEADERS))]
             for r in range(HEADER_ROW + 1, HEADER_ROW + 2 + len(report.units))}
     for row in report.units:
-        assert rows[row.unit] == figure_values(row.figures)
-    assert rows["Итого по организации"] == figure_values(report.total)
+        assert rows[row.unit] == _as_stored(figure_values(row.figures))
+    assert rows["Итого по организации"] == _as_stored(figure_values(report.total))
     executors = wb[EXECUTORS]
     assert executors.max_row == HEADER_ROW + len(report.executors)
     assert wb[TOPS].cell(row=HEADER_ROW + 1, column=1).value == report.categories[0][0]

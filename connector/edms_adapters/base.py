@@ -103,9 +103,10 @@ class ControlTaskCapable(Protocol):
 
 
 def supports_control_tasks(adapter: object) -> bool:
-    """The adapter has the operation and its target has it switched on (``control_tasks_enabled``, when the
-    adapter has such a setting)."""
-    return isinstance(adapter, ControlTaskCapable) and bool(getattr(adapter, "control_tasks_enabled", True))
+    """The adapter declares capability ``create_control_task`` (see below), has the operation, and its target
+    has it switched on (``control_tasks_enabled``, when the adapter has such a setting)."""
+    return (CREATE_CONTROL_TASK in frozenset(getattr(adapter, "capabilities", frozenset()))
+            and isinstance(adapter, ControlTaskCapable) and _enabled(adapter, CREATE_CONTROL_TASK))
 
 
 AdapterFactory = Callable[[AdapterSettings, AdapterContext], EdmsAdapter]
@@ -128,9 +129,12 @@ def prove_card_owner(msg: PosMessage, *, system: str, card_id: str, owner_pos_id
 # Callers ask :func:`capabilities_of` / :func:`appeal_lister`, never ``hasattr``.
 
 LIST_APPEALS = "list_appeals"
+CREATE_CONTROL_TASK = "create_control_task"
 #: every optional capability and what it gives (``connector edms check`` lists them all)
 OPTIONAL_CAPABILITIES: Mapping[str, str] = {
     LIST_APPEALS: "appeal cards of every channel (letters, reception, forwarded) for ССТУ and the showcase",
+    CREATE_CONTROL_TASK: "a control task for the curator on the original card (the rating loop: a low rating "
+                         "or a repeat appeal)",
 }
 
 
@@ -166,6 +170,8 @@ def capabilities_of(adapter: object) -> dict[str, str]:
 
 
 def _enabled(adapter: object, name: str) -> bool:
+    if name == CREATE_CONTROL_TASK:  # a property where the target can switch it off (Directum's task type)
+        return bool(getattr(adapter, "control_tasks_enabled", True))
     check = getattr(adapter, "appeals_enabled", None) if name == LIST_APPEALS else None
     return bool(check()) if callable(check) else True
 

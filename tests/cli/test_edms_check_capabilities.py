@@ -48,6 +48,9 @@ def test_edms_check_shows_list_appeals_per_target(tmp_path: Path, onec_sim: SimS
     assert by_account["demo"]["capabilities"]["list_appeals"] == "off"  # offered, not switched on
     medo = by_account["medo-account"]["capabilities"]["list_appeals"]
     assert medo.startswith("no: МЭДО carries documents between bodies")
+    # control tasks are a declared capability too: 1С «Поручение», МЭДО's notification package
+    assert by_account["demo"]["capabilities"]["create_control_task"] == "yes"
+    assert by_account["medo-account"]["capabilities"]["create_control_task"] == "yes"
 
     path = _config(tmp_path, onec_sim.url, extra="\n[edms.onec.appeals]\nenabled = true\n")
     result = CliRunner().invoke(main, ["edms", "check", "--config", str(path)])

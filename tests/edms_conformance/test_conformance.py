@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from connector.domain import Applicant, CardStage, ControlTaskRequest, PosCategoryRef, PosMessage, StoredFile
-from connector.edms_adapters.base import EdmsAdapter, supports_control_tasks
+from connector.edms_adapters.base import (
+    CREATE_CONTROL_TASK,
+    ControlTaskCapable,
+    EdmsAdapter,
+    capabilities_of,
+    supports_control_tasks,
+)
 from connector.edms_adapters.registry import available_adapters, create_adapter
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, ForeignCardError
 
@@ -182,6 +188,10 @@ def test_a_control_task_is_created_once_per_key_and_only_by_an_adapter_that_clai
     adapter, ref = _open_card(harness, tmp_path, "9001007")
     held = harness.control_tasks_for("9001007")
     assert supports_control_tasks(adapter) == (held is not None)
+    # declared in the capability mechanism exactly when implemented; an adapter without it says why
+    offered = capabilities_of(adapter)[CREATE_CONTROL_TASK]
+    assert offered.startswith("no: ") != isinstance(adapter, ControlTaskCapable), offered
+    assert offered != "no: not offered by this adapter"
     if held is None:
         return
     assert held == []

@@ -55,7 +55,13 @@ from connector.domain import (
     StoredFile,
     TaskRef,
 )
-from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
+from connector.edms_adapters.base import (
+    CREATE_CONTROL_TASK,
+    LIST_APPEALS,
+    AdapterContext,
+    AdapterSettings,
+    prove_card_owner,
+)
 from connector.edms_adapters.directum_rx import appeals, wire
 from connector.edms_adapters.directum_rx.checks import check_metadata, require_refs
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
@@ -71,7 +77,7 @@ Params = Mapping[str, str | int | None]
 class DirectumRxAdapter:
     name: ClassVar[str] = "directum_rx"
     settings_model: ClassVar[type[AdapterSettings]] = DirectumRxSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset({LIST_APPEALS})
+    capabilities: ClassVar[frozenset[str]] = frozenset({LIST_APPEALS, CREATE_CONTROL_TASK})
 
     def __init__(self, settings: DirectumRxSettings, context: AdapterContext) -> None:
         self.settings = settings

@@ -52,7 +52,13 @@ from connector.domain import (
     PosMessage,
     TaskRef,
 )
-from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
+from connector.edms_adapters.base import (
+    CREATE_CONTROL_TASK,
+    LIST_APPEALS,
+    AdapterContext,
+    AdapterSettings,
+    prove_card_owner,
+)
 from connector.edms_adapters.medo import control, incoming, mailbox, outgoing, pdf, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
@@ -72,7 +78,8 @@ def document_uid(account: str, pos_id: str) -> str:
 class MedoAdapter:
     name: ClassVar[str] = "medo"
     settings_model: ClassVar[type[AdapterSettings]] = MedoSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    # control tasks travel as a notification package («courseChanged», На контроль) about our document
+    capabilities: ClassVar[frozenset[str]] = frozenset({CREATE_CONTROL_TASK})
     unsupported: ClassVar[dict[str, str]] = {
         LIST_APPEALS: "МЭДО carries documents between bodies and holds no registry of the receiver's appeal "
                       "cards; list the appeals in the receiving body's own EDMS (1С, Directum) instead",

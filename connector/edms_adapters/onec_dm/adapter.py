@@ -52,7 +52,13 @@ from connector.domain import (
     StoredFile,
     TaskRef,
 )
-from connector.edms_adapters.base import LIST_APPEALS, AdapterContext, AdapterSettings, prove_card_owner
+from connector.edms_adapters.base import (
+    CREATE_CONTROL_TASK,
+    LIST_APPEALS,
+    AdapterContext,
+    AdapterSettings,
+    prove_card_owner,
+)
 from connector.edms_adapters.onec_dm import appeals, envelopes, replies, wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
 from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
@@ -89,7 +95,7 @@ def file_object_id(doc_id: str, sha256: str, index: int) -> str:
 class OnecDmAdapter:
     name: ClassVar[str] = "onec_dm"
     settings_model: ClassVar[type[AdapterSettings]] = OnecDmSettings
-    capabilities: ClassVar[frozenset[str]] = frozenset({LIST_APPEALS})
+    capabilities: ClassVar[frozenset[str]] = frozenset({LIST_APPEALS, CREATE_CONTROL_TASK})
 
     def __init__(self, settings: OnecDmSettings, context: AdapterContext) -> None:
         self.settings = settings

@@ -30,6 +30,12 @@ class ExampleSettings(AdapterSettings):
 class ExampleAdapter:
     name: ClassVar[str] = "example_edms"
     settings_model: ClassVar[type[AdapterSettings]] = ExampleSettings
+    # optional capabilities (connector.edms_adapters.base.OPTIONAL_CAPABILITIES): none, each with why
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    unsupported: ClassVar[dict[str, str]] = {
+        "list_appeals": "ExampleDesk keeps only the cards the connector created",
+        "create_control_task": "ExampleDesk has no tasks: the curator gets the notice e-mail alone",
+    }
 
     def __init__(self, settings: ExampleSettings, context: AdapterContext) -> None:
         self.settings = settings

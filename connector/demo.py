@@ -24,6 +24,7 @@ from connector.demo_appeals import (
     expected_other_channels,
 )
 from connector.demo_appeals import count as count_appeals
+from connector.demo_discipline import DemoClock, DisciplineDemoReport, MailSink, run_discipline, settings_part
 from connector.demo_edms import DemoEdms
 from connector.demo_sstu import DEMO_DEPARTMENT_ID, SstuDemoReport, prepare_mapping
 from connector.errors import LocalStorageError, UsageError
@@ -40,7 +41,8 @@ DEMO_SECRETS = (DEMO_POS_PASSWORD, DEMO_1C_PASSWORD, "rx-secret")
 # only of what the demo itself puts there.
 DEMO_MARKER = ".pos-connector-demo"
 DEMO_ENTRIES = ("connector.db", "connector.db-wal", "connector.db-shm", "connector.db-journal", "connector.db.lock",
-                "connector.lock", "answers", "attachments", "edms", "edms-sim", "mapping", "sstu", "sstu-archive")
+                "connector.lock", "answers", "attachments", "edms", "edms-sim", "mapping", "reports", "sstu",
+                "sstu-archive")
 
 
 class ShowcaseDemoReport(BaseModel):
@@ -65,10 +67,11 @@ class DemoReport(BaseModel):
     database: str
     sstu: SstuDemoReport | None = None
     showcase: ShowcaseDemoReport | None = None
+    discipline: DisciplineDemoReport | None = None
 
 
 def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
-                  edms: dict[str, Any] | None = None, sstu_url: str = "") -> Settings:
+                  edms: dict[str, Any] | None = None, sstu_url: str = "", mail_port: int = 0) -> Settings:
     edms = edms or {"type": "onec_dm", "url": f"{onec_url}/demo/ws/DMService",
                     "login": DEMO_1C_LOGIN, "password": DEMO_1C_PASSWORD}
     return settings_from_mapping({
@@ -82,6 +85,7 @@ def demo_settings(data_dir: Path, pos_url: str, onec_url: str = "",
         "sstu": {"department_id": DEMO_DEPARTMENT_ID, "base_url": sstu_url, "bodies": DEMO_BODIES}
         if sstu_url else {},
         "showcase": {"enabled": True, "territory": DEMO_TERRITORY},
+        **(settings_part(mail_port) if mail_port else {}),
     }, source="demo defaults")
 
 
@@ -93,13 +97,14 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
 
     prepare_demo_dir(data_dir)
     with SimServer(PosSimulator()) as pos, DEMO_TARGETS[edms](data_dir / "edms-sim") as target, \
-            SimServer(SstuSimulator()) as sstu:
-        settings = demo_settings(data_dir, pos.url, edms=target.settings(), sstu_url=sstu.url)
+            SimServer(SstuSimulator()) as sstu, MailSink() as mail:
+        settings = demo_settings(data_dir, pos.url, edms=target.settings(), sstu_url=sstu.url, mail_port=mail.port)
         http = requests.Session()
         http.trust_env = False  # the simulators are on loopback: never through a proxy from the environment
         step(f"seeding {messages} messages in the POS simulator")
         http.post(f"{pos.url}/_sim/seed", json={"count": messages, "seed": 2026}, timeout=60).raise_for_status()
-        ctx = build_context(settings)
+        clock = DemoClock()  # the discipline part moves it weeks on
+        ctx = build_context(settings, clock=clock)
         try:
             step("mapping: SAMPLE classifier, categories and mapping workbook imported")
             prepare_mapping(ctx.store, data_dir / "mapping")
@@ -111,7 +116,9 @@ def run_demo(messages: int, data_dir: Path, step: Callable[[str], None] = lambda
             report.sstu = _sstu_step(ctx, http, sstu.url, step)
             report.ok = report.ok and _sstu_ok(report.sstu, messages, others)
             report.showcase = _showcase_step(ctx, http, pos.url, step)
-            failures = list_failures(ctx.store)  # the showcase's refusals included
+            report.discipline = run_discipline(ctx, http, pos.url, target, clock, mail, messages, step)
+            report.ok = report.ok and Path(report.discipline.report).is_file() and report.discipline.weekly_sent
+            failures = list_failures(ctx.store)  # the showcase's and the discipline part's refusals included
             report.failures, report.failure_reasons = len(failures), [f.reason for f in failures][:20]
             report.ok = report.ok and report.showcase.items == messages + others and report.failures == 0
         finally:

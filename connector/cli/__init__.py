@@ -87,6 +87,8 @@ def _print_demo(report: Any) -> None:
         ]
     if report.showcase is not None:
         rows.append((_("data showcase: items"), report.showcase.items))
+    if report.discipline is not None:
+        rows += _discipline_rows(report.discipline)
     click.echo("\n" + _("pos-connector demo summary"))
     for label, value in rows:
         click.echo(f"  {label:<32} {value}")
@@ -100,6 +102,22 @@ def _print_demo(report: Any) -> None:
     click.echo(_("RESULT: ") + (_("every message registered once, answered once, closed, reported to ССТУ once "
                                   "and on the data showcase")
                                 if report.ok else _("NOT every message reached the end (see above)")))
+
+
+def _discipline_rows(d: Any) -> list[tuple[str, Any]]:
+    share = "—" if d.rated_high_share is None else f"{d.rated_high_share:.0%}"
+    return [
+        (_("early warnings sent"), d.warnings_sent),
+        (_("new-message notices sent"), d.new_message_notices),
+        (_("control tasks in the EDMS"), d.control_tasks),
+        (_("received overdue"), d.overdue_received),
+        (_("overdue by own fault"), d.overdue_own),
+        (_("ratings (share ≥ 4, target 80 %)"), f"{d.rated} ({share})"),
+        (_("repeat appeals"), d.repeat_appeals),
+        (_("weekly report e-mailed"), _("yes") if d.weekly_sent else _("NO")),
+        (_("e-mails to the local SMTP sink"), d.mails),
+        (_("discipline report"), d.report),
+    ]
 
 
 class _progress:

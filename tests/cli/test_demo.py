@@ -31,6 +31,14 @@ def test_demo_json_reports_every_message_through(tmp_path: Path, edms: str) -> N
     assert sstu["multi_question"] == (4 if others else 0)  # 3 POS cards and 1 letter with several questions
     # every appeal on the POS data showcase once, whatever its channel
     assert report["showcase"] == {"items": sstu["from_pos"] + sstu["other_channels"]} == {"items": 30 + others}
+    d = report["discipline"]  # weeks on: ratings, repeats, warnings, late and received-overdue messages
+    assert Path(d["report"]).is_file() and Path(d["report"]).parent == tmp_path / "demo" / "reports"
+    assert d["warnings_sent"] > 0 and d["new_message_notices"] > 0 and d["control_tasks"] > 0
+    assert d["overdue_received"] > 0 and d["overdue_own"] > 0 and d["units"] >= 3
+    assert d["rated"] > 0 and 0 < d["rated_high_share"] < 1 and d["repeat_appeals"] > 0
+    # every notice and the weekly report reached the local SMTP sink
+    assert d["weekly_sent"] is True and d["mails"] >= d["warnings_sent"] + d["new_message_notices"] + 1
+    assert _summary_row(Path(d["report"]))[-3:-1] == [d["rated"], d["rated_high_share"]]
 
 
 def test_demo_200_reports_200_appeals_to_sstu_and_a_valid_archive(tmp_path: Path) -> None:
@@ -53,6 +61,15 @@ def test_demo_200_reports_200_appeals_to_sstu_and_a_valid_archive(tmp_path: Path
     statuses = _question_statuses(Path(sstu["archive_parts"][0]))
     assert sorted(s for s in statuses if len(s) > 1) == [("Explained", "Transferred", "InWork")] * 3 + [
         ("Supported", "Transferred", "InWork")]
+
+
+def _summary_row(workbook: Path) -> list[object]:
+    """The organisation's row of the report's summary sheet: the figures a coordinator reads."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(workbook).worksheets[0]
+    row = next(r for r in sheet.iter_rows(values_only=True) if r and r[0] == "Итого по организации")
+    return [round(v, 3) if isinstance(v, float) else v for v in row if v is not None]
 
 
 def _question_statuses(part: Path) -> list[tuple[str, ...]]:

@@ -6,7 +6,7 @@ After the main cycle (every message answered on time) the demo plays what coordi
   that name the earlier number; the connector's clock moves 28 days on, the repeats are pulled,
   registered and assigned (executors in several units, some in turn) two days before their POS term:
   the ``notices`` job sends early warnings, new-message notices, and opens control tasks in the EDMS
-  for the low ratings and the repeats;
+  for the low ratings and the repeats; one repeat is redirected to another organisation;
 * more messages come in (the POS simulator seeds them) and are pulled 31 days on, their terms already
   expired: "received overdue", not the receiver's fault; the repeats are answered then, late;
 * a discipline report of the whole demo period is written, and the weekly report is mailed.
@@ -44,6 +44,7 @@ class DisciplineDemoReport(BaseModel):
     control_tasks: int
     overdue_received: int       # messages whose POS term had run out when they reached us
     overdue_own: int            # answered late (or not yet), by the fault of the hop that held them
+    redirects: int              # messages redirected to another organisation
     units: int                  # units with executors in the report
     rated: int
     rated_high_share: float | None
@@ -113,6 +114,10 @@ def run_discipline(ctx: PipelineContext, http: requests.Session, pos_url: str, t
     step("28 days on: repeat appeals pulled, registered and assigned two days before their term")
     _cycle(ctx, target, answer=False)
     _job(ctx, "notices", step, "notices: early warnings, new-message notices, control tasks for the curator")
+    for pos_id in _repeat_ids(ctx)[:1]:
+        step("EDMS: a repeat appeal redirected to another organisation (не по компетенции)")
+        target.act({"action": "redirect", "pos_id": pos_id, "org_id": "org-elsewhere",
+                    "comment": "не по компетенции"})
     step("POS: more messages, redirected to us with their terms already expired")
     http.post(f"{pos_url}/_sim/seed", json={"count": max(3, messages // 5), "seed": 2027},
               timeout=60).raise_for_status()
@@ -143,9 +148,21 @@ def _summary(ctx: PipelineContext, clock: DemoClock, sink: MailSink, first: Any,
     return DisciplineDemoReport(
         report=str(path), warnings_sent=counts.warnings_sent, new_message_notices=counts.new_message_notices,
         control_tasks=counts.control_tasks, overdue_received=t.received_overdue, overdue_own=t.overdue_own,
+        redirects=t.redirects,
         units=len([r for r in built.units if r.figures.received]), rated=t.rated,
         rated_high_share=round(t.high_share, 3) if t.high_share is not None else None,
         repeat_appeals=t.repeats, weekly_sent=weekly == 1, mails=sink.count)
+
+
+def _repeat_ids(ctx: PipelineContext) -> list[str]:
+    from sqlalchemy import select
+
+    from connector.notices.records import Rating
+    from connector.store.models import Message
+
+    with ctx.store.session() as session:
+        return list(session.scalars(select(Message.pos_id).join(Rating, Rating.message_id == Message.id)
+                                    .where(Rating.repeat_of != "").order_by(Message.id)))
 
 
 def _cycle(ctx: PipelineContext, target: DemoEdms, *, answer: bool) -> None:

@@ -112,6 +112,7 @@ def _discipline_rows(d: Any) -> list[tuple[str, Any]]:
         (_("control tasks in the EDMS"), d.control_tasks),
         (_("received overdue"), d.overdue_received),
         (_("overdue by own fault"), d.overdue_own),
+        (_("redirected to another organisation"), d.redirects),
         (_("ratings (share ≥ 4, target 80 %)"), f"{d.rated} ({share})"),
         (_("repeat appeals"), d.repeat_appeals),
         (_("weekly report e-mailed"), _("yes") if d.weekly_sent else _("NO")),

@@ -34,7 +34,7 @@ def test_demo_json_reports_every_message_through(tmp_path: Path, edms: str) -> N
     d = report["discipline"]  # weeks on: ratings, repeats, warnings, late and received-overdue messages
     assert Path(d["report"]).is_file() and Path(d["report"]).parent == tmp_path / "demo" / "reports"
     assert d["warnings_sent"] > 0 and d["new_message_notices"] > 0 and d["control_tasks"] > 0
-    assert d["overdue_received"] > 0 and d["overdue_own"] > 0 and d["units"] >= 3
+    assert d["overdue_received"] > 0 and d["overdue_own"] > 0 and d["redirects"] == 1 and d["units"] >= 3
     assert d["rated"] > 0 and 0 < d["rated_high_share"] < 1 and d["repeat_appeals"] > 0
     # every notice and the weekly report reached the local SMTP sink
     assert d["weekly_sent"] is True and d["mails"] >= d["warnings_sent"] + d["new_message_notices"] + 1

@@ -50,6 +50,8 @@ class DisciplineDemoReport(BaseModel):
     rated_high_share: float | None
     repeat_appeals: int
     weekly_sent: bool
+    weekly_report: str          # the workbook the weekly e-mail carried
+    weekly_rated: int           # ratings of that week (share ≥ 4 against the 80 % target in the workbook)
     mails: int                  # e-mails the local SMTP sink received
 
 
@@ -124,7 +126,11 @@ def run_discipline(ctx: PipelineContext, http: requests.Session, pos_url: str, t
     clock.offset = LATE_AFTER
     step("31 days on: they arrive received overdue; the repeats are answered late")
     _cycle(ctx, target, answer=True)
-    _job(ctx, "notices", step, "notices: new-message notices and warnings at expiry")
+    step("POS: applicants rate these answers too (the weekly report shows the week's ratings)")
+    _pos_act(http, pos_url, {"action": "rate_answers", "share": 0.9, "low_share": 0.3, "repeat_share": 0.0,
+                             "seed": 2027})
+    run_job(ctx, "pull")
+    _job(ctx, "notices", step, "notices: new-message notices, warnings at expiry, control tasks")
     return _summary(ctx, clock, sink, first, step)
 
 
@@ -142,6 +148,8 @@ def _summary(ctx: PipelineContext, clock: DemoClock, sink: MailSink, first: Any,
     monday = last + timedelta(days=7 - last.weekday())
     clock.offset += datetime.combine(monday, time(9, 0), tzinfo=zone) - clock()
     weekly = _job(ctx, "weekly_report", step, "weekly_report: the last full week e-mailed to the coordinators")
+    week_first, week_last = service.last_full_week(clock(), zone)
+    week = service.build(ctx.store, first=week_first, last=week_last, zone=zone, now=clock())
     with ctx.store.session() as session:
         counts = notice_counts(session)
     t = built.total
@@ -151,7 +159,8 @@ def _summary(ctx: PipelineContext, clock: DemoClock, sink: MailSink, first: Any,
         redirects=t.redirects,
         units=len([r for r in built.units if r.figures.received]), rated=t.rated,
         rated_high_share=round(t.high_share, 3) if t.high_share is not None else None,
-        repeat_appeals=t.repeats, weekly_sent=weekly == 1, mails=sink.count)
+        repeat_appeals=t.repeats, weekly_sent=weekly == 1, mails=sink.count,
+        weekly_report=str(path.parent / service.default_name(week)), weekly_rated=week.total.rated)
 
 
 def _repeat_ids(ctx: PipelineContext) -> list[str]:

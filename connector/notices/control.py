@@ -39,7 +39,7 @@ from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store import job_history
 from connector.store.leases import claim, release
-from connector.store.models import Card, Message
+from connector.store.models import Card, Message, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,10 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     settings = ctx.settings.notices
     with ctx.store.sessions.begin() as session:
         since = job_history.last_success(session, "notices")
-        collect(session, since=since - RESCAN_MARGIN if since else None, now=ctx.clock())
+        # messages.updated_at is the database default's (machine) time, the job record the injected clock's:
+        # an injected clock ahead of the machine (the demo's weeks) must not hide what changed since
+        cutoff = min(since, utcnow()) - RESCAN_MARGIN if since else None
+        collect(session, since=cutoff, now=ctx.clock())
         if settings.control_tasks:
             plan(session, settings, now=ctx.clock())
     return execute(ctx, settings, max_batches) if settings.control_tasks else JobStats()

@@ -39,6 +39,7 @@ def test_demo_json_reports_every_message_through(tmp_path: Path, edms: str) -> N
     # every notice and the weekly report reached the local SMTP sink
     assert d["weekly_sent"] is True and d["mails"] >= d["warnings_sent"] + d["new_message_notices"] + 1
     assert _summary_row(Path(d["report"]))[-3:-1] == [d["rated"], d["rated_high_share"]]
+    assert d["weekly_rated"] > 0 and _summary_row(Path(d["weekly_report"]))[-3] == d["weekly_rated"]
 
 
 def test_demo_200_reports_200_appeals_to_sstu_and_a_valid_archive(tmp_path: Path) -> None:

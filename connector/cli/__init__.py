@@ -90,8 +90,9 @@ def _print_demo(report: Any) -> None:
     if report.discipline is not None:
         rows += _discipline_rows(report.discipline)
     click.echo("\n" + _("pos-connector demo summary"))
+    width = max(len(label) for label, _value in rows)  # the Russian labels run longer than the English
     for label, value in rows:
-        click.echo(f"  {label:<32} {value}")
+        click.echo(f"  {label:<{width}} {value}")
     for reason in report.failure_reasons:
         click.echo(_("  failure: {reason}").format(reason=reason))
     if report.sstu is not None:

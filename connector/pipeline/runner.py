@@ -14,16 +14,14 @@ from connector.config import Settings
 from connector.discipline import weekly
 from connector.errors import LocalStorageError
 from connector.notices import job as notices_job
-from connector.notices.records import NOTICE_LEASED
 from connector.pipeline import pull, push, register, showcase, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
-from connector.showcase.records import ShowcaseRecord
-from connector.sstu_export.records import SstuAppealRecord
 from connector.store import job_history
 from connector.store.db import Store, default_worker_id
+from connector.store.leased import LEASED_MODELS
 from connector.store.leases import release_all
-from connector.store.models import Card, JobRun, Message, OutboxItem
+from connector.store.models import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +56,7 @@ def build_context(settings: Settings, *, create: bool = True, **overrides: Any) 
     if store.is_sqlite:
         # One daemon per SQLite database (the lockfile guards it): leases left by a killed
         # predecessor are free at once instead of after lease_seconds.
-        freed = release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord,
-                                             *NOTICE_LEASED))
+        freed = release_all(store.sessions, LEASED_MODELS)
         if freed:
             log.info("released leases of a previous run", extra={"count": freed})
     return ctx

@@ -26,13 +26,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
 
 from connector.errors import ConnectorError, DataError
-from connector.notices.records import NOTICE_LEASED
 from connector.pipeline.outbox_payloads import read_answer
-from connector.showcase.records import ShowcaseRecord
-from connector.sstu_export.records import SstuAppealRecord
 from connector.store.db import Store, current_revision
+from connector.store.leased import LEASED_MODELS
 from connector.store.leases import release_all
-from connector.store.models import Attachment, Card, Message, OutboxItem, OutboxKind
+from connector.store.models import Attachment, Message, OutboxItem, OutboxKind
 
 FORMAT = "pos-connector-backup/1"
 MANIFEST = "manifest.json"
@@ -249,7 +247,7 @@ def restore(url: str, data_dir: Path, source: Path, *, force: bool) -> BackupRep
     try:
         # The backup was taken under running workers: its leases name workers of the past, and on
         # PostgreSQL nothing else would free them before they expire.  No worker runs during a restore.
-        release_all(store.sessions, (Message, Card, OutboxItem, SstuAppealRecord, ShowcaseRecord, *NOTICE_LEASED))
+        release_all(store.sessions, LEASED_MODELS)
         with store.sessions() as session:
             messages = int(session.scalar(select(func.count()).select_from(Message)) or 0)
         revision = current_revision(store.engine)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import html
 import io
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 
 from connector.discipline.figures import RATING_TARGET, Figures, Report
+from connector.ops.mail import build_message
+from connector.ops.settings import AlertSettings
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -80,16 +82,11 @@ def summary_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-def weekly_message(report: Report, workbook: Path, *, subject: str, mail_from: str,
+def weekly_message(report: Report, workbook: Path, *, subject: str, mail: AlertSettings,
                    recipients: list[str]) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = subject.format(first=f"{report.first:%d.%m.%Y}", last=f"{report.last:%d.%m.%Y}")
-    msg["From"] = mail_from
-    msg["To"] = ", ".join(recipients)
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or None)
-    msg["X-Pos-Connector-Report"] = f"weekly:{report.first.isoformat()}"
-    msg.set_content(summary_text(report))
+    msg = build_message(mail, to=recipients, text=summary_text(report),
+                        subject=subject.format(first=f"{report.first:%d.%m.%Y}", last=f"{report.last:%d.%m.%Y}"),
+                        headers={"X-Pos-Connector-Report": f"weekly:{report.first.isoformat()}"})
     cid = make_msgid(domain="pos-connector.local")
     msg.add_alternative(summary_html(report, cid), subtype="html")
     html_part = msg.get_body(("html",))

@@ -68,7 +68,7 @@ def send(ctx: PipelineContext) -> JobStats:
         out_dir = settings.daemon.data_dir / settings.reports.out_dir
         workbook = service.write(report, None, out_dir)
         msg = weekly_message(report, workbook, subject=settings.reports.subject,
-                             mail_from=settings.alerts.mail_from, recipients=settings.reports.recipients)
+                             mail=settings.alerts, recipients=settings.reports.recipients)
         try:
             send_mail(settings.alerts, msg)
         except MailError as exc:

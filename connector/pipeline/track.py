@@ -33,6 +33,7 @@ from connector.store.models import (
     OPEN_CARD_STATES,
     Card,
     DeadlineHop,
+    ExecutorHop,
     Message,
     OutboxItem,
     OutboxKind,
@@ -53,6 +54,7 @@ class _Tracked:
     adapter: EdmsAdapter
     last_hop: DeadlineHop | None
     queued: set[tuple[str, str]]  # (kind, target) of the message's outbox entries
+    executor_hops: list[ExecutorHop]
 
 
 @dataclass(frozen=True)
@@ -85,23 +87,25 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
 
 
 def _load(ctx: PipelineContext, session: Session, ids: Sequence[int]) -> list[_Tracked]:
-    """The batch's cards with their messages, latest deadline hops and queued outbox keys: three queries."""
+    """The batch's cards with their messages, latest deadline hops, executor hops and queued outbox keys:
+    four queries."""
     pairs = session.execute(select(Card, Message).join(Message, Message.id == Card.message_id)
                             .where(Card.id.in_(ids)).order_by(Card.id)).all()
     message_ids = [message.id for _card, message in pairs]
-    hops: dict[int, DeadlineHop] = {}
+    last_hops: dict[int, DeadlineHop] = {}
     for hop in session.scalars(select(DeadlineHop).where(DeadlineHop.message_id.in_(message_ids))
                                .order_by(DeadlineHop.hop_no)):
-        hops[hop.message_id] = hop  # the highest hop_no wins
+        last_hops[hop.message_id] = hop  # the highest hop_no wins
     queued: dict[int, set[tuple[str, str]]] = {}
     for message_id, kind, target in session.execute(
             select(OutboxItem.message_id, OutboxItem.kind, OutboxItem.target)
             .where(OutboxItem.message_id.in_(message_ids))):
         queued.setdefault(message_id, set()).add((kind, target))
+    executor_hops = hops.rows_of(session, message_ids)
     return [_Tracked(id=card.id, group=card.edms_target, row=card, message=message,
                      ref=CardRef(adapter=card.adapter, external_id=card.external_id, url=card.url),
-                     adapter=ctx.adapter(card.edms_target), last_hop=hops.get(message.id),
-                     queued=queued.get(message.id, set()))
+                     adapter=ctx.adapter(card.edms_target), last_hop=last_hops.get(message.id),
+                     queued=queued.get(message.id, set()), executor_hops=executor_hops[message.id])
             for card, message in pairs]
 
 
@@ -168,7 +172,7 @@ def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: 
     card.rubric_code = state.rubric_code
     _record_hop(session, ctx, work, executor, state)
     if changed:  # an unchanged card cannot move a hop; its executors are part of the snapshot
-        hops.record(session, work.message, state, ctx.clock())
+        hops.record(session, work.message, state, ctx.clock(), work.executor_hops)
     return changed
 
 

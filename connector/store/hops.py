@@ -19,9 +19,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connector.domain import CardStage, CardState, Executor
@@ -146,17 +147,37 @@ def load(session: Session, message_id: int) -> list[Hop]:
     return [view(r) for r in rows]
 
 
-def record(session: Session, message: Message, state: CardState, now: datetime) -> int:
-    """Bring the message's executor hops up to ``state``; returns how many rows changed."""
-    rows = {r.seq: r for r in session.scalars(select(ExecutorHop).where(ExecutorHop.message_id == message.id))}
+def rows_of(session: Session, message_ids: Sequence[int]) -> dict[int, list[ExecutorHop]]:
+    """The stored hops of several messages in one query (a job's batch reads them at once)."""
+    out: dict[int, list[ExecutorHop]] = {message_id: [] for message_id in message_ids}
+    for row in session.scalars(select(ExecutorHop).where(ExecutorHop.message_id.in_(message_ids))):
+        out[row.message_id].append(row)
+    return out
+
+
+_FIELDS = ("organisation", "unit", "executor", "responsible", "turn", "started_at", "ended_at", "due", "first_due",
+           "extensions", "done_at")
+
+
+def record(session: Session, message: Message, state: CardState, now: datetime,
+           stored: Sequence[ExecutorHop] | None = None) -> int:
+    """Bring the message's executor hops up to ``state``; returns how many rows changed.
+
+    ``stored``: the message's rows when the caller read them already (:func:`rows_of`)."""
+    if stored is None:
+        stored = rows_of(session, [message.id])[message.id]
+    rows = {r.seq: r for r in stored}
     changes = hop_changes([view(r) for r in rows.values()], state, organisation_of(message), now)
+    new: list[dict[str, Any]] = []
     for hop in changes:
+        values = {field: getattr(hop, field) for field in _FIELDS}
+        values["end_reason"] = hop.end_reason.value if hop.end_reason else None
         row = rows.get(hop.seq)
         if row is None:
-            row = ExecutorHop(message_id=message.id, seq=hop.seq)
-            session.add(row)
-        for field in ("organisation", "unit", "executor", "responsible", "turn", "started_at", "ended_at", "due",
-                      "first_due", "extensions", "done_at"):
-            setattr(row, field, getattr(hop, field))
-        row.end_reason = hop.end_reason.value if hop.end_reason else None
+            new.append({"message_id": message.id, "seq": hop.seq, **values})
+            continue
+        for field, value in values.items():
+            setattr(row, field, value)
+    if new:  # one statement for all of them, not one per hop
+        session.execute(insert(ExecutorHop), new)
     return len(changes)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from connector.domain import CardRef, CardStage, PosMessage, StoredFile
+from connector.domain import CardRef, CardStage, PosMessage
 from connector.edms_adapters.base import EdmsAdapter
 from connector.errors import ConnectorError
 from connector.logs import pii_scope
@@ -22,22 +21,13 @@ from connector.pipeline import lifecycle
 from connector.pipeline.batches import Step, drain
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, record_item_error
-from connector.pos_client.wire import WireAppeal, to_pos_message
+from connector.pipeline.stored import stored_message
 from connector.store.leases import release
 from connector.store.models import Card, Message, MessageState
 
 log = logging.getLogger(__name__)
 
 JOB = "register"
-
-
-def message_to_domain(message: Message) -> PosMessage:
-    assert message.payload is not None
-    files = tuple(
-        StoredFile(name=a.name, size=a.size, sha256=a.sha256, mime_type=a.mime_type, path=Path(a.path))
-        for a in message.attachments
-    )
-    return to_pos_message(message.account, WireAppeal.model_validate(message.payload), files)
 
 
 @dataclass(frozen=True)
@@ -54,7 +44,7 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     def load(session: Session, ids: Sequence[int], _stats: JobStats) -> list[_Registration]:
         rows = session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id)
                                .options(selectinload(Message.attachments), selectinload(Message.card)))
-        return [_Registration(m.id, m.account, m, message_to_domain(m), *ctx.adapter_for_account(m.account))
+        return [_Registration(m.id, m.account, m, stored_message(m), *ctx.adapter_for_account(m.account))
                 for m in rows]
 
     def save(session: Session, work: _Registration, ref: CardRef, stats: JobStats) -> None:

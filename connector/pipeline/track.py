@@ -10,13 +10,12 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from connector.domain import Answer, CardRef, CardStage, CardState
+from connector.domain import Answer, CardRef, CardStage, CardState, PosMessage
 from connector.edms_adapters.base import EdmsAdapter, read_card
 from connector.errors import ConnectorError, SkippableItemError
 from connector.local_files import write_atomically
@@ -27,6 +26,7 @@ from connector.pipeline.context import PipelineContext
 from connector.pipeline.outbox_payloads import AnswerFile, AnswerPush
 from connector.pipeline.outcomes import JobStats, dead_letter, record_item_error
 from connector.pipeline.status_translation import OutboxIntent, plan_outbox
+from connector.pipeline.stored import stored_message
 from connector.store import hops
 from connector.store.leases import release
 from connector.store.models import (
@@ -55,6 +55,7 @@ class _Tracked:
     last_hop: DeadlineHop | None
     queued: set[tuple[str, str]]  # (kind, target) of the message's outbox entries
     executor_hops: list[ExecutorHop]
+    pos: PosMessage  # the stored message in domain terms (without its attachments)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def _load(ctx: PipelineContext, session: Session, ids: Sequence[int]) -> list[_T
     return [_Tracked(id=card.id, group=card.edms_target, row=card, message=message,
                      ref=CardRef(adapter=card.adapter, external_id=card.external_id, url=card.url),
                      adapter=ctx.adapter(card.edms_target), last_hop=last_hops.get(message.id),
-                     queued=queued.get(message.id, set()), executor_hops=executor_hops[message.id])
+                     queued=queued.get(message.id, set()), executor_hops=executor_hops[message.id],
+                     pos=stored_message(message, with_files=False))
             for card, message in pairs]
 
 
@@ -172,7 +174,8 @@ def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: 
     card.rubric_code = state.rubric_code
     _record_hop(session, ctx, work, executor, state)
     if changed:  # an unchanged card cannot move a hop; its executors are part of the snapshot
-        hops.record(session, work.message, state, ctx.clock(), work.executor_hops)
+        hops.record(session, work.message.id, work.pos.org_name or work.message.account, state, ctx.clock(),
+                    work.executor_hops)
     return changed
 
 
@@ -208,10 +211,10 @@ def _record_hop(session: Session, ctx: PipelineContext, work: _Tracked, executor
     if hop is None or hop.ended_at is not None:
         if not executor and state.stage != CardStage.REDIRECTED:
             return
-        organisation = (message.payload or {}).get("orgName") or message.account
+        organisation = work.pos.org_name or message.account
         hop = DeadlineHop(message_id=message.id, hop_no=(hop.hop_no + 1) if hop else 1,
                           organisation=organisation, executor=executor, started_at=now,
-                          deadline=state.deadline or _planned_date(message))
+                          deadline=state.deadline or work.pos.planned_date)
         session.add(hop)
         work.last_hop = hop
     else:
@@ -220,11 +223,6 @@ def _record_hop(session: Session, ctx: PipelineContext, work: _Tracked, executor
     if state.stage in (CardStage.REDIRECTED, CardStage.ANSWER_READY, CardStage.REFUSED) and hop.ended_at is None:
         hop.ended_at = now
         hop.overdue = bool(hop.deadline and now.astimezone(ctx.settings.sstu.zone).date() > hop.deadline)
-
-
-def _planned_date(message: Message) -> date | None:
-    raw = (message.payload or {}).get("plannedDate")
-    return date.fromisoformat(raw) if isinstance(raw, str) else None
 
 
 def _answer_intent(ctx: PipelineContext, message_id: int, answer: Answer) -> OutboxIntent:

@@ -27,7 +27,7 @@ from connector.config import Settings
 from connector.domain import CardStage
 from connector.errors import DataError
 from connector.pipeline.outbox_payloads import read_answer
-from connector.pos_client.wire import WireAppeal, to_pos_message
+from connector.pipeline.stored import stored_message
 from connector.rubric_mapping import versions
 from connector.rubric_mapping.lookup import Mapped, RubricLookup
 from connector.rubric_mapping.service import current_lookup
@@ -147,7 +147,7 @@ def load_snapshot(session: Session, settings: Settings, message_id: int) -> Appe
     return AppealSnapshot(
         message_id=message.id,
         department_id=settings.sstu_department(message.account),
-        message=to_pos_message(message.account, WireAppeal.model_validate(message.payload), ()),
+        message=stored_message(message, with_files=False),
         card=StoredCard(stage=CardStage(card.stage), registration_number=card.registration_number,
                         registration_date=card.registration_date, created_at=card.created_at,
                         checked_at=card.checked_at, redirect_org_id=card.redirect_org_id,

@@ -26,7 +26,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from connector.domain import CardStage, CardState, Executor
-from connector.store.models import ExecutorHop, Message
+from connector.store.models import ExecutorHop
 
 
 class EndReason(enum.StrEnum):
@@ -130,10 +130,6 @@ def hop_changes(hops: Sequence[Hop], state: CardState, organisation: str, now: d
     return out
 
 
-def organisation_of(message: Message) -> str:
-    return str((message.payload or {}).get("orgName") or message.account)
-
-
 def view(row: ExecutorHop) -> Hop:
     return Hop(seq=row.seq, organisation=row.organisation, unit=row.unit, executor=row.executor,
                responsible=row.responsible, turn=row.turn, started_at=row.started_at, ended_at=row.ended_at,
@@ -159,22 +155,23 @@ _FIELDS = ("organisation", "unit", "executor", "responsible", "turn", "started_a
            "extensions", "done_at")
 
 
-def record(session: Session, message: Message, state: CardState, now: datetime,
+def record(session: Session, message_id: int, organisation: str, state: CardState, now: datetime,
            stored: Sequence[ExecutorHop] | None = None) -> int:
     """Bring the message's executor hops up to ``state``; returns how many rows changed.
 
-    ``stored``: the message's rows when the caller read them already (:func:`rows_of`)."""
+    ``organisation``: the one that holds the message (its executors' organisation unless they name
+    another); ``stored``: the message's rows when the caller read them already (:func:`rows_of`)."""
     if stored is None:
-        stored = rows_of(session, [message.id])[message.id]
+        stored = rows_of(session, [message_id])[message_id]
     rows = {r.seq: r for r in stored}
-    changes = hop_changes([view(r) for r in rows.values()], state, organisation_of(message), now)
+    changes = hop_changes([view(r) for r in rows.values()], state, organisation, now)
     new: list[dict[str, Any]] = []
     for hop in changes:
         values = {field: getattr(hop, field) for field in _FIELDS}
         values["end_reason"] = hop.end_reason.value if hop.end_reason else None
         row = rows.get(hop.seq)
         if row is None:
-            new.append({"message_id": message.id, "seq": hop.seq, **values})
+            new.append({"message_id": message_id, "seq": hop.seq, **values})
             continue
         for field, value in values.items():
             setattr(row, field, value)

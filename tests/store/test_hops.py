@@ -95,8 +95,8 @@ def test_record_writes_and_rereads_the_hops(tmp_path) -> None:  # type: ignore[n
         message = Message(account="a", pos_id="1", state="in_work", payload={"orgName": ORG})
         session.add(message)
         session.flush()
-        assert record(session, message, state(IVANOVA, SOKOLOVA), T0) == 2
-        assert record(session, message, state(IVANOVA, SOKOLOVA), T0 + timedelta(hours=1)) == 0
+        assert record(session, message.id, ORG, state(IVANOVA, SOKOLOVA), T0) == 2
+        assert record(session, message.id, ORG, state(IVANOVA, SOKOLOVA), T0 + timedelta(hours=1)) == 0
         message_id = message.id
     with store.session() as session:
         assert [(h.seq, h.executor) for h in load(session, message_id)] == [(1, "Иванова"), (2, "Соколова")]

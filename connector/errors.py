@@ -17,9 +17,32 @@ another message's card ours.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from connector.i18n import _
+from connector.i18n import N_, _
 from connector.logs import redact_secrets
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A part of an error text that has values of its own ("POS account 'demo'", a peer's name
+    built once and used in many errors): its ``template`` is marked with N_() where it is written.
+    As a value in :class:`ConnectorError`'s ``params`` it is English in ``operator_message`` (the
+    logs) and translated in :attr:`ConnectorError.shown`."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def english(self) -> str:
+        return self.template.format(**self.params)
+
+    def shown(self) -> str:
+        return _(self.template).format(**self.params) if self.template else ""
+
+
+def _values(params: Mapping[str, object], *, shown: bool) -> dict[str, str]:
+    return {k: redact_secrets((v.shown() if shown else v.english()) if isinstance(v, Phrase) else str(v))
+            for k, v in params.items()}
 
 
 class ConnectorError(Exception):
@@ -29,22 +52,26 @@ class ConnectorError(Exception):
 
     def __init__(self, operator_message: str, *, detail: str | None = None,
                  params: Mapping[str, object] | None = None) -> None:
-        # with ``params``, operator_message is an English template marked with N_(): the logs get the
-        # English text, :attr:`shown` the template translated when it is shown (the language of the terminal)
-        self._template = operator_message if params is not None else None
-        self._params = {k: redact_secrets(str(v)) for k, v in (params or {}).items()}
-        operator_message = redact_secrets(operator_message.format(**self._params) if params is not None
-                                          else operator_message)
+        # operator_message is an English text or template marked with N_(), its values in ``params``: the
+        # logs get the English text, :attr:`shown` the text translated into the language of the process
+        # (the terminal, or the stored failure reason an operator reads)
+        self._template = operator_message
+        self._params = None if params is None else dict(params)
+        operator_message = redact_secrets(operator_message.format(**_values(params, shown=False))
+                                          if params is not None else operator_message)
         super().__init__(operator_message)
         self.operator_message = operator_message
         self.detail = redact_secrets(detail) if detail is not None else None
 
     @property
     def shown(self) -> str:
-        """The operator message in the current language (English, and so the logs, unless translated)."""
-        if self._template is None:
+        """The operator message in the current language (English, and so the logs, unless translated);
+        a text built before it got here (no catalog entry) is shown as it is."""
+        if not self._template:  # gettext("") is the catalog's header
             return self.operator_message
-        return redact_secrets(_(self._template).format(**self._params))
+        if self._params is None:
+            return redact_secrets(_(self._template))
+        return redact_secrets(_(self._template).format(**_values(self._params, shown=True)))
 
 
 class ConfigError(ConnectorError):
@@ -82,8 +109,8 @@ class RemoteRejected(SkippableItemError):
     """The remote system refused the request for this item (4xx other than auth)."""
 
     def __init__(self, operator_message: str, *, status: int | None = None, code: str | None = None,
-                 detail: str | None = None) -> None:
-        super().__init__(operator_message, detail=detail)
+                 detail: str | None = None, params: Mapping[str, object] | None = None) -> None:
+        super().__init__(operator_message, detail=detail, params=params)
         self.status = status
         self.code = code
 
@@ -98,9 +125,11 @@ class ForeignCardError(IntegrityError):
     the other's answer; creating one would make a second card under the same id.  Neither is done."""
 
     def __init__(self, *, system: str, card_id: str, owner_pos_id: str, pos_id: str) -> None:
-        owner = f"POS message {owner_pos_id}" if owner_pos_id else "no POS message (it carries no POS id)"
-        super().__init__(f"{system} card {card_id} belongs to {owner}, not to POS message {pos_id}: not linked, "
-                         "no second card created",
+        text = (N_("{system} card {card_id} belongs to POS message {owner}, not to POS message {pos_id}: "
+                   "not linked, no second card created") if owner_pos_id else
+                N_("{system} card {card_id} belongs to no POS message (it carries no POS id), not to POS message "
+                   "{pos_id}: not linked, no second card created"))
+        super().__init__(text, params={"system": system, "card_id": card_id, "owner": owner_pos_id, "pos_id": pos_id},
                          detail="check the card in the EDMS (restored backup, copied base, edited card); "
                                 "once it is put right, `connector failures retry` registers the message")
         self.system = system

@@ -56,7 +56,15 @@ from tenacity import (
     wait_exponential,
 )
 
-from connector.errors import AuthError, ConnectorError, FatalAdapterError, RemoteRejected, TransientError
+from connector.errors import (
+    AuthError,
+    ConnectorError,
+    FatalAdapterError,
+    Phrase,
+    RemoteRejected,
+    TransientError,
+)
+from connector.i18n import N_
 from connector.settings_base import StrictModel
 
 log = logging.getLogger(__name__)
@@ -143,11 +151,12 @@ EXCEPTION_TABLE: tuple[tuple[type[requests.RequestException], Rule], ...] = (
 class Peer:
     """Who is at the other end, as error messages name it: ``name`` ("Directum RX at https://…",
     "POS account 'demo'"), ``credentials`` (what an auth failure says was rejected: a login's
-    name, never a password) and ``hint`` (appended to an auth failure: what to check)."""
+    name, never a password) and ``hint`` (appended to an auth failure: what to check); a
+    :class:`~connector.errors.Phrase` is English in the logs and translated where the error is shown."""
 
-    name: str
-    credentials: str = "the credentials"
-    hint: str = ""
+    name: str | Phrase
+    credentials: str | Phrase = Phrase(N_("the credentials"))
+    hint: str | Phrase = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,19 +195,22 @@ class Resolution:
         if self.exception is not None:
             return self.exception
         error = self.error or TransientError
+        said = {"peer": peer.name, "what": what, "reason": self.reason}
         if issubclass(error, Unreachable):
-            text = f"{peer.name} did not answer {what}" if self.timed_out else f"{peer.name}: cannot connect for {what}"
-            return error(f"{text} ({self.reason})", detail=self.reason)
+            text = (N_("{peer} did not answer {what} ({reason})") if self.timed_out
+                    else N_("{peer}: cannot connect for {what} ({reason})"))
+            return error(text, params=said, detail=self.reason)
         if issubclass(error, AuthError):
-            return error(f"{peer.name}: {peer.credentials} rejected ({self.reason}) on {what}{peer.hint}",
-                         detail=self.detail)
+            return error(N_("{peer}: {credentials} rejected ({reason}) on {what}{hint}"),
+                         params={**said, "credentials": peer.credentials, "hint": peer.hint}, detail=self.detail)
         if issubclass(error, RemoteRejected):
-            return error(f"{peer.name}: {what} rejected: {self.reason}", status=self.status, code=self.code,
+            return error(N_("{peer}: {what} rejected: {reason}"), params=said, status=self.status, code=self.code,
                          detail=self.detail)
         if issubclass(error, TransientError) and self.status is not None:
-            after = " after retries" if self.retryable else ""
-            return error(f"{peer.name}: {what} answered {self.reason}{after}", detail=self.detail)
-        return error(f"{peer.name}: {what}: {self.reason}", detail=self.detail)
+            text = N_("{peer}: {what} answered {reason} after retries") if self.retryable else N_(
+                "{peer}: {what} answered {reason}")
+            return error(text, params=said, detail=self.detail)
+        return error(N_("{peer}: {what}: {reason}"), params=said, detail=self.detail)
 
 
 #: ``check(response, resolution) -> resolution``: a client's look at the body, after the status table.

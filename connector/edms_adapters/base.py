@@ -20,6 +20,7 @@ from connector.domain import (
     TaskRef,
 )
 from connector.errors import FatalAdapterError, ForeignCardError
+from connector.i18n import N_
 from connector.settings_base import StrictModel
 from connector.transport import RetryingSession
 
@@ -182,5 +183,6 @@ def appeal_lister(adapter: object) -> AppealLister:
     if LIST_APPEALS not in frozenset(getattr(adapter, "capabilities", frozenset())) \
             or not isinstance(adapter, AppealLister):
         reason = dict(getattr(adapter, "unsupported", {})).get(LIST_APPEALS, "not offered by this adapter")
-        raise UnsupportedCapability(f"EDMS adapter {name} cannot list appeals: {reason}")
+        raise UnsupportedCapability(N_("EDMS adapter {name} cannot list appeals: {reason}"),
+                                    params={"name": name, "reason": reason})
     return adapter

@@ -24,6 +24,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, LocalStorageError
+from connector.i18n import N_, _
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, batch_budget, record_item_error
 from connector.store.leases import claim, release_ids
@@ -123,17 +124,17 @@ def _record(ctx: PipelineContext, session: Session, step: Step[Any, Any], work: 
         return  # stays in run.unsaved: released at the end of the batch
     try:
         if isinstance(outcome, LocalStorageError):
-            if run.halted.is_set() and any(n == outcome.operator_message for n in stats.notes):
+            if run.halted.is_set() and any(n == outcome.shown for n in stats.notes):
                 return
             run.halted.set()
-            stats.notes.append(outcome.operator_message)
+            stats.notes.append(outcome.shown)
             log.error(f"{job} stopped: local storage", extra={"job": job, "reason": outcome.operator_message})
             return
         if isinstance(outcome, AuthError | FatalAdapterError):
             if work.group not in run.reported:  # several workers may have met the same refusal
                 run.reported.add(work.group)
                 stats.failed += 1
-                stats.notes.append(f"{work.group}: {outcome.operator_message}")
+                stats.notes.append(f"{work.group}: {outcome.shown}")
                 log.error(f"{job} stopped for {work.group}", extra={"job": job, "reason": outcome.operator_message})
             run.stopped.add(work.group)
             return
@@ -162,9 +163,10 @@ def _internal_error(ctx: PipelineContext, session: Session, work: Work, exc: Exc
                     job: str) -> None:
     log.error(f"{job}: internal error on one item (bug)", extra={"job": job, "item_id": work.id},
               exc_info=(type(exc), exc, exc.__traceback__))
-    reason = f"internal error ({type(exc).__name__}) in {job}; see the log"
-    record_item_error(session, ctx, work.row, ConnectorError(reason), job=job, stats=stats)
-    stats.notes.append(f"{reason} (item {work.id})")
+    error = ConnectorError(N_("internal error ({kind}) in {job}; see the log"),
+                           params={"kind": type(exc).__name__, "job": job})
+    record_item_error(session, ctx, work.row, error, job=job, stats=stats)
+    stats.notes.append(_("{reason} (item {id})").format(reason=error.shown, id=work.id))
 
 
 def _called(step: Step[Any, Any], works: list[Work], run: _Run,

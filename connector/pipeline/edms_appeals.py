@@ -24,6 +24,7 @@ from sqlalchemy import select
 from connector.domain import AppealQuestion, EdmsAppeal
 from connector.edms_adapters.base import UnsupportedCapability, appeal_lister
 from connector.errors import AuthError, ConnectorError
+from connector.i18n import _
 from connector.local_files import write_atomically
 from connector.pipeline.context import PipelineContext
 from connector.sstu_export.edms_facts import StoredAppeal
@@ -72,7 +73,8 @@ def sync(ctx: PipelineContext, *, since: date | None = None) -> SyncStats:
         except AuthError:
             raise
         except ConnectorError as exc:
-            stats.problems.append(f"edms.{target}: appeals not listed: {exc.operator_message}")
+            stats.problems.append(_("edms.{target}: appeals not listed: {reason}").format(target=target,
+                                                                                          reason=exc.shown))
             log.warning("EDMS appeals not listed", extra={"target": target, "reason": exc.operator_message})
     if stats.targets:
         log.info("EDMS appeals listed", extra={"listed": stats.listed, "new": stats.new, "changed": stats.changed})

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from connector.errors import ConnectorError
+from connector.i18n import N_, _
 from connector.pipeline.settings import PullSettings
 from connector.pipeline.watermark import Signpost
 from connector.pos_client.client import ListedPage
+from connector.pos_client.settings import pos_account
 from connector.pos_client.wire import WireListItem
 
 
@@ -48,13 +50,15 @@ class BoundedListing:
             new = [item for item in page.items if (item.id, item.updated_at) not in seen]
             seen.update((item.id, item.updated_at) for item in new)
             if len(seen) > s.max_items_per_run:
-                raise self._runaway(f"more than {s.max_items_per_run} items in one run ([pull] max_items_per_run)")
+                raise self._runaway(_("more than {count} items in one run ([pull] max_items_per_run)")
+                                    .format(count=s.max_items_per_run))
             stale = stale + 1 if page.next_cursor and not new else 0
             if stale >= s.max_stale_pages:
-                raise self._runaway(f"{stale} pages in a row with a fresh cursor and nothing new "
-                                    "([pull] max_stale_pages)")
+                raise self._runaway(_("{count} pages in a row with a fresh cursor and nothing new "
+                                      "([pull] max_stale_pages)").format(count=stale))
             yield from new
 
     def _runaway(self, why: str) -> ListingRunaway:
-        return ListingRunaway(f"POS account {self.account!r}: the appeal listing did not end: {why}; "
-                              "the run stopped and the watermark stays where it was")
+        return ListingRunaway(N_("{who}: the appeal listing did not end: {why}; "
+                                 "the run stopped and the watermark stays where it was"),
+                              params={"who": pos_account(self.account), "why": why})

@@ -55,18 +55,19 @@ def record_item_error(session: Session, ctx: PipelineContext,
     retry cannot change) move the item to the dead-letter queue with the reason."""
     now = ctx.clock()
     item.attempts = (item.attempts or 0) + 1
-    item.last_error = exc.operator_message
+    # what an operator reads (`connector failures list`, `connector status`): the process's language
+    item.last_error = exc.shown
     release(item)
     permanent = isinstance(exc, RemoteRejected | ForeignCardError)
     if not permanent and item.attempts < ctx.settings.daemon.max_attempts:
         delay = ctx.settings.daemon.retry_delay_seconds * 2 ** (item.attempts - 1)
         item.next_attempt_at = now + timedelta(seconds=delay)
         stats.skipped += 1
-        stats.left_to_retry(exc.operator_message)
+        stats.left_to_retry(exc.shown)
         return
     item.next_attempt_at = None
     stats.failed += 1
-    dead_letter(session, item, job=job, reason=exc.operator_message, detail=exc.detail)
+    dead_letter(session, item, job=job, reason=exc.shown, detail=exc.detail)
 
 
 def dead_letter(session: Session, item: Message | Card | OutboxItem | SstuAppealRecord | ShowcaseRecord, *, job: str,

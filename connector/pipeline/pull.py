@@ -61,15 +61,15 @@ def for_each_account(ctx: PipelineContext, work: Callable[[AccountSettings], Job
             stats += work(account)
         except AuthError as exc:
             stats.failed += 1
-            stats.notes.append(f"{account.name}: {exc.operator_message}")
+            stats.notes.append(f"{account.name}: {exc.shown}")
             log.error(f"{job} stopped for account", extra={"account": account.name, "reason": exc.operator_message})
         except ListingRunaway as exc:
-            stats.notes.append(exc.operator_message)
+            stats.notes.append(exc.shown)
             log.error(f"{job} stopped: the listing did not end",
                       extra={"account": account.name, "reason": exc.operator_message})
         except LocalStorageError as exc:
             # The batch's transaction is rolled back and the watermark stays: nothing is skipped.
-            stats.notes.append(exc.operator_message)
+            stats.notes.append(exc.shown)
             log.error(f"{job} stopped: local storage", extra={"reason": exc.operator_message})
             break
     return stats

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from connector.config import Settings
 from connector.discipline import weekly
 from connector.errors import LocalStorageError
+from connector.i18n import N_
 from connector.notices import job as notices_job
 from connector.pipeline import pull, push, register, showcase, sstu, sweep, track
 from connector.pipeline.context import PipelineContext
@@ -69,8 +70,9 @@ def ensure_data_dir(path: Path) -> None:
         if not os.access(path, os.W_OK | os.X_OK):
             raise PermissionError(13, "Permission denied")
     except OSError as exc:
-        raise LocalStorageError(f"cannot use the data directory {path}: {exc.strerror or exc} "
-                                "(daemon.data_dir; the service user must own it)") from None
+        raise LocalStorageError(N_("cannot use the data directory {path}: {reason} "
+                                   "(daemon.data_dir; the service user must own it)"),
+                                params={"path": path, "reason": exc.strerror or exc}) from None
 
 
 def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> JobStats:

@@ -18,6 +18,7 @@ from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 
 from connector.errors import ConnectorError, DataError
+from connector.i18n import _
 from connector.pipeline import edms_appeals
 from connector.pipeline.batches import Step, drain
 from connector.pipeline.context import PipelineContext
@@ -48,7 +49,7 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     try:
         config = build_config(ctx.settings, ctx.store)
     except DataError as exc:
-        stats.notes.append(exc.operator_message)
+        stats.notes.append(exc.shown)
         return stats
     refreshed = refresh(ctx.store, config, clock=ctx.clock)
     stats.failed += refreshed.invalid
@@ -60,8 +61,8 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
                 if mine:  # another worker writes it otherwise
                     _monthly_archive(ctx, config)
         except (DataError, OSError) as exc:
-            reason = exc.operator_message if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
-            stats.notes.append(f"monthly SSTU archive not written: {reason}")
+            reason = exc.shown if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+            stats.notes.append(_("monthly SSTU archive not written: {reason}").format(reason=reason))
     return stats
 
 

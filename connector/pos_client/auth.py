@@ -9,9 +9,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from connector.errors import AuthError, TransientError
+from connector.errors import AuthError, Phrase, TransientError
+from connector.i18n import N_
 from connector.pos_client import wire
-from connector.pos_client.settings import AccountSettings
+from connector.pos_client.settings import AccountSettings, pos_account
 from connector.transport import DEFAULT_TABLE, Action, Peer, RetryingSession, Rule, Table
 
 # Refresh this long before the announced expiry (bounded by a share of a short lifetime).
@@ -59,8 +60,8 @@ class TokenManager:
     def refresh(self) -> None:
         body = wire.WireTokenRequest(login=self._account.login,
                                      password=self._account.password.get_secret_value()).to_wire()
-        peer = Peer(f"POS account {self._account.name!r}", credentials="login",
-                    hint="; check the account's login and password")
+        peer = Peer(pos_account(self._account.name), credentials=Phrase(N_("login")),
+                    hint=Phrase(N_("; check the account's login and password")))
         self._token = None  # callers hold the lock (header) or own the manager alone
         with self._session.call("POST", self._url, peer=peer, what=f"POST {wire.PATH_TOKEN}", table=TOKEN_TABLE,
                                 json=body) as response:

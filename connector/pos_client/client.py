@@ -41,11 +41,12 @@ import urllib3.exceptions
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from connector.domain import PosAttachmentRef, PosStatus, StoredFile
-from connector.errors import IntegrityError, RemoteRejected, TransientError
+from connector.errors import IntegrityError, Phrase, RemoteRejected, TransientError
+from connector.i18n import N_
 from connector.local_files import local_writes
 from connector.pos_client import wire
 from connector.pos_client.auth import TokenManager
-from connector.pos_client.settings import AccountSettings
+from connector.pos_client.settings import AccountSettings, pos_account
 from connector.transport import (
     DEFAULT_TABLE,
     Action,
@@ -156,7 +157,7 @@ class PosClient:
     def __init__(self, account: AccountSettings, session: RetryingSession, *, chunk_size: int = 1 << 16) -> None:
         self.account = account
         self._session = session
-        self._peer = Peer(f"POS account {account.name!r}", credentials="token")
+        self._peer = Peer(pos_account(account.name), credentials=Phrase(N_("token")))
         self._base = account.pos_base_url.rstrip("/")
         self._chunk_size = chunk_size
         self._tokens = TokenManager(account, session)
@@ -191,8 +192,8 @@ class PosClient:
             if not page.next_cursor:
                 return
             if page.next_cursor in seen:
-                raise TransientError(f"POS account {self.account.name!r}: the appeal listing returned the same "
-                                     "cursor twice; stopped to avoid an endless loop")
+                raise TransientError(N_("{who}: the appeal listing returned the same cursor twice; stopped "
+                                        "to avoid an endless loop"), params={"who": self._who()})
             seen.add(page.next_cursor)
             cursor = page.next_cursor
 
@@ -208,9 +209,9 @@ class PosClient:
     def download_attachment(self, pos_id: str, attachment: PosAttachmentRef, dest_dir: Path) -> StoredFile:
         """Stream one attachment into ``dest_dir``, verified by size; atomic rename on success."""
         path = wire.PATH_FILE.format(id=quote(pos_id, safe=""), file_id=quote(attachment.id, safe=""))
-        what = f"attachment {attachment.id} of appeal {pos_id}"
+        what = Phrase(N_("attachment {id} of appeal {pos_id}"), {"id": attachment.id, "pos_id": pos_id})
         final = dest_dir / safe_file_name(attachment.id, attachment.name)
-        with local_writes(f"{what} in {dest_dir}"):
+        with local_writes(f"{what.english()} in {dest_dir}"):
             dest_dir.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=".download-", suffix=".part")
         tmp = Path(tmp_name)
@@ -223,21 +224,26 @@ class PosClient:
                     for chunk in response.iter_content(self._chunk_size):
                         written += len(chunk)
                         if written > attachment.size:
-                            raise IntegrityError(f"{self._who()}: {what} is larger than the announced "
-                                                 f"{attachment.size} bytes")
+                            raise IntegrityError(N_("{who}: {what} is larger than the announced {size} bytes"),
+                                                 params={"who": self._who(), "what": what, "size": attachment.size})
                         digest.update(chunk)
-                        with local_writes(f"{what} in {dest_dir}"):
+                        with local_writes(f"{what.english()} in {dest_dir}"):
                             out.write(chunk)
                 except _BROKEN_STREAM as exc:
-                    raise TransientError(f"{self._who()}: download of {what} broke off after {written} bytes "
-                                         f"({type(exc).__name__})") from None
-                with local_writes(f"{what} in {dest_dir}"):
+                    raise TransientError(N_("{who}: download of {what} broke off after {written} bytes ({kind})"),
+                                         params={"who": self._who(), "what": what, "written": written,
+                                                 "kind": type(exc).__name__}) from None
+                with local_writes(f"{what.english()} in {dest_dir}"):
                     out.flush()  # a refused write surfaces here, not in close()
             if written != attachment.size:
-                raise IntegrityError(f"{self._who()}: {what} has {written} bytes, POS announced {attachment.size}")
+                raise IntegrityError(N_("{who}: {what} has {written} bytes, POS announced {size}"),
+                                     params={"who": self._who(), "what": what, "written": written,
+                                             "size": attachment.size})
             if announced is not None and announced.isdigit() and int(announced) != written:
-                raise IntegrityError(f"{self._who()}: {what} has {written} bytes, Content-Length was {announced}")
-            with local_writes(f"{what} in {dest_dir}"):
+                raise IntegrityError(N_("{who}: {what} has {written} bytes, Content-Length was {announced}"),
+                                     params={"who": self._who(), "what": what, "written": written,
+                                             "announced": announced})
+            with local_writes(f"{what.english()} in {dest_dir}"):
                 os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -285,8 +291,8 @@ class PosClient:
 
     # --- plumbing -----------------------------------------------------------------------
 
-    def _who(self) -> str:
-        return f"POS account {self.account.name!r}"
+    def _who(self) -> Phrase:
+        return pos_account(self.account.name)
 
     def _get_json(self, path: str, model: type[M] | Any, **kwargs: Any) -> M:
         with self._send("GET", path, **kwargs) as response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from connector.errors import Phrase
+from connector.i18n import N_
 from connector.settings_base import StrictModel
 from connector.sstu_export.settings import GuidSetting
 
@@ -24,3 +26,8 @@ class AccountSettings(StrictModel):
                                                          "this body answers with text alone (ССТУ gets the text)")
     answer_file_wait_hours: float = Field(24.0, gt=0, description="an answer still without its file after this "
                                                                   "long lands in failures")
+
+
+def pos_account(name: str) -> Phrase:
+    """The account as error texts name it ("POS account 'demo'"), in the language they are shown in."""
+    return Phrase(N_("POS account {account}"), {"account": repr(name)})

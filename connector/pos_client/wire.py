@@ -32,6 +32,7 @@ from connector.domain import (
     StoredFile,
 )
 from connector.errors import TransientError
+from connector.i18n import N_
 from connector.showcase.models import Channel, ShowcaseItem, ShowcaseStatus
 
 # --- paths -------------------------------------------------------------------------------
@@ -335,13 +336,13 @@ def decode(model: type[M] | TypeAdapter[M], body: bytes | str | Any, *, what: st
         try:
             body = json.loads(body)
         except ValueError:
-            raise TransientError(f"POS sent a malformed JSON body for {what}") from None
+            raise TransientError(N_("POS sent a malformed JSON body for {what}"), params={"what": what}) from None
     adapter: TypeAdapter[M] = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
     try:
         return adapter.validate_python(body)
     except ValidationError as exc:
-        raise TransientError(f"POS response for {what} does not match the contract: {validation_summary(exc)}",
-                             detail=f"{exc.error_count()} validation error(s)") from None
+        raise TransientError(N_("POS response for {what} does not match the contract: {problems}"),
+                             params={"what": what, "problems": validation_summary(exc)}, detail=f"{exc.error_count()} validation error(s)") from None
 
 
 # --- mapping to the domain -----------------------------------------------------------------

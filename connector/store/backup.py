@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
 
 from connector.errors import ConnectorError, DataError
+from connector.i18n import N_
 from connector.pipeline.outbox_payloads import read_answer
 from connector.store.db import Store, current_revision
 from connector.store.leased import LEASED_MODELS
@@ -131,7 +132,8 @@ def _pg_tool(name: str) -> str:
 def backup(store: Store, data_dir: Path, dest: Path) -> BackupReport:
     """Write the archive to ``dest`` (atomically: a partial backup never carries the final name)."""
     if dest.exists():
-        raise DataError(f"{dest} already exists: choose a new name (a backup never overwrites one)")
+        raise DataError(N_("{dest} already exists: choose a new name (a backup never overwrites one)"),
+                        params={"dest": dest})
     dest.parent.mkdir(parents=True, exist_ok=True)
     url = store.url
     with store.sessions() as session:
@@ -191,11 +193,13 @@ def read_manifest(tar: tarfile.TarFile, source: Path) -> dict[str, object]:
     except KeyError:
         member = None
     if member is None:
-        raise DataError(f"{source}: not a pos-connector backup (no {MANIFEST})")
+        raise DataError(N_("{source}: not a pos-connector backup (no {manifest})"),
+                        params={"source": source, "manifest": MANIFEST})
     try:
         manifest = json.loads(member.read())
     except ValueError as exc:
-        raise DataError(f"{source}: {MANIFEST} is not JSON ({exc})") from None
+        raise DataError(N_("{source}: {manifest} is not JSON ({reason})"),
+                        params={"source": source, "manifest": MANIFEST, "reason": exc}) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise DataError(f"{source}: unknown backup format {manifest.get('format') if isinstance(manifest, dict) else '?'}")
     return manifest
@@ -213,23 +217,25 @@ def restore(url: str, data_dir: Path, source: Path, *, force: bool) -> BackupRep
     """Replace the store and the data files with the archive's.  The daemon must be stopped (the
     caller holds its lock); a store that holds messages is replaced only with ``force``."""
     if not source.is_file():
-        raise DataError(f"{source}: no such backup file")
+        raise DataError(N_("{source}: no such backup file"), params={"source": source})
     try:
         tar = tarfile.open(source, "r:gz")
     except (tarfile.TarError, OSError) as exc:
-        raise DataError(f"{source}: not a readable tar.gz backup ({exc})") from None
+        raise DataError(N_("{source}: not a readable tar.gz backup ({reason})"),
+                        params={"source": source, "reason": exc}) from None
     with tar:
         manifest = read_manifest(tar, source)
         backend = "sqlite" if _is_sqlite(url) else "postgresql"
         if manifest.get("backend") != backend:
-            raise DataError(f"{source}: a {manifest.get('backend')} backup cannot be restored into a {backend} store")
+            raise DataError(N_("{source}: a {found} backup cannot be restored into a {backend} store"),
+                            params={"source": source, "found": manifest.get("backend"), "backend": backend})
         if not force:
             existing = Store(url, migrate=False) if backend == "postgresql" or _sqlite_path(url).exists() else None
             if existing is not None:
                 try:
                     if not _store_is_empty(existing):
-                        raise DataError(f"the store at {_display(url)} holds messages: pass --force to replace it "
-                                        "with the backup")
+                        raise DataError(N_("the store at {where} holds messages: pass --force to replace it "
+                                           "with the backup"), params={"where": _display(url)})
                 finally:
                     existing.engine.dispose()
         with tempfile.TemporaryDirectory(dir=_staging_parent(url, data_dir), prefix=".restore-") as tmp:
@@ -237,7 +243,8 @@ def restore(url: str, data_dir: Path, source: Path, *, force: bool) -> BackupRep
             tar.extractall(work, filter="data")
             dump = work / str(manifest["database"])
             if not dump.is_file():
-                raise DataError(f"{source}: the database member {manifest['database']} is missing")
+                raise DataError(N_("{source}: the database member {member} is missing"),
+                                params={"source": source, "member": manifest["database"]})
             _restore_files(work / FILES_PREFIX.rstrip("/"), data_dir)
             if backend == "sqlite":
                 _restore_sqlite(dump, _sqlite_path(url))
@@ -276,7 +283,7 @@ def _restore_files(files: Path, data_dir: Path) -> None:
 
 def _restore_sqlite(dump: Path, database: Path) -> None:
     if dump.read_bytes()[:16] != _SQLITE_MAGIC:
-        raise DataError(f"{dump.name} in the backup is not an SQLite database")
+        raise DataError(N_("{name} in the backup is not an SQLite database"), params={"name": dump.name})
     for side in ("-wal", "-shm", "-journal"):
         Path(f"{database}{side}").unlink(missing_ok=True)
     os.replace(dump, database)

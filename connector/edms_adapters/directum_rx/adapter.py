@@ -65,7 +65,8 @@ from connector.edms_adapters.base import (
 from connector.edms_adapters.directum_rx import appeals, wire
 from connector.edms_adapters.directum_rx.checks import check_metadata, require_refs
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
-from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
+from connector.errors import AuthError, FatalAdapterError, Phrase, RemoteRejected, TransientError
+from connector.i18n import N_
 from connector.transport import Peer, Resolution, Unreachable
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class DirectumRxAdapter:
         session.auth = (settings.login, settings.password.get_secret_value())
         session.headers["Accept"] = "application/json"
         self._session = session
-        self._peer = Peer(f"Directum RX at {settings.url}", credentials=f"the credentials of user {settings.login!r}")
+        self._peer = Peer(Phrase(N_("Directum RX at {url}"), {"url": settings.url}),
+                          credentials=Phrase(N_("the credentials of user {login}"), {"login": repr(settings.login)}))
         self._create_attempts = session.policy.max_attempts
         self._apps: dict[str, int] = {}
 
@@ -270,7 +272,7 @@ class DirectumRxAdapter:
         which a retry (or the pipeline's next attempt) finds it instead of creating it again."""
         s = self.settings
         if not s.control_tasks_set:
-            raise RemoteRejected("control tasks are off for this Directum RX target (control_tasks_set = '')")
+            raise RemoteRejected(N_("control tasks are off for this Directum RX target (control_tasks_set = '')"))
         letter_id = int(self._require_letter(ref)[wire.P_ID])
         head = "На контроль: низкая оценка заявителя" if task.reason == "rating" else "На контроль: повторное обращение"
         subject = f"{head} {wire.control_marker(task.key)}"
@@ -300,9 +302,11 @@ class DirectumRxAdapter:
             try:
                 wire.parse_count(count.content)
             except wire.MalformedReply as exc:
-                raise FatalAdapterError(f"{s.url}/{s.incoming_set}/$count is not a number", detail=str(exc)) from None
+                raise FatalAdapterError(N_("{url}/{set}/$count is not a number"),
+                                        params={"url": s.url, "set": s.incoming_set}, detail=str(exc)) from None
         except Unreachable as exc:
-            raise FatalAdapterError(f"cannot reach Directum RX at {s.url}", detail=exc.detail) from None
+            raise FatalAdapterError(N_("cannot reach Directum RX at {url}"), params={"url": s.url},
+                                    detail=exc.detail) from None
 
     def close(self) -> None:
         self._session.close()
@@ -404,8 +408,9 @@ class DirectumRxAdapter:
                     self._apps[candidate] = int(found[0][wire.P_ID])
             if candidate in self._apps:
                 return self._apps[candidate]
-        raise FatalAdapterError(f"Directum RX at {s.url} has no associated application for '.{ext}' nor for "
-                                f"'.{s.fallback_extension}' (set associated_application_id or fallback_extension)")
+        raise FatalAdapterError(N_("Directum RX at {url} has no associated application for '.{ext}' nor for "
+                                   "'.{fallback}' (set associated_application_id or fallback_extension)"),
+                                params={"url": s.url, "ext": ext, "fallback": s.fallback_extension})
 
     def _create(self, path: str, body: dict[str, Any], find: Callable[[], dict[str, Any] | None],
                 what: str) -> dict[str, Any]:
@@ -420,7 +425,8 @@ class DirectumRxAdapter:
             try:
                 return wire.entity(self._send("POST", path, json_body=body, what=what, once=True).content)
             except wire.MalformedReply as exc:
-                last = TransientError(f"Directum RX sent a malformed reply creating a {what}", detail=str(exc))
+                last = TransientError(N_("Directum RX sent a malformed reply creating a {what}"),
+                                      params={"what": what}, detail=str(exc))
             except TransientError as exc:
                 last = exc
         found = find()
@@ -448,13 +454,14 @@ class DirectumRxAdapter:
         try:
             letter_id = int(ref.external_id)
         except ValueError:
-            raise RemoteRejected(f"Directum letter id {ref.external_id!r} is not a number", code="not_found") from None
+            raise RemoteRejected(N_("Directum letter id {card_id} is not a number"),
+                                 params={"card_id": repr(ref.external_id)}, code="not_found") from None
         try:
             return self._get_entity(wire.key(self.settings.incoming_set, letter_id), what="incoming letter")
         except RemoteRejected as exc:
             if exc.status == 404:
-                raise RemoteRejected(f"Directum letter {letter_id} not found", status=404, code="not_found",
-                                     detail=exc.detail) from None
+                raise RemoteRejected(N_("Directum letter {letter_id} not found"), params={"letter_id": letter_id},
+                                     status=404, code="not_found", detail=exc.detail) from None
             raise
 
     def _executors(self, tasks: list[dict[str, Any]]) -> tuple[Executor, ...]:
@@ -518,15 +525,16 @@ class DirectumRxAdapter:
         try:
             return wire.collection(resp.content)
         except wire.MalformedReply as exc:
-            raise TransientError(f"Directum RX sent a malformed reply to GET {path.split('(')[0]}",
-                                 detail=str(exc)) from None
+            raise TransientError(N_("Directum RX sent a malformed reply to GET {path}"),
+                                 params={"path": path.split("(")[0]}, detail=str(exc)) from None
 
     def _get_entity(self, path: str, *, what: str) -> dict[str, Any]:
         resp = self._send("GET", path, what=what)
         try:
             return wire.entity(resp.content)
         except wire.MalformedReply as exc:
-            raise TransientError(f"Directum RX sent a malformed {what}", detail=str(exc)) from None
+            raise TransientError(N_("Directum RX sent a malformed {what}"), params={"what": what},
+                                 detail=str(exc)) from None
 
     def _card_url(self, letter_id: int) -> str:
         s = self.settings
@@ -571,4 +579,4 @@ def _b64decode(value: Any) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise TransientError("Directum RX sent a body that is not base64", detail=str(exc)[:200]) from None
+        raise TransientError(N_("Directum RX sent a body that is not base64"), detail=str(exc)[:200]) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from connector.edms_adapters.directum_rx import wire
 from connector.edms_adapters.directum_rx.settings import DirectumRxSettings
 from connector.errors import FatalAdapterError
+from connector.i18n import N_
 
 
 def require_refs(s: DirectumRxSettings, target_name: str) -> None:
@@ -14,8 +15,9 @@ def require_refs(s: DirectumRxSettings, target_name: str) -> None:
     missing = s.missing_required()
     if missing:
         raise FatalAdapterError(
-            f"edms.{target_name}: set {', '.join(missing)} (ids from the installation's IDocumentKinds, "
-            "IBusinessUnits, IDepartments): Directum RX requires them on every incoming letter")
+            N_("edms.{target}: set {keys} (ids from the installation's IDocumentKinds, "
+               "IBusinessUnits, IDepartments): Directum RX requires them on every incoming letter"),
+            params={"target": target_name, "keys": ", ".join(missing)})
 
 
 def check_metadata(s: DirectumRxSettings, metadata: bytes) -> None:
@@ -25,14 +27,16 @@ def check_metadata(s: DirectumRxSettings, metadata: bytes) -> None:
         sets = wire.entity_sets(metadata)
         known = wire.set_properties(metadata)
     except (ValueError, SyntaxError) as exc:
-        raise FatalAdapterError(f"{s.url}/$metadata is not an OData CSDL document", detail=str(exc)[:200]) from None
+        raise FatalAdapterError(N_("{url}/$metadata is not an OData CSDL document"), params={"url": s.url},
+                                detail=str(exc)[:200]) from None
     needed = [s.incoming_set, s.outgoing_set, s.persons_set, s.tasks_set]
     if s.require_assignments:
         needed.append(s.assignments_set)
     missing = [name for name in needed if name not in sets]
     if missing:
-        raise FatalAdapterError(f"Directum RX at {s.url} has no entity set(s) {', '.join(missing)} "
-                                "(check the *_set settings against $metadata)")
+        raise FatalAdapterError(N_("Directum RX at {url} has no entity set(s) {sets} "
+                                   "(check the *_set settings against $metadata)"),
+                                params={"url": s.url, "sets": ", ".join(missing)})
     wanted = {
         s.tasks_set: [("task_resolution_property", s.task_resolution_property),
                       ("task_executor_property", s.task_executor_property),
@@ -45,5 +49,6 @@ def check_metadata(s: DirectumRxSettings, metadata: bytes) -> None:
             continue  # its type is not in the document: nothing to say
         for key, name in pairs:
             if name and name not in known[set_name]:
-                raise FatalAdapterError(f"Directum RX at {s.url}: {set_name} has no property {name!r} "
-                                        f"(setting {key}; see docs/edms.md, «Directum RX»)")
+                raise FatalAdapterError(N_("Directum RX at {url}: {set} has no property {name} "
+                                           "(setting {key}; see docs/edms.md, «Directum RX»)"),
+                                        params={"url": s.url, "set": set_name, "name": repr(name), "key": key})

@@ -62,6 +62,7 @@ from connector.edms_adapters.base import (
 from connector.edms_adapters.medo import control, incoming, mailbox, outgoing, pdf, wire
 from connector.edms_adapters.medo.settings import MedoSettings
 from connector.errors import FatalAdapterError, SkippableItemError, TransientError
+from connector.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,9 @@ class MedoAdapter:
         limit = s.max_package_mb * 1024 * 1024
         total = sum(a.size for a in msg.attachments) + len(msg.text.encode())
         if total > limit:
-            raise SkippableItemError(f"МЭДО package for POS message {msg.pos_id} would be {total} bytes "
-                                     f"(max_package_mb = {s.max_package_mb})")
+            raise SkippableItemError(N_("МЭДО package for POS message {pos_id} would be {total} bytes "
+                                        "(max_package_mb = {max_mb})"),
+                                     params={"pos_id": msg.pos_id, "total": total, "max_mb": s.max_package_mb})
         for stale in s.outbox_dir.glob(f".tmp-{uid}-*"):  # a crash of ours mid-write
             shutil.rmtree(stale, ignore_errors=True)
         try:
@@ -128,16 +130,17 @@ class MedoAdapter:
             self._prove_sent(msg, uid)
             return ref
         except wire.RejectedXml as exc:
-            raise SkippableItemError(f"МЭДО package for POS message {msg.pos_id} fails our schema",
-                                     detail=str(exc)) from None
+            raise SkippableItemError(N_("МЭДО package for POS message {pos_id} fails our schema"),
+                                     params={"pos_id": msg.pos_id}, detail=str(exc)) from None
         except pdf.NoFont as exc:
-            raise FatalAdapterError(str(exc)) from None
+            raise FatalAdapterError(exc.template, params=exc.params) from None
         except outgoing.SignatureFailed as exc:
-            raise TransientError(f"МЭДО package for POS message {msg.pos_id} not signed", detail=str(exc)) from None
+            raise TransientError(N_("МЭДО package for POS message {pos_id} not signed"), params={"pos_id": msg.pos_id},
+                                 detail=str(exc)) from None
         except OSError as exc:
             if (s.outbox_dir / uid).is_dir():  # rename lost a race with an earlier attempt
                 return ref
-            raise TransientError(f"cannot write the МЭДО package into {s.outbox_dir}",
+            raise TransientError(N_("cannot write the МЭДО package into {path}"), params={"path": s.outbox_dir},
                                  detail=f"{type(exc).__name__} errno={exc.errno}") from None
         self.index.mark_sent(uid, msg.pos_id, _now().isoformat())
         log.info("МЭДО package written", extra={"uid": uid, "pos_id": msg.pos_id, "files": len(msg.attachments)})
@@ -164,11 +167,11 @@ class MedoAdapter:
             except FileExistsError:
                 pass  # another attempt wrote it first
             except wire.RejectedXml as exc:
-                raise SkippableItemError("МЭДО control notification fails our schema", detail=str(exc)) from None
+                raise SkippableItemError(N_("МЭДО control notification fails our schema"), detail=str(exc)) from None
             except OSError as exc:
                 if not (s.outbox_dir / uid).is_dir():
-                    raise TransientError(f"cannot write the МЭДО package into {s.outbox_dir}",
-                                         detail=f"{type(exc).__name__} errno={exc.errno}") from None
+                    raise TransientError(N_("cannot write the МЭДО package into {path}"),
+                                         params={"path": s.outbox_dir}, detail=f"{type(exc).__name__} errno={exc.errno}") from None
             self.index.mark_sent(uid, "", _now().isoformat())
             log.info("МЭДО control notification written", extra={"uid": uid, "document": ref.external_id})
         return TaskRef(adapter=self.name, external_id=uid)
@@ -194,7 +197,7 @@ class MedoAdapter:
                 files.append(AnswerFile(name=name, mime_type=mimetypes.guess_type(name)[0] or
                                         "application/octet-stream", content=content))
         except (OSError, wire.RejectedXml) as exc:
-            raise TransientError(f"cannot read the МЭДО answer package {package.name}",
+            raise TransientError(N_("cannot read the МЭДО answer package {name}"), params={"name": package.name},
                                  detail=f"{type(exc).__name__}") from None
         return Answer(text=meta["text"], signer=meta["signer"],
                       date=wire.parse_date(meta["date"]) or _now().astimezone(self._context.zone).date(), decision=meta["decision"],
@@ -205,14 +208,15 @@ class MedoAdapter:
         try:
             pdf.find_font(s.pdf_font)
         except pdf.NoFont as exc:
-            raise FatalAdapterError(str(exc)) from None
+            raise FatalAdapterError(exc.template, params=exc.params) from None
         self._require_dir(s.outbox_dir, "outbox_dir", write=True)
         self._require_dir(s.inbox_dir, "inbox_dir", write=True)
         for key, path in (("archive_dir", s.archive_path), ("quarantine_dir", s.quarantine_path)):
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise FatalAdapterError(f"МЭДО {key} {path} cannot be created: {exc.strerror}") from None
+                raise FatalAdapterError(N_("МЭДО {key} {path} cannot be created: {reason}"),
+                                        params={"key": key, "path": path, "reason": exc.strerror}) from None
             self._require_dir(path, key, write=True)
 
     def close(self) -> None:
@@ -232,7 +236,7 @@ class MedoAdapter:
         try:
             mtime = inbox.stat().st_mtime_ns
         except OSError:
-            raise TransientError(f"МЭДО inbox_dir {inbox} cannot be read") from None
+            raise TransientError(N_("МЭДО inbox_dir {path} cannot be read"), params={"path": inbox}) from None
         now = time.monotonic()
         fresh = mtime == self._last_mtime and not self._incomplete  # an incomplete package completes in place
         if not force and fresh and now - self._last_scan < self.settings.scan_interval_seconds:
@@ -241,7 +245,7 @@ class MedoAdapter:
         try:
             entries = self.mailbox.entries()
         except OSError:
-            raise TransientError(f"МЭДО inbox_dir {inbox} cannot be listed") from None
+            raise TransientError(N_("МЭДО inbox_dir {path} cannot be listed"), params={"path": inbox}) from None
         for entry in entries:
             counts[self._process_entry(entry)] += 1
         self._incomplete = counts["incomplete"]
@@ -404,18 +408,19 @@ class MedoAdapter:
 
     def _require_dir(self, path: Path, key: str, *, write: bool) -> None:
         if not path.exists():
-            raise FatalAdapterError(f"МЭДО {key} {path} does not exist")
+            raise FatalAdapterError(N_("МЭДО {key} {path} does not exist"), params={"key": key, "path": path})
         if not path.is_dir():
-            raise FatalAdapterError(f"МЭДО {key} {path} is not a directory")
+            raise FatalAdapterError(N_("МЭДО {key} {path} is not a directory"), params={"key": key, "path": path})
         if not os.access(path, os.R_OK | os.X_OK):
-            raise FatalAdapterError(f"МЭДО {key} {path} is not readable")
+            raise FatalAdapterError(N_("МЭДО {key} {path} is not readable"), params={"key": key, "path": path})
         if write:
             probe = path / f".health-{uuid.uuid4().hex}"
             try:
                 probe.write_bytes(b"")
                 probe.unlink()
             except OSError as exc:
-                raise FatalAdapterError(f"МЭДО {key} {path} is not writable: {exc.strerror}") from None
+                raise FatalAdapterError(N_("МЭДО {key} {path} is not writable: {reason}"),
+                                        params={"key": key, "path": path, "reason": exc.strerror}) from None
 
 
 def _now() -> datetime:

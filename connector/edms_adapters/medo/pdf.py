@@ -14,6 +14,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from connector.i18n import N_
+
 FONT_CANDIDATES = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
@@ -25,7 +27,13 @@ _FAMILY = "appeal"
 
 
 class NoFont(LookupError):
-    """No TrueType font with Cyrillic to render the appeal with; ``str()`` says what to set."""
+    """No TrueType font with Cyrillic to render the appeal with; ``str()`` says what to set, and
+    ``template`` / ``params`` are that text for a :class:`~connector.errors.ConnectorError`."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template.format(**params))
+        self.template = template
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,13 @@ class Rendered:
 def find_font(configured: Path | None) -> Path:
     if configured is not None:
         if not configured.is_file():
-            raise NoFont(f"pdf_font {configured} is not a file")
+            raise NoFont(N_("pdf_font {path} is not a file"), path=configured)
         return configured
     for candidate in FONT_CANDIDATES:
         if candidate.is_file():
             return candidate
-    raise NoFont("no TrueType font with Cyrillic found for the МЭДО PDF main document: set pdf_font "
-                 "(e.g. DejaVuSans.ttf; Debian/Ubuntu: apt-get install fonts-dejavu-core)")
+    raise NoFont(N_("no TrueType font with Cyrillic found for the МЭДО PDF main document: set pdf_font "
+                    "(e.g. DejaVuSans.ttf; Debian/Ubuntu: apt-get install fonts-dejavu-core)"))
 
 
 def render_appeal(font: Path, title: str, lines: list[tuple[str, str]], text: str, created: datetime) -> Rendered:

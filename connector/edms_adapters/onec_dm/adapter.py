@@ -61,7 +61,8 @@ from connector.edms_adapters.base import (
 )
 from connector.edms_adapters.onec_dm import appeals, envelopes, replies, wire
 from connector.edms_adapters.onec_dm.settings import OnecDmSettings
-from connector.errors import AuthError, FatalAdapterError, RemoteRejected, TransientError
+from connector.errors import AuthError, FatalAdapterError, Phrase, RemoteRejected, TransientError
+from connector.i18n import N_
 from connector.transport import Action, Peer, Resolution, Unreachable
 
 if TYPE_CHECKING:
@@ -77,9 +78,10 @@ class DmErrorRejected(RemoteRejected):
 
     def __init__(self, request_type: str, reply: wire.DmErrorReply) -> None:
         code = reply.kind
-        hint = " (the installation requires an electronic signature: useDigitalSignatures)" \
-            if reply.signature_required else ""
-        super().__init__(f"1C DMService refused {request_type} (DMError{' ' + code if code else ''}){hint}",
+        text = (N_("1C DMService refused {request} (DMError{code}) (the installation requires an electronic "
+                   "signature: useDigitalSignatures)") if reply.signature_required
+                else N_("1C DMService refused {request} (DMError{code})"))
+        super().__init__(text, params={"request": request_type, "code": " " + code if code else ""},
                          code=code, detail=reply.text)
         self.reply = reply
 
@@ -103,7 +105,8 @@ class OnecDmAdapter:
         session = context.session_factory()
         session.auth = (settings.login, settings.password.get_secret_value())
         self._session = session
-        self._peer = Peer(f"1C DMService at {settings.url}", credentials=f"the credentials of user {settings.login!r}")
+        self._peer = Peer(Phrase(N_("1C DMService at {url}"), {"url": settings.url}),
+                          credentials=Phrase(N_("the credentials of user {login}"), {"login": repr(settings.login)}))
         # zeep is imported here, not with the module: validating a configuration loads this class,
         # and `connector status` should not pay for a SOAP stack it never uses
         import zeep
@@ -134,8 +137,9 @@ class OnecDmAdapter:
                 log.info("1C card already existed (earlier reply lost)", extra={"doc_id": doc_id})
                 doc = self._retrieve_doc(doc_id, s.document_type)
                 if doc is None:
-                    raise TransientError(f"1C DMService says card {doc_id} exists but does not return it "
-                                         f"as a {s.document_type}") from None
+                    raise TransientError(N_("1C DMService says card {doc_id} exists but does not return it "
+                                            "as a {document_type}"),
+                                         params={"doc_id": doc_id, "document_type": s.document_type}) from None
                 found = True
         if found and doc is not None:
             # a card we did not just create is ours only if its externalObject carries this POS id
@@ -327,7 +331,8 @@ class OnecDmAdapter:
             self._execute(wire.R_CURRENT_USER, wire.new_request(wire.R_CURRENT_USER, self.settings.database_id)[0])
             self.health_details = {"version": version, "useDigitalSignatures": self._use_digital_signatures()}
         except Unreachable as exc:
-            raise FatalAdapterError(f"cannot reach 1C DMService at {self.settings.url}", detail=exc.detail) from None
+            raise FatalAdapterError(N_("cannot reach 1C DMService at {url}"), params={"url": self.settings.url},
+                                    detail=exc.detail) from None
 
     def close(self) -> None:
         self._session.close()
@@ -341,7 +346,8 @@ class OnecDmAdapter:
             try:
                 self._client = zeep.Client(str(path), transport=self._transport, settings=self._zeep_settings)
             except (OSError, zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
-                raise FatalAdapterError(f"cannot load the DMService WSDL {path}", detail=str(exc)) from None
+                raise FatalAdapterError(N_("cannot load the DMService WSDL {path}"), params={"path": path},
+                                        detail=str(exc)) from None
         return self._client
 
     def _use_digital_signatures(self) -> str:
@@ -398,18 +404,19 @@ class OnecDmAdapter:
     def _require_doc(self, ref: CardRef) -> replies.DocInfo:
         doc = self._retrieve_doc(ref.external_id, self.settings.document_type)
         if doc is None:
-            raise RemoteRejected(f"1C card {ref.external_id} not found", code="not_found")
+            raise RemoteRejected(N_("1C card {card_id} not found"), params={"card_id": ref.external_id},
+                                 code="not_found")
         return doc
 
     def _retrieve_file(self, file_id: str) -> replies.FileInfo:
         obj = self._retrieve(file_id, wire.T_FILE, ("objectId", "name", "extension", "size", wire.COLUMN_BINARY))
         if obj is None:
-            raise RemoteRejected(f"1C file {file_id} not found", code="not_found")
+            raise RemoteRejected(N_("1C file {file_id} not found"), params={"file_id": file_id}, code="not_found")
         found = replies.parse_file(obj)
         if found.size_mismatch:
             # S4 checks this too: a cut reply or an empty binaryData must not become the answer's file
-            raise TransientError(f"1C file {file_id} arrived with {len(found.content or b'')} bytes, "
-                                 f"its size says {found.size}")
+            raise TransientError(N_("1C file {file_id} arrived with {got} bytes, its size says {size}"),
+                                 params={"file_id": file_id, "got": len(found.content or b""), "size": found.size})
         return found
 
     def _files_of(self, owner_id: str, owner_type: str) -> list[replies.FileInfo]:
@@ -495,7 +502,7 @@ class OnecDmAdapter:
         an error page (HTML from a proxy, say) just yields ``None``."""
         if not content.strip():
             if strict:
-                raise FatalAdapterError(f"{self.settings.url} sent an empty reply")
+                raise FatalAdapterError(N_("{url} sent an empty reply"), params={"url": self.settings.url})
             return None
         import zeep.exceptions
         import zeep.loader
@@ -504,13 +511,13 @@ class OnecDmAdapter:
         try:
             return parse(content, self._transport, settings=self._zeep_settings)  # type: ignore[no-any-return]
         except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
-            raise FatalAdapterError(f"refused a reply from {self.settings.url}: it carries a DTD or entities",
-                                    detail=type(exc).__name__) from None
+            raise FatalAdapterError(N_("refused a reply from {url}: it carries a DTD or entities"),
+                                    params={"url": self.settings.url}, detail=type(exc).__name__) from None
         except zeep.exceptions.XMLSyntaxError as exc:
             if strict:
-                hint = " (a text node over 10 MB: set xml_huge_tree = true)" if "huge" in str(exc).lower() else ""
-                raise FatalAdapterError(f"{self.settings.url} sent a reply that is not XML{hint}",
-                                        detail=str(exc)[:200]) from None
+                text = (N_("{url} sent a reply that is not XML (a text node over 10 MB: set xml_huge_tree = true)")
+                        if "huge" in str(exc).lower() else N_("{url} sent a reply that is not XML"))
+                raise FatalAdapterError(text, params={"url": self.settings.url}, detail=str(exc)[:200]) from None
             return None
 
 
@@ -530,18 +537,19 @@ class _Reply:
         root = self._adapter._parse(response.content, strict=resolution.action is Action.SUCCESS)  # noqa: SLF001
         fault = wire.find_fault(root) if root is not None else None
         if fault is not None:
-            return resolution.fail(TransientError, reason=f"a SOAP Fault (HTTP {resolution.status})",
+            return resolution.fail(TransientError, reason=f"SOAP Fault (HTTP {resolution.status})",
                                    detail=fault.faultstring)
         if resolution.action is not Action.SUCCESS:
             return resolution
         ret = wire.find_return(root) if root is not None else None
         if ret is None:
-            return resolution.fail(FatalAdapterError(f"{url} did not answer {self._request_type} like DMService "
-                                                     "(no return element)"))
+            return resolution.fail(FatalAdapterError(N_("{url} did not answer {request} like DMService "
+                                                        "(no return element)"),
+                                                     params={"url": url, "request": self._request_type}))
         error = wire.as_error(ret)
         if error is not None and error.storage_unavailable:
-            return resolution.fail(TransientError(f"1C file storage is unavailable ({self._request_type})",
-                                                  detail=error.text))
+            return resolution.fail(TransientError(N_("1C file storage is unavailable ({request})"),
+                                                  params={"request": self._request_type}, detail=error.text))
         if error is not None:
             return resolution.fail(DmErrorRejected(self._request_type, error))
         self.ret = ret

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 
 from connector.cli import main
 from connector.i18n import current_language, language_of, locale_language, use_language
+from connector.simulators.server import SimServer
 
+import simctl
 from testconfig import onec_account_toml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packaging"))
@@ -205,3 +207,29 @@ def test_a_held_lock_and_a_lost_database_are_russian_on_the_terminal_and_english
     result = CliRunner().invoke(main, ["status", "--config", str(config)])
     assert result.exit_code != 0 and "ошибка: база данных недоступна: 127.0.0.1:9:" in result.output, result.output
     assert "database unavailable" not in result.output and "secret" not in result.output
+
+
+def test_a_failure_reason_is_stored_in_the_language_of_the_process(russian_locale: None, tmp_path: Path,
+                                                                    pos_sim: SimServer, onec_sim: SimServer,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job's failure reason is what the operator reads later in `connector failures list` and
+    `connector status`: Russian by default, English when the process runs in English."""
+    simctl.seed(pos_sim, 1)
+    simctl.faults(onec_sim, error_rate=1.0)  # 1С answers every request 503: registration cannot succeed
+    listed = {}
+    for language in ("ru", "en"):
+        path = tmp_path / language / "connector.toml"
+        path.parent.mkdir()
+        config = CONFIG.format(data=path.parent / "data", pos=pos_sim.url, onec=onec_sim.url, ui="")
+        path.write_text(config.replace("[daemon]\n", "[daemon]\nmax_attempts = 1\n", 1)
+                        + "\n[retry]\nmax_attempts = 1\ninitial_wait = 0\nmax_wait = 0\n", encoding="utf-8")
+        monkeypatch.setenv("LANG", "ru_RU.UTF-8" if language == "ru" else "en_US.UTF-8")
+        CliRunner().invoke(main, ["run", "--once", "--config", str(path)])
+        result = CliRunner().invoke(main, ["failures", "list", "--config", str(path)])
+        assert result.exit_code == 0, result.output
+        listed[language] = result.output
+    url = f"{onec_sim.url}/base/ws/DMService"
+    [ru], [en] = (re.findall(r"^#1 register +demo/\d+ [\d-]+ [\d:]+ UTC (.*)$", listed[k], re.M) for k in ("ru", "en"))
+    assert re.fullmatch(rf"1С DMService по адресу {url}: на DM\w+Request получен ответ SOAP Fault \(HTTP 500\) "
+                        r"\(после повторных попыток\)", ru), ru
+    assert re.fullmatch(rf"1C DMService at {url}: DM\w+Request answered SOAP Fault \(HTTP 500\) after retries", en), en

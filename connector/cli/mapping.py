@@ -27,7 +27,7 @@ from connector.cli._common import (
     open_store,
 )
 from connector.errors import ConnectorError, DataError
-from connector.i18n import _
+from connector.i18n import _, ngettext
 
 existing_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 out_file = click.Path(dir_okay=False, writable=True, path_type=Path)
@@ -54,9 +54,9 @@ def _run(work: Callable[[], Any]) -> Any:
     try:
         return work()
     except DataError as exc:
-        fail(exc.operator_message, EXIT_BAD_INPUT)
+        fail(exc.shown, EXIT_BAD_INPUT)
     except ConnectorError as exc:
-        fail(exc.operator_message, EXIT_FAILED)
+        fail(exc.shown, EXIT_FAILED)
 
 
 @click.group("classifier")
@@ -83,15 +83,19 @@ def classifier_import(file: Path, label: str | None, current: bool, config: Path
         edition=report["edition"], codes=report["node_count"], questions=report["question_count"],
         sections=report["sections"]) + (" — " + _("current") if report["current"] else ""))
     for item in report["cleaned"]:
-        click.echo(f"  cleaned {item['code']}: {item['reason']} → «{item['after']}»")
+        click.echo("  " + _("cleaned {code}: {reason} → «{after}»").format(
+            code=item["code"], reason=item["reason"], after=item["after"]))
     for item in report["recovered"]:
-        click.echo(f"  recovered {item['raw']} → {item['code']} (footnote {item['footnote']}, {item['where']})")
+        click.echo("  " + _("recovered {raw} → {code} (footnote {footnote}, {where})").format(
+            raw=item["raw"], code=item["code"], footnote=item["footnote"], where=item["where"]))
     for item in report["rejected"]:
-        click.echo(f"  rejected {item['raw']!r} ({item['where']}): {item['reason']}")
+        click.echo("  " + _("rejected {raw} ({where}): {reason}").format(
+            raw=repr(item["raw"]), where=item["where"], reason=item["reason"]))
     for item in report["duplicates"]:
-        click.echo(f"  duplicate {item['code']}: kept «{item['kept']}», ignored «{item['ignored']}»")
+        click.echo("  " + _("duplicate {code}: kept «{kept}», ignored «{ignored}»").format(
+            code=item["code"], kept=item["kept"], ignored=item["ignored"]))
     for line in report["warnings"]:
-        click.echo(f"  warning: {line}")
+        click.echo("  " + _("warning: {text}").format(text=line))
 
 
 @classifier.command("list")
@@ -106,8 +110,9 @@ def classifier_list(config: Path | None, as_json: bool) -> None:
         emit_json(rows)
         return
     for row in rows:
-        click.echo(f"{'*' if row['current'] else ' '} {row['edition']:<20} {row['nodes']:>6} codes  "
-                   f"{row['source']}  {row['imported_at']}")
+        codes = ngettext("{count} code", "{count} codes", row["nodes"]).format(count=f"{row['nodes']:>6}")
+        click.echo(f"{'*' if row['current'] else ' '} {row['edition']:<20} {codes}  {row['source']}  "
+                   f"{row['imported_at']}")
 
 
 @classifier.command("use")
@@ -125,11 +130,14 @@ def classifier_use(label: str, force: bool, config: Path | None, as_json: bool) 
         emit_json({"switched": outcome.switched, **impact.to_dict()})
     else:
         for row in impact.vanished:
-            click.echo(f"  vanished {row['code']} ({row['path'] or row['category']})")
+            click.echo("  " + _("vanished {code} ({category})").format(
+                code=row["code"], category=row["path"] or row["category"]))
         for row in impact.moved:
-            click.echo(f"  moved    {row['code']} → {row['new_codes']} ({row['path'] or row['category']})")
+            click.echo("  " + _("moved {code} → {new_codes} ({category})").format(
+                code=row["code"], new_codes=row["new_codes"], category=row["path"] or row["category"]))
         for row in impact.renamed:
-            click.echo(f"  renamed  {row['code']}: «{row['name']}» → «{row['new_name']}»")
+            click.echo("  " + _("renamed {code}: «{name}» → «{new_name}»").format(
+                code=row["code"], name=row["name"], new_name=row["new_name"]))
         click.echo(_("current edition: {label}").format(label=label) if outcome.switched else
                    _("not switched: {vanished} vanished and {moved} moved codes are mapped; fix the mapping first "
                      "or pass --force").format(vanished=len(impact.vanished), moved=len(impact.moved)))
@@ -204,9 +212,11 @@ def mapping_export(out: Path, config: Path | None, as_json: bool) -> None:
 
 
 def _print_problems(doc: dict[str, Any]) -> None:
+    from connector.rubric_mapping.validate import severity_label
+
     for p in doc["problems"]:
         where = p["sheet"] + (f"!{p['column'] or ''}{p['row']}" if p["row"] is not None else "")
-        click.echo(f"{p['severity']}: {where}: {p['message']}")
+        click.echo(f"{severity_label(p['severity'])}: {where}: {p['message']}")
     click.echo(_("{file}: {rows} rows, {mapped} mapped, {unmapped} unmapped, {errors} errors, {warnings} warnings")
                .format(file=doc["file"], rows=doc["data_rows"], mapped=doc["mapped"], unmapped=doc["unmapped"],
                        errors=doc["errors"], warnings=doc["warnings"])
@@ -247,11 +257,12 @@ def mapping_import(file: Path, require_full: bool, config: Path | None, as_json:
     else:
         if not doc["validation"]["valid"]:
             _print_problems(doc["validation"])
-            click.echo("nothing stored")
+            click.echo(_("nothing stored"))
         elif doc["stored"]:
-            click.echo(f"stored mapping version {doc['version']}")
+            click.echo(_("stored mapping version {version}").format(version=doc["version"]))
         else:
-            click.echo(f"unchanged: same content as version {doc['version']}, nothing stored")
+            click.echo(_("unchanged: same content as version {version}, nothing stored").format(
+                version=doc["version"]))
     sys.exit(EXIT_OK if doc["validation"]["valid"] else EXIT_BAD_INPUT)
 
 
@@ -275,4 +286,4 @@ def mapping_diff(a: str, b: str, config: Path | None, as_json: bool) -> None:
     for row in doc["changed"]:
         click.echo(f"~ {row['category']} {row['path']}: {row['old_code']} → {row['new_code']}")
     if not (doc["added"] or doc["removed"] or doc["changed"]):
-        click.echo("no differences")
+        click.echo(_("no differences"))

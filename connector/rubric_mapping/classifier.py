@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connector.i18n import _
 from connector.rubric_mapping.codes import (
     QUESTION_LEVEL,
     code_level,
@@ -90,11 +91,11 @@ def clean_name(name: str) -> tuple[str, list[str]]:
     text = _WS_RE.sub(" ", name).strip()
     new = _HEADING_RE.sub("", text).strip(" –—-")
     if new != text:
-        reasons.append("page heading glued to the name")
+        reasons.append(_("page heading glued to the name"))
         text = new
     new = _FOOTNOTE_RE.sub("", text).strip()
     if new != text:
-        reasons.append("footnote text glued to the name")
+        reasons.append(_("footnote text glued to the name"))
         text = new
     new = _TRAILING_MARKER_RE.sub("", text)
     if new != text and reasons:  # a lone marker digit is removed only next to other artefacts
@@ -123,7 +124,7 @@ def build_classifier(entries: Iterable[RawEntry], source: str) -> tuple[Classifi
             report.cleaned.append({"code": code, "before": entry.name, "after": name,
                                    "reason": "; ".join(reasons)})
         if not name:
-            report.rejected.append({"raw": raw, "name": "", "reason": "empty name", "where": entry.where})
+            report.rejected.append({"raw": raw, "name": "", "reason": _("empty name"), "where": entry.where})
             continue
         previous = nodes.get(code)
         if previous is not None:
@@ -134,11 +135,13 @@ def build_classifier(entries: Iterable[RawEntry], source: str) -> tuple[Classifi
         level = code_level(code)
         parent = parent_code(code)
         if entry.parent_hint is not None and entry.parent_hint != parent:
-            report.warnings.append(f"{code}: listed under {entry.parent_hint}, its code says {parent}")
+            report.warnings.append(_("{code}: listed under {listed}, its code says {parent}").format(
+                code=code, listed=entry.parent_hint, parent=parent))
         nodes[code] = ClassifierNode(code=code, name=name, level=level, parent=parent)
     for node in nodes.values():
         if node.parent is not None and node.parent not in nodes:
-            report.warnings.append(f"{node.code}: parent {node.parent} is not in the classifier")
+            report.warnings.append(_("{code}: parent {parent} is not in the classifier").format(
+                code=node.code, parent=node.parent))
     report.node_count = len(nodes)
     report.question_count = sum(1 for n in nodes.values() if n.is_question)
     sections: dict[str, int] = {}

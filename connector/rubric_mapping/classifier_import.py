@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
+from connector.i18n import N_, _
 from connector.rubric_mapping.classifier import Classifier, ImportReport, RawEntry, build_classifier
 from connector.rubric_mapping.spreadsheet import open_sheet
 from connector.safe_archive import MAX_XML_TAGS, check_office_file
@@ -27,7 +28,7 @@ def import_classifier_file(path: Path) -> tuple[Classifier, ImportReport]:
     """Read any supported form (by extension) and build the classifier with its report."""
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise DataError(f"{path}: no such file")
+        raise DataError(N_("{path}: no such file"), params={"path": path})
     if suffix == ".json":
         entries = list(read_json_tree(path))
     elif suffix == ".docx":
@@ -35,12 +36,13 @@ def import_classifier_file(path: Path) -> tuple[Classifier, ImportReport]:
     elif suffix in (".xlsx", ".xls", ".xlsm"):
         entries = list(read_sheet(path))
     elif suffix == ".doc":
-        raise DataError(f"{path.name}: a legacy .doc must be converted first: "
-                        "soffice --headless --convert-to docx FILE.doc")
+        raise DataError(N_("{file}: a legacy .doc must be converted first: "
+                           "soffice --headless --convert-to docx FILE.doc"), params={"file": path.name})
     else:
-        raise DataError(f"{path.name}: unsupported classifier file (use .docx, .json or .xlsx)")
+        raise DataError(N_("{file}: unsupported classifier file (use .docx, .json or .xlsx)"),
+                        params={"file": path.name})
     if not entries:
-        raise DataError(f"{path.name}: no classifier codes found")
+        raise DataError(N_("{file}: no classifier codes found"), params={"file": path.name})
     return build_classifier(entries, source=path.name)
 
 
@@ -49,16 +51,20 @@ def read_json_tree(path: Path) -> Iterator[RawEntry]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path.name}: not a JSON classifier tree ({exc})") from exc
+        raise DataError(N_("{file}: not a JSON classifier tree ({error})"),
+                        params={"file": path.name, "error": exc}) from exc
     if isinstance(doc, dict):
         doc = doc.get("nodes") or doc.get("children") or []
     if not isinstance(doc, list):
-        raise DataError(f"{path.name}: expected a list of {{code, name, children}} nodes")
+        raise DataError(N_("{file}: expected a list of {{code, name, children}} nodes"),
+                        params={"file": path.name})
     stack: list[tuple[Any, str | None]] = [(node, None) for node in reversed(doc)]
     while stack:
         node, parent = stack.pop()
         if not isinstance(node, dict) or "code" not in node:
-            raise DataError(f"{path.name}: a node without a code under {parent or 'the root'}")
+            raise DataError(N_("{file}: a node without a code under {parent}") if parent else
+                            N_("{file}: a node without a code at the top level"),
+                            params={"file": path.name, "parent": parent})
         code = str(node["code"])
         yield RawEntry(code=code, name=str(node.get("name") or ""), where=f"node {code}", parent_hint=parent)
         children = node.get("children") or []
@@ -74,11 +80,12 @@ def _docx_fragments(path: Path) -> Iterator[tuple[str, str]]:
     from lxml.etree import XMLSyntaxError
 
     # python-docx inflates and parses whole parts into memory: a bomb must stop before it
-    check_office_file(path, what="not a readable .docx", max_tags=MAX_XML_TAGS)
+    check_office_file(path, what=_("not a readable .docx"), max_tags=MAX_XML_TAGS)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:
-        raise DataError(f"{path.name}: not a readable .docx ({type(exc).__name__})") from exc
+        raise DataError(N_("{file}: not a readable .docx ({error})"),
+                        params={"file": path.name, "error": type(exc).__name__}) from exc
     para_no = table_no = 0
     for block in document.element.body.iterchildren():
         tag = block.tag.rsplit("}", 1)[-1]

@@ -10,6 +10,8 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass
 
+from connector.i18n import _
+
 MAX_CODE_LENGTH = 24
 QUESTION_LEVEL = 4
 LEVEL_NAMES = {1: "раздел", 2: "тематика", 3: "тема", 4: "вопрос", 5: "подвопрос"}
@@ -31,21 +33,21 @@ def code_label(code: str, name: str) -> str:
 def code_problem(code: str) -> str | None:
     """Why ``code`` is not a well-formed classifier code, or None."""
     if len(code) > MAX_CODE_LENGTH:
-        return f"longer than {MAX_CODE_LENGTH} characters"
+        return _("longer than {limit} characters").format(limit=MAX_CODE_LENGTH)
     if not CODE_RE.match(code):
-        return "not 4 or 5 blocks of 4 digits separated by dots"
+        return _("not 4 or 5 blocks of 4 digits separated by dots")
     blocks = code.split(".")
     if blocks[0] == ZERO:
-        return "section block is 0000 (an entry of the methodical list, not a classifier node)"
+        return _("section block is 0000 (an entry of the methodical list, not a classifier node)")
     head = blocks[:4]
     seen_zero = False
     for block in head:
         if block == ZERO:
             seen_zero = True
         elif seen_zero:
-            return "a non-zero block follows a zero block"
+            return _("a non-zero block follows a zero block")
     if len(blocks) == 5 and (blocks[3] == ZERO or blocks[4] == ZERO):
-        return "a detail (fifth) block needs a question and must not be 0000"
+        return _("a detail (fifth) block needs a question and must not be 0000")
     return None
 
 
@@ -100,12 +102,12 @@ def read_code_cell(value: object, known: Container[str]) -> CellCode:
     if value is None:
         return CellCode()
     if isinstance(value, bool):
-        return CellCode(error=f"{value!r} is not a classifier code")
+        return CellCode(error=_("{value} is not a classifier code").format(value=repr(value)))
     if isinstance(value, int | float):
         text = _format_number(value)
-        return CellCode(error=f"the cell holds the number {text}: the spreadsheet turned the code into a "
-                              "number and dropped zeros; format the column as text and enter the full code "
-                              "(e.g. 0005.0005.0056.1149)")
+        return CellCode(error=_("the cell holds the number {number}: the spreadsheet turned the code into a "
+                                "number and dropped zeros; format the column as text and enter the full code "
+                                "(e.g. 0005.0005.0056.1149)").format(number=text))
     text = str(value)
     label = _LABEL_RE.match(text)
     if label:  # «0005.0005.0056.1149 — Наименование» from the dropdown: the code decides
@@ -115,15 +117,16 @@ def read_code_cell(value: object, known: Container[str]) -> CellCode:
         return CellCode()
     notes = []
     if cleaned != text:
-        notes.append("removed spaces/non-breaking spaces")
+        notes.append(_("removed spaces/non-breaking spaces"))
     if CODE_RE.match(cleaned):
         return CellCode(code=cleaned, warning=_note(text, cleaned, notes))
     if not LOOSE_CODE_RE.match(cleaned):
-        return CellCode(error=f"«{text.strip()}» is not a classifier code (expected 0000.0000.0000.0000)")
+        return CellCode(error=_("«{text}» is not a classifier code (expected 0000.0000.0000.0000)").format(
+            text=text.strip()))
     blocks = cleaned.split(".")
     first = blocks[0].zfill(4)
     if first != blocks[0]:
-        notes.append("restored leading zeros of the section block")
+        notes.append(_("restored leading zeros of the section block"))
     candidates = [[first]]
     for block in blocks[1:]:
         options = {block.zfill(4), block.ljust(4, "0")}
@@ -133,14 +136,15 @@ def read_code_cell(value: object, known: Container[str]) -> CellCode:
         return CellCode(code=codes[0], warning=_note(text, codes[0], notes))
     matching = [c for c in codes if c in known]
     if len(matching) == 1:
-        notes.append("restored zeros of a shortened block (the only reading present in the classifier)")
+        notes.append(_("restored zeros of a shortened block (the only reading present in the classifier)"))
         return CellCode(code=matching[0], warning=_note(text, matching[0], notes))
     readings = ", ".join(matching or codes[:4])
-    return CellCode(error=f"«{text.strip()}» lost zeros and is ambiguous (could be {readings}); "
-                          "enter the full code")
+    return CellCode(error=_("«{text}» lost zeros and is ambiguous (could be {readings}); enter the full code")
+                    .format(text=text.strip(), readings=readings))
 
 
 def _note(original: str, code: str, notes: list[str]) -> str | None:
     if not notes:
         return None
-    return f"«{original}» normalised to {code} ({'; '.join(notes)})"
+    return _("«{original}» normalised to {code} ({notes})").format(original=original, code=code,
+                                                                   notes="; ".join(notes))

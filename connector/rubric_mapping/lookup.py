@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from connector.i18n import _
 from connector.rubric_mapping.pos_categories import LEVEL_NAMES, PosCategoryTree
 from connector.rubric_mapping.workbook import MappingEntry
 
@@ -38,12 +39,13 @@ class RubricLookup:
         """The deepest known id of an appeal (its fact id, else subcategory, else category)."""
         chain = self.tree.ancestors(category_id)
         if not chain:
-            return NotMapped(category_id, f"unknown POS category id {category_id}")
+            return NotMapped(category_id, _("unknown POS category id «{id}»").format(id=category_id))
         for cat in chain:  # the category itself first, then its parents
             code = self.codes.get(cat.id)
             if code:
                 return Mapped(code=code, via_category=cat.id, via_level=LEVEL_NAMES.get(cat.level, str(cat.level)))
-        return NotMapped(category_id, f"no SSTU code for «{chain[0].full_path}» or its parents")
+        return NotMapped(category_id,
+                         _("no SSTU code for «{path}» or its parents").format(path=chain[0].full_path))
 
     def by_ids(self, category_id: str | None, subcategory_id: str | None = None,
                fact_id: str | None = None) -> LookupResult:
@@ -51,11 +53,11 @@ class RubricLookup:
         for cid in (fact_id, subcategory_id, category_id):
             if cid:
                 return self.by_id(cid)
-        return NotMapped(None, "the appeal has no POS category")
+        return NotMapped(None, _("the appeal has no POS category"))
 
     def by_path(self, names: Sequence[str]) -> LookupResult:
         """A full path of names (unique, unlike a name alone)."""
         cat = self.tree.by_path.get(tuple(n.strip() for n in names))
         if cat is None:
-            return NotMapped(None, f"unknown POS category path «{' / '.join(names)}»")
+            return NotMapped(None, _("unknown POS category path «{path}»").format(path=" / ".join(names)))
         return self.by_id(cat.id)

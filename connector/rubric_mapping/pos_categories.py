@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
+from connector.i18n import N_
 from connector.rubric_mapping.spreadsheet import open_sheet
 
 PATH_SEPARATOR = " / "
@@ -51,25 +52,27 @@ class PosCategoryTree:
         by_id: dict[str, tuple[str, str | None, int, str]] = {}
         for item in raw:
             if item[0] in by_id:
-                raise DataError(f"POS category id {item[0]} appears twice")
+                raise DataError(N_("POS category id {id} appears twice"), params={"id": item[0]})
             by_id[item[0]] = item
         children: dict[str | None, list[str]] = {}
         for cid, parent, _level, _name in raw:
             if parent is not None and parent not in by_id:
-                raise DataError(f"POS category {cid}: parent {parent} is not in the list")
+                raise DataError(N_("POS category {id}: parent {parent} is not in the list"),
+                                params={"id": cid, "parent": parent})
             children.setdefault(parent, []).append(cid)
         self.by_id: dict[str, PosCategory] = {}
         stack: list[tuple[str, tuple[str, ...]]] = [(cid, ()) for cid in reversed(children.get(None, []))]
         while stack:
             cid, prefix = stack.pop()
-            _, parent, level, name = by_id[cid]
+            _cid, parent, level, name = by_id[cid]
             path = (*prefix, name)
             if len(path) != level:
-                raise DataError(f"POS category {cid} «{name}»: level {level} but depth {len(path)}")
+                raise DataError(N_("POS category {id} «{name}»: level {level} but depth {depth}"),
+                                params={"id": cid, "name": name, "level": level, "depth": len(path)})
             self.by_id[cid] = PosCategory(cid, parent, level, name, path)
             stack.extend((child, path) for child in reversed(children.get(cid, [])))
         if len(self.by_id) != len(by_id):
-            raise DataError("POS categories contain a cycle")
+            raise DataError(N_("POS categories contain a cycle"), params={})
         self.children = children
         self.by_path = {c.path: c for c in self.by_id.values()}
 
@@ -128,13 +131,14 @@ def path_id(path: Sequence[str]) -> str:
 def load_categories(path: Path) -> PosCategoryTree:
     """From a JSON list, or an .xls/.xlsx «Категории_ПОС» spreadsheet."""
     if not path.is_file():
-        raise DataError(f"{path}: no such file")
+        raise DataError(N_("{path}: no such file"), params={"path": path})
     if path.suffix.lower() == ".json":
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             return from_wire(doc["categories"] if isinstance(doc, dict) else doc)
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{path.name}: not a list of POS categories ({exc})") from exc
+            raise DataError(N_("{file}: not a list of POS categories ({error})"),
+                            params={"file": path.name, "error": exc}) from exc
     return _from_sheet(path)
 
 
@@ -152,8 +156,8 @@ def _from_sheet(path: Path) -> PosCategoryTree:
             ids = {lvl: next((headers[h] for h in names if h in headers), None)
                    for lvl, names in _PATH_IDS.items()}
             return _path_form(rows[index + 1:], path_cols, ids, path.name)
-    raise DataError(f"{path.name}: no header row found (expected «Категория | Подкатегория | Факт» "
-                    "or «id | parentId | level | name»)")
+    raise DataError(N_("{file}: no header row found (expected «Категория | Подкатегория | Факт» "
+                       "or «id | parentId | level | name»)"), params={"file": path.name})
 
 
 def _cell(values: tuple[Any, ...], index: int | None) -> str | None:
@@ -167,7 +171,8 @@ def _id_form(rows: list[tuple[int, tuple[Any, ...]]], cols: dict[str, int], sour
     for row_no, values in rows:
         cid, name, level = _cell(values, cols["id"]), _cell(values, cols["name"]), _cell(values, cols["level"])
         if not cid or not name or not level or not level.isdigit():
-            raise DataError(f"{source} row {row_no}: id, level and name are required")
+            raise DataError(N_("{file} row {row}: id, level and name are required"),
+                            params={"file": source, "row": row_no})
         items.append((cid, _cell(values, cols["parent"]), int(level), name))
     return PosCategoryTree(items)
 
@@ -187,7 +192,8 @@ def _path_form(rows: list[tuple[int, tuple[Any, ...]]], cols: dict[int, int | No
             if names[i] is None:
                 names[i] = last[i]
             if names[i] is None:
-                raise DataError(f"{source} row {row_no}: «{names[deepest]}» has no parent category")
+                raise DataError(N_("{file} row {row}: «{name}» has no parent category"),
+                                params={"file": source, "row": row_no, "name": names[deepest]})
         last = [*names[:deepest + 1], *([None] * (2 - deepest))]
         parent: str | None = None
         for i in range(deepest + 1):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.rubric_mapping.spreadsheet import open_sheet
-from connector.rubric_mapping.validate import ERROR, Problem, ValidationResult
+from connector.rubric_mapping.validate import ERROR, WARNING, Problem, ValidationResult, severity_label
 from connector.rubric_mapping.workbook import (
     MAPPING_SHEET,
     WIDTHS,
@@ -22,7 +22,7 @@ from connector.rubric_mapping.workbook import (
 )
 
 PROBLEMS_SHEET = "Проблемы"
-_COLORS = {ERROR: "FFC7CE", "warning": "FFEB9C"}
+_COLORS = {ERROR: "FFC7CE", WARNING: "FFEB9C"}
 _PROBLEM_HEADERS = ("Лист", "Ячейка", "Уровень", "Сообщение")
 _PROBLEM_WIDTHS = (18, 10, 16, 100)
 
@@ -105,7 +105,7 @@ def _problems_sheet(wb: Any, target: str, problems: list[Problem]) -> None:
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{target}'!{ref}", display=ref)
             link.style = "Hyperlink"
         link.alignment = wrap
-        put_text(summary, i, 3, "ошибка" if problem.severity == ERROR else "предупреждение").alignment = wrap
+        put_text(summary, i, 3, severity_label(problem.severity)).alignment = wrap
         put_text(summary, i, 4, problem.message).alignment = wrap
         summary.row_dimensions[i].height = wrapped_height([(problem.message, _PROBLEM_WIDTHS[3])])
     summary.freeze_panes = "A2"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
+from connector.i18n import N_
 from connector.rubric_mapping import versions as v
 from connector.rubric_mapping.classifier_import import import_classifier_file
 from connector.rubric_mapping.lookup import RubricLookup
@@ -32,8 +33,9 @@ def import_classifier(store: Store, path: Path, label: str | None = None, *, mak
     classifier, report = import_classifier_file(path)
     if not len(classifier):
         rejected = "; ".join(f"{r['where']}: {r['raw']!r} {r['reason']}" for r in report.rejected[:5])
-        raise DataError(f"{path.name}: no valid classifier code" + (f" ({rejected})" if rejected else "")
-                        + ": nothing imported")
+        raise DataError(N_("{file}: no valid classifier code ({rejected}): nothing imported") if rejected else
+                        N_("{file}: no valid classifier code: nothing imported"),
+                        params={"file": path.name, "rejected": rejected})
     label = label or default_label(path)
     with store.session() as session, session.begin():
         edition = v.store_edition(session, label, classifier, report, make_current=make_current)
@@ -83,8 +85,8 @@ def resolve_categories(store: Store, categories_file: Path | None) -> tuple[PosC
     with store.session() as session:
         tree_or_none = v.load_categories_from_store(session)
     if tree_or_none is None:
-        raise DataError("no POS categories known yet: pass --categories FILE (.xls, .xlsx or .json; a sample is "
-                        f"{SAMPLES_DIR / 'SAMPLE_pos_categories.json'})")
+        raise DataError(N_("no POS categories known yet: pass --categories FILE (.xls, .xlsx or .json; a sample is "
+                           "{sample})"), params={"sample": SAMPLES_DIR / "SAMPLE_pos_categories.json"})
     return tree_or_none, "store"
 
 
@@ -114,7 +116,7 @@ def make_template(store: Store, out: Path, categories_file: Path | None = None) 
 
 
 def export_mapping(store: Store, out: Path) -> dict[str, Any]:
-    tree, _ = resolve_categories(store, None)
+    tree, _source = resolve_categories(store, None)
     with store.session() as session, session.begin():
         edition = v.get_edition(session)
         latest = v.latest_version(session)
@@ -128,7 +130,7 @@ def export_mapping(store: Store, out: Path) -> dict[str, Any]:
 
 
 def _index_and_tree(store: Store) -> tuple[CodeIndex, PosCategoryTree]:
-    tree, _ = resolve_categories(store, None)
+    tree, _source = resolve_categories(store, None)
     with store.session() as session:
         edition = v.get_edition(session)
         return CodeIndex(v.load_classifier(session, edition), edition.label), tree
@@ -170,13 +172,15 @@ def _entries_of(store: Store, ref: str, index: CodeIndex, tree: PosCategoryTree)
             return v.version_entries(session, v.get_version(session, int(ref)))
     result = validate_workbook(Path(ref), index, tree)
     if not result.ok:
-        raise DataError(f"{ref}: not a valid mapping ({len(result.errors)} errors; run mapping validate)")
+        raise DataError(N_("{file}: not a valid mapping (errors: {errors}; run `connector mapping "
+                           "validate`)"),
+                        params={"file": ref, "errors": len(result.errors)})
     return result.entries
 
 
 def current_lookup(store: Store) -> RubricLookup:
     """The lookup the SSTU export uses: stored categories + the latest mapping version."""
-    tree, _ = resolve_categories(store, None)
+    tree, _source = resolve_categories(store, None)
     with store.session() as session:
         latest = v.latest_version(session)
         return RubricLookup(tree, v.version_entries(session, latest) if latest else {})

@@ -17,6 +17,7 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from connector.errors import DataError
+from connector.i18n import N_, _
 from connector.safe_archive import check_office_file, open_zip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -29,7 +30,8 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]+\d+(?::[A-Z]+\
 _FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _CELL_REF_RE = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _VALUE_RE = re.compile(rb"<(?:\w+:)?v>[^<]")
-ENCRYPTED = "the workbook is password-protected (encrypted); save it without a password and try again"
+ENCRYPTED = N_("{file}: the workbook is password-protected (encrypted); save it without a password and "
+               "try again")
 
 
 @dataclass(slots=True)
@@ -62,14 +64,15 @@ def file_kind(path: Path) -> str:
             if head.startswith(OLE_MAGIC):
                 body = fh.read(4 * 1024 * 1024)
                 if _ENCRYPTION_STREAM in body:
-                    raise DataError(f"{path.name}: {ENCRYPTED}")
+                    raise DataError(ENCRYPTED, params={"file": path.name})
                 return "xls"
     except OSError as exc:
-        raise DataError(f"{path.name}: cannot read the file ({exc.strerror or exc})") from exc
+        raise DataError(N_("{file}: cannot read the file ({error})"),
+                        params={"file": path.name, "error": exc.strerror or exc}) from exc
     if head.startswith(ZIP_MAGIC):
         return "xlsx"
-    raise DataError(f"{path.name}: not an Excel workbook (.xlsx or .xls) — the file is damaged or of "
-                    "another type")
+    raise DataError(N_("{file}: not an Excel workbook (.xlsx or .xls) — the file is damaged or of "
+                       "another type"), params={"file": path.name})
 
 
 def open_sheet(path: Path, preferred: str | None = None) -> SheetData:
@@ -80,7 +83,7 @@ def open_sheet(path: Path, preferred: str | None = None) -> SheetData:
 
 def _choose(names: list[str], preferred: str | None) -> str:
     if not names:
-        raise DataError("the workbook has no sheets")
+        raise DataError(N_("the workbook has no sheets"), params={})
     if preferred and preferred in names:
         return preferred
     return names[0]
@@ -90,7 +93,7 @@ def _open_xlsx(path: Path, preferred: str | None) -> SheetData:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    check_office_file(path, what="the workbook cannot be read (damaged or not an .xlsx file)")
+    check_office_file(path, what=_("the workbook cannot be read (damaged or not an .xlsx file)"))
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         names = wb.sheetnames
@@ -100,8 +103,8 @@ def _open_xlsx(path: Path, preferred: str | None) -> SheetData:
         with open_zip(path) as archive:
             xml = archive.read(member) if member else b""
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, ParseError) as exc:
-        raise DataError(f"{path.name}: the workbook cannot be read (damaged or not an .xlsx file: "
-                        f"{type(exc).__name__})") from exc
+        raise DataError(N_("{file}: the workbook cannot be read (damaged or not an .xlsx file: {error})"),
+                        params={"file": path.name, "error": type(exc).__name__}) from exc
     data = SheetData(name=name, rows=iter(()), sheet_names=names)
     scan_sheet_xml(xml, data)
     ws.reset_dimensions()  # never trust a stale <dimension>: read every row present
@@ -110,7 +113,8 @@ def _open_xlsx(path: Path, preferred: str | None) -> SheetData:
         try:
             yield from enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)
         except (ParseError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            raise DataError(f"{path.name}: the sheet «{name}» is damaged ({type(exc).__name__})") from exc
+            raise DataError(N_("{file}: the sheet «{sheet}» is damaged ({error})"),
+                            params={"file": path.name, "sheet": name, "error": type(exc).__name__}) from exc
         finally:
             wb.close()
 
@@ -152,10 +156,12 @@ def _open_xls(path: Path, preferred: str | None) -> SheetData:
         sheet = book.sheet_by_name(name)
     except xlrd.XLRDError as exc:
         if "encrypt" in str(exc).lower():
-            raise DataError(f"{path.name}: {ENCRYPTED}") from exc
-        raise DataError(f"{path.name}: the .xls workbook cannot be read ({exc})") from exc
+            raise DataError(ENCRYPTED, params={"file": path.name}) from exc
+        raise DataError(N_("{file}: the .xls workbook cannot be read ({error})"),
+                        params={"file": path.name, "error": exc}) from exc
     except (CompDocError, AssertionError, IndexError, ValueError, OSError, KeyError) as exc:
-        raise DataError(f"{path.name}: the .xls workbook is damaged ({type(exc).__name__})") from exc
+        raise DataError(N_("{file}: the .xls workbook is damaged ({error})"),
+                        params={"file": path.name, "error": type(exc).__name__}) from exc
     data = SheetData(name=name, rows=iter(()), sheet_names=names)
     data.hidden_rows = {r + 1 for r, info in sheet.rowinfo_map.items() if getattr(info, "hidden", 0)}
     data.merged = [f"{column_letter(clo)}{rlo + 1}:{column_letter(chi - 1)}{rhi}"

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connector.i18n import _
 from connector.rubric_mapping.classifier import Classifier
 from connector.rubric_mapping.codes import LEVEL_NAMES, QUESTION_LEVEL, read_code_cell
 from connector.rubric_mapping.pos_categories import PosCategoryTree
@@ -39,10 +40,15 @@ from connector.rubric_mapping.workbook import (
     MappingEntry,
 )
 
-ERROR, WARNING = "error", "warning"
+ERROR, WARNING = "error", "warning"  # machine values (JSON "severity"); a person reads severity_label
 MAX_DATA_ROWS = 200_000
 _WS_RE = re.compile(r"[\s\u00a0]+")
 _HEADER_KEYS = {_WS_RE.sub(" ", h).strip().casefold(): h for h in HEADERS}
+
+
+def severity_label(severity: str) -> str:
+    """The severity in the reader's language."""
+    return _("error") if severity == ERROR else _("warning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ class Problem:
         return asdict(self)
 
     def __str__(self) -> str:
-        return f"{self.severity}: {self.cell}: {self.message}"
+        return f"{severity_label(self.severity)}: {self.cell}: {self.message}"
 
 
 @dataclass(slots=True)
@@ -140,7 +146,8 @@ def _adder(problems: list[Problem], sheet: str) -> Add:
 def _sheet_name(name: str, add: Add) -> None:
     """Rule 1: the sheet is «Сопоставление» (else the first sheet is read, with a warning)."""
     if name != MAPPING_SHEET:
-        add(None, None, WARNING, f"no sheet «{MAPPING_SHEET}»; reading the first sheet «{name}»")
+        add(None, None, WARNING, _("no sheet «{sheet}»; reading the first sheet «{name}»").format(
+            sheet=MAPPING_SHEET, name=name))
 
 
 def _merged_cells(merged: list[str], add: Add) -> None:
@@ -148,9 +155,10 @@ def _merged_cells(merged: list[str], add: Add) -> None:
     for ref in merged:
         first_cell = ref.split(":")[0]
         first_row = int(re.sub(r"[A-Z]+", "", first_cell))
-        where = "the header row" if first_row == 1 else "the table"
-        add(first_row, first_cell.rstrip("0123456789"), ERROR,
-            f"merged cells {ref} in {where}: unmerge them (every row needs its own id and code)")
+        text = (_("merged cells {ref} in the header row: unmerge them (every row needs its own id and code)")
+                if first_row == 1 else
+                _("merged cells {ref} in the table: unmerge them (every row needs its own id and code)"))
+        add(first_row, first_cell.rstrip("0123456789"), ERROR, text.format(ref=ref))
 
 
 class _RowRules:
@@ -190,7 +198,7 @@ class _RowRules:
         cat_id, known = self._category(row_no, raw_id, values)
         if not cat_id:
             if raw_code is not None:
-                self.add(row_no, self.id_col, ERROR, "a code without a POS category id")
+                self.add(row_no, self.id_col, ERROR, _("a code without a POS category id"))
             return
         code, code_ok = self._code(row_no, raw_code)
         if self._repeated(row_no, cat_id, code):
@@ -205,14 +213,15 @@ class _RowRules:
     def _row_count(self, row_no: int) -> bool:
         """Rule 4: at most MAX_DATA_ROWS data rows (more is not a mapping sheet; checking stops)."""
         if self.result.data_rows > MAX_DATA_ROWS:
-            self.add(row_no, None, ERROR, f"more than {MAX_DATA_ROWS} data rows: not a mapping sheet")
+            self.add(row_no, None, ERROR, _("more than {limit} data rows: not a mapping sheet").format(
+                limit=MAX_DATA_ROWS))
             return False
         return True
 
     def _hidden(self, row_no: int) -> None:
         """Rule 5: a hidden row is checked and imported like any other, with a warning."""
         if self.hidden and row_no in self.hidden:
-            self.add(row_no, None, WARNING, "the row is hidden; it is checked and imported like any other")
+            self.add(row_no, None, WARNING, _("the row is hidden; it is checked and imported like any other"))
 
     def _formulas(self, row_no: int, raw_id: Any, raw_code: Any) -> bool:
         """Rule 6: a formula's saved value is used (warning); a formula without one is an error."""
@@ -222,12 +231,14 @@ class _RowRules:
             if cached is None:
                 continue
             if cached:
-                self.add(row_no, letter, WARNING, f"formula in {letter}{row_no}: its saved value «{raw}» is used; "
-                                                  "better type the value itself")
+                self.add(row_no, letter, WARNING, _("formula in {cell}: its saved value «{value}» is used; "
+                                                    "better type the value itself").format(
+                    cell=f"{letter}{row_no}", value=raw))
             else:
                 ok = False
-                self.add(row_no, letter, ERROR, f"{letter}{row_no} holds a formula with no saved value: replace "
-                                                "it with the value itself (or recalculate and save the file)")
+                self.add(row_no, letter, ERROR, _("{cell} holds a formula with no saved value: replace it "
+                                                  "with the value itself (or recalculate and save the file)")
+                         .format(cell=f"{letter}{row_no}"))
         return ok
 
     def _category(self, row_no: int, raw_id: Any, values: tuple[Any, ...]) -> tuple[str, bool]:
@@ -240,14 +251,15 @@ class _RowRules:
         if not cat_id:
             return "", False
         if cat is None:
-            self.add(row_no, self.id_col, ERROR, f"unknown POS category id «{cat_id}»")
+            self.add(row_no, self.id_col, ERROR, _("unknown POS category id «{id}»").format(id=cat_id))
             return cat_id, False
         shown_raw = values[self.path_col] if self.path_col is not None else None
         if shown_raw is not None and shown_raw != cat.full_path:
             shown = _text(shown_raw)
             if shown and shown != cat.full_path:
-                self.add(row_no, self.path_col, WARNING, f"the path «{shown}» differs from POS «{cat.full_path}»; "
-                                                         f"the id {cat_id} decides")
+                self.add(row_no, self.path_col, WARNING, _("the path «{shown}» differs from POS «{path}»; "
+                                                           "the id {id} decides").format(
+                    shown=shown, path=cat.full_path, id=cat_id))
         return cat_id, True
 
     def _code(self, row_no: int, raw_code: Any) -> tuple[str | None, bool]:
@@ -268,11 +280,14 @@ class _RowRules:
         if code is None:
             return None, True
         if level is None:
-            self.add(row_no, self.code_col, ERROR, f"code {code} is not in the classifier edition {self.edition}")
+            self.add(row_no, self.code_col, ERROR,
+                     _("code {code} is not in the classifier edition {edition}").format(code=code,
+                                                                                        edition=self.edition))
             return code, False
         if level < QUESTION_LEVEL:
-            self.add(row_no, self.code_col, ERROR, f"{code} is a {LEVEL_NAMES[level]} header, not a question: "
-                                                   "choose a question-level code under it")
+            self.add(row_no, self.code_col, ERROR, _("{code} is a {level} header, not a question: choose a "
+                                                     "question-level code under it").format(
+                code=code, level=LEVEL_NAMES[level]))
             return code, False
         return code, True
 
@@ -283,20 +298,23 @@ class _RowRules:
             return False
         prev_row, prev_code = previous
         if prev_code == code or code is None:
-            self.add(row_no, self.id_col, WARNING, f"duplicate row: category {cat_id} already in row {prev_row}")
+            self.add(row_no, self.id_col, WARNING,
+                     _("duplicate row: category {id} already in row {row}").format(id=cat_id, row=prev_row))
             return True
         if prev_code is None:
-            self.add(row_no, self.id_col, WARNING, f"category {cat_id} also in row {prev_row} without a code")
+            self.add(row_no, self.id_col, WARNING, _("category {id} also in row {row} without a code").format(
+                id=cat_id, row=prev_row))
             return False
-        self.add(row_no, self.code_col, ERROR, f"category {cat_id} is mapped to {prev_code} in row {prev_row} "
-                                               f"and to {code} here: one category, one code")
+        self.add(row_no, self.code_col, ERROR, _("category {id} is mapped to {previous} in row {row} and to "
+                                                 "{code} here: one category, one code").format(
+            id=cat_id, previous=prev_code, row=prev_row, code=code))
         return True
 
 
 def _read_header(values: tuple[int, tuple[Any, ...]] | None, add: Add) -> dict[str, int] | None:
     """Rule 3: known column headers, each once, the id and code columns present."""
     if values is None:
-        add(None, None, ERROR, "the sheet is empty")
+        add(None, None, ERROR, _("the sheet is empty"))
         return None
     row_no, cells = values
     columns: dict[str, int] = {}
@@ -306,16 +324,16 @@ def _read_header(values: tuple[int, tuple[Any, ...]] | None, add: Add) -> dict[s
         key = _WS_RE.sub(" ", str(value)).strip().casefold()
         header = _HEADER_KEYS.get(key)
         if header is None:
-            add(row_no, i, ERROR, f"unknown column header «{str(value).strip()}» "
-                                  f"(expected: {', '.join(HEADERS)})")
+            add(row_no, i, ERROR, _("unknown column header «{header}» (expected: {expected})").format(
+                header=str(value).strip(), expected=", ".join(HEADERS)))
         elif header in columns:
-            add(row_no, i, ERROR, f"column «{header}» appears twice")
+            add(row_no, i, ERROR, _("column «{header}» appears twice").format(header=header))
         else:
             columns[header] = i
     for required in (COL_ID, COL_CODE):
         if required not in columns:
-            add(row_no, None, ERROR, f"missing column «{required}» in row {row_no} (header cells merged, "
-                                     "renamed or deleted?)")
+            add(row_no, None, ERROR, _("missing column «{column}» in row {row} (header cells merged, "
+                                       "renamed or deleted?)").format(column=required, row=row_no))
     columns.pop(COL_NAME, None)
     return columns
 
@@ -328,8 +346,8 @@ def _coverage(result: ValidationResult, categories: PosCategoryTree, require_ful
     result.unmapped = len(missing)
     if not missing:
         return
-    shown = "; ".join(c.full_path for c in missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5
-                                                           else "")
+    shown = "; ".join(c.full_path for c in missing[:5]) + (
+        " " + _("(+{count} more)").format(count=len(missing) - 5) if len(missing) > 5 else "")
     add(None, None, ERROR if require_full else WARNING,
-        f"{len(missing)} of {len(categories.leaves())} POS categories have no SSTU code (neither they nor a "
-        f"parent category): {shown}")
+        _("{missing} of {total} POS categories have no SSTU code (neither they nor a parent category): "
+          "{shown}").format(missing=len(missing), total=len(categories.leaves()), shown=shown))

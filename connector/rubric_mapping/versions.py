@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from connector.errors import DataError
+from connector.i18n import N_
 from connector.rubric_mapping.classifier import Classifier, ClassifierNode, ImportReport
 from connector.rubric_mapping.models import (
     ClassifierEdition,
@@ -42,7 +43,8 @@ def classifier_hash(classifier: Classifier) -> str:
 def store_edition(session: Session, label: str, classifier: Classifier, report: ImportReport,
                   *, make_current: bool) -> ClassifierEdition:
     if session.scalar(select(ClassifierEdition).where(ClassifierEdition.label == label)) is not None:
-        raise DataError(f"classifier edition «{label}» already exists; choose another --edition label")
+        raise DataError(N_("classifier edition «{label}» already exists; choose another --edition label"),
+                        params={"label": label})
     first = session.scalar(select(func.count()).select_from(ClassifierEdition)) == 0
     edition = ClassifierEdition(label=label, source_file=report.source, content_hash=classifier_hash(classifier),
                                 node_count=len(classifier), is_current=False, report=report.to_dict())
@@ -67,8 +69,9 @@ def get_edition(session: Session, label: str | None = None) -> ClassifierEdition
     query = query.where(ClassifierEdition.label == label) if label else query.where(ClassifierEdition.is_current)
     edition = session.scalar(query)
     if edition is None:
-        raise DataError(f"no classifier edition «{label}»" if label else
-                        "no current classifier edition: run `connector classifier import FILE` first")
+        raise DataError(N_("no classifier edition «{label}»") if label else
+                        N_("no current classifier edition: run `connector classifier import FILE` first"),
+                        params={"label": label})
     return edition
 
 
@@ -106,7 +109,7 @@ def latest_version(session: Session) -> MappingVersion | None:
 def get_version(session: Session, number: int) -> MappingVersion:
     version = session.scalar(select(MappingVersion).where(MappingVersion.number == number))
     if version is None:
-        raise DataError(f"no mapping version {number}")
+        raise DataError(N_("no mapping version {number}"), params={"number": number})
     return version
 
 

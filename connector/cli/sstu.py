@@ -52,16 +52,18 @@ def validate_cmd(path: Path, as_json: bool, codes_from: Path | None) -> None:
         emit_json(report.as_dict())
     else:
         errors, warnings = report.errors, report.warnings
-        for kind, findings in (("error", errors), ("warning", warnings)):
+        for kind, more, findings in ((_("error"), _("… and {count} more error(s)"), errors),
+                                     (_("warning"), _("… and {count} more warning(s)"), warnings)):
             for finding in findings[:MAX_PRINTED]:
                 click.echo(f"{kind}: {finding}", err=True)
             if len(findings) > MAX_PRINTED:
-                click.echo(f"… and {len(findings) - MAX_PRINTED} more {kind}(s)", err=True)
-        click.echo(f"{report.appeals} appeal(s) in {report.files} file(s)"
-                   + (f" from {report.archives} archive(s)" if report.archives else "")
-                   + (f", {report.skipped} other file(s) skipped" if report.skipped else "")
-                   + (": valid" if report.ok else f": {len(errors)} error(s)")
-                   + (f", {len(warnings)} warning(s) of our own stricter policy" if warnings else ""))
+                click.echo(more.format(count=len(findings) - MAX_PRINTED), err=True)
+        click.echo(_("{appeals} appeal(s) in {files} file(s)").format(appeals=report.appeals, files=report.files)
+                   + (_(" from {count} archive(s)").format(count=report.archives) if report.archives else "")
+                   + (_(", {count} other file(s) skipped").format(count=report.skipped) if report.skipped else "")
+                   + (_(": valid") if report.ok else _(": {count} error(s)").format(count=len(errors)))
+                   + (_(", {count} warning(s) of our own stricter policy").format(count=len(warnings))
+                      if warnings else ""))
     sys.exit(EXIT_OK if report.ok else EXIT_BAD_INPUT)
 
 
@@ -128,11 +130,13 @@ def export_cmd(period: str, out: Path | None, through: bool, everything: bool, u
     else:
         r = doc["export"]
         if r["parts"]:
-            click.echo(f"{r['appeals']} appeal(s) in {len(r['parts'])} part(s) under {r['directory']}"
-                       f" ({r['unchanged_skipped']} unchanged since the last archive skipped)")
+            click.echo(_("{appeals} appeal(s) in {parts} part(s) under {directory} ({skipped} unchanged since "
+                         "the last archive skipped)").format(appeals=r["appeals"], parts=len(r["parts"]),
+                                                             directory=r["directory"],
+                                                             skipped=r["unchanged_skipped"]))
         else:
-            click.echo(f"0 appeal(s) to write for {period}: nothing written"
-                       f" ({r['unchanged_skipped']} unchanged since the last archive skipped)")
+            click.echo(_("0 appeal(s) to write for {period}: nothing written ({skipped} unchanged since the last "
+                         "archive skipped)").format(period=period, skipped=r["unchanged_skipped"]))
         for part in r["parts"]:
             click.echo(f"  {part}")
         if r["invalid"]:
@@ -246,10 +250,13 @@ def reconcile_cmd(resend: bool, config: Path | None, as_json: bool) -> None:
     else:
         for r in results:
             rep = r.report
-            click.echo(f"{r.department_id}: {rep.matched} match, {len(rep.missing)} missing, {len(rep.stale)} stale, "
-                       f"{len(rep.rejected)} rejected, {len(rep.unknown)} unknown to us; not errors: "
-                       f"{len(rep.undelivered)} not yet delivered by the portal, {len(rep.presidential)} registered "
-                       f"by the Presidential Administration (А26…), {rep.unnumbered} without a number")
+            click.echo(_("{department}: {matched} match, {missing} missing, {stale} stale, {rejected} rejected, "
+                         "{unknown} unknown to us; not errors: {undelivered} not yet delivered by the portal, "
+                         "{presidential} registered by the Presidential Administration (А26…), {unnumbered} "
+                         "without a number").format(
+                department=r.department_id, matched=rep.matched, missing=len(rep.missing), stale=len(rep.stale),
+                rejected=len(rep.rejected), unknown=len(rep.unknown), undelivered=len(rep.undelivered),
+                presidential=len(rep.presidential), unnumbered=rep.unnumbered))
             for d in (*rep.missing, *rep.stale, *rep.rejected):
                 click.echo(f"  {d.kind:8} {d.number}: {d.reason}")
         if resend:

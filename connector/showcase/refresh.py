@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.i18n import _
 from connector.pos_client.wire import showcase_item, validation_summary
 from connector.showcase.models import SourcedItem
 from connector.showcase.records import ShowcaseRecord, ShowcaseState
@@ -92,11 +93,11 @@ def _records_of(session: Session, chunk: list[SourcedItem]) -> dict[int, Showcas
 def _wire(sourced: SourcedItem) -> dict[str, Any] | str:
     """The item's wire form, or the reason it cannot be built."""
     if sourced.item is None:
-        return str(sourced.problem or "the appeal cannot be shown")
+        return str(sourced.problem or _("the appeal cannot be shown"))
     try:
         return showcase_item(sourced.item)
     except ValidationError as exc:
-        return f"showcase item {sourced.item_id}: {validation_summary(exc)}"
+        return _("showcase item {item}: {problems}").format(item=sourced.item_id, problems=validation_summary(exc))
 
 
 def _apply(session: Session, sourced: SourcedItem, record: ShowcaseRecord | None, stats: RefreshStats,

@@ -26,6 +26,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from connector.domain import CardStage, DeliveryForm, PosStatus
+from connector.i18n import _
 from connector.pipeline.outbox_payloads import read_answer
 from connector.pos_client.wire import WireAppeal, validation_summary
 from connector.showcase.categories import RubricCategory
@@ -114,8 +115,8 @@ def pos_item(facts: PosFacts, scope: SourceScope) -> ShowcaseItem:
     if category is None and facts.rubric_code and scope.rubric_category is not None:
         category = scope.rubric_category(facts.rubric_code)  # the card's rubric, mapped back
     if category is None:
-        raise ValueError(f"POS message {appeal.id} has no category (nor a card rubric the mapping knows): "
-                         "the showcase groups appeals by category")
+        raise ValueError(_("POS message {pos_id} has no category (nor a card rubric the mapping knows): the showcase "
+                           "groups appeals by category").format(pos_id=appeal.id))
     status = pos_status(appeal.status, facts.state)
     received = appeal.created_at.astimezone(scope.zone).date()
     closed = None
@@ -181,8 +182,8 @@ def _pos_sourced(message: Message, card: _CardFacts, scope: SourceScope) -> Sour
         item = pos_item(PosFacts(account=message.account, appeal=appeal, state=message.state, deadline=card.deadline,
                                  rubric_code=card.rubric_code, answered=card.answered), scope)
     except ValidationError as exc:
-        return SourcedItem(**sourced, problem=f"showcase item of POS message {message.pos_id}: "
-                                              f"{validation_summary(exc)}")
+        return SourcedItem(**sourced, problem=_("showcase item of POS message {pos_id}: {problems}").format(
+            pos_id=message.pos_id, problems=validation_summary(exc)))
     except ValueError as exc:
         return SourcedItem(**sourced, problem=str(exc))
     return SourcedItem(**sourced, item=item)
@@ -280,12 +281,12 @@ def edms_item(facts: EdmsFacts, scope: SourceScope) -> ShowcaseItem:
     number = appeal.registration_number.strip()
     received = appeal.received_on or appeal.registration_date
     if not number or received is None or not appeal.questions:
-        raise ValueError(f"EDMS card {label}: no registration number, date or question yet "
-                         "(the next listing brings them)")
+        raise ValueError(_("EDMS card {card}: no registration number, date or question yet (the next listing brings "
+                           "them)").format(card=label))
     category = _edms_category(appeal, scope)
     if category is None:
-        raise ValueError(f"EDMS card {label}: no question rubric the rubric mapping knows "
-                         "(`connector mapping import`): the showcase groups appeals by POS category")
+        raise ValueError(_("EDMS card {card}: no question rubric the rubric mapping knows (`connector mapping import`): "
+                           "the showcase groups appeals by POS category").format(card=label))
     status = edms_status(appeal.questions)
     closed = _edms_closed(appeal, status, facts.changed_on)
     planned = _edms_planned(appeal)
@@ -325,8 +326,8 @@ def _edms_sourced(record: EdmsAppealRecord, scope: SourceScope) -> SourcedItem:
         item = edms_item(EdmsFacts(target=record.target, account=record.account, appeal=appeal,
                                    changed_on=changed.astimezone(scope.zone).date()), scope)
     except ValidationError as exc:
-        return SourcedItem(**sourced, problem=f"showcase item of EDMS card {record.external_id}: "
-                                              f"{validation_summary(exc)}")
+        return SourcedItem(**sourced, problem=_("showcase item of EDMS card {card}: {problems}").format(
+            card=record.external_id, problems=validation_summary(exc)))
     except ValueError as exc:
         return SourcedItem(**sourced, problem=str(exc))
     return SourcedItem(**sourced, item=item)

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connector.errors import DataError
+from connector.i18n import _
 from connector.sstu_export import wire
 from connector.sstu_export.archive import ArchiveItem
 from connector.sstu_export.canonical import appeal_uuid, canonical_appeal_bytes, content_hash
@@ -126,7 +127,8 @@ class BodyDirectory:
         for name, guid in (bodies or {}).items():
             value = guid.strip().lower()
             if not wire.GUID_RE.match(value):
-                raise DataError(f"directory of bodies: «{name}» has no valid ССТУ GUID ({guid!r})")
+                raise DataError(_("directory of bodies: «{name}» has no valid ССТУ GUID ({guid})").format(name=name,
+                                                                                               guid=repr(guid)))
             self._guids[_key(name)] = value
 
     def guid(self, name: str) -> str | None:
@@ -177,30 +179,35 @@ class SstuBuilder:
     def rule_for(self, number: str, q: QuestionFacts) -> OutcomeRule:
         rule = self.outcomes.get(_key(q.outcome))
         if rule is None:
-            raise DataError(f"appeal {number!r}: card outcome «{q.outcome}» is not in the SSTU outcome table")
+            raise DataError(_("appeal {number}: card outcome «{outcome}» is not in the SSTU outcome table").format(
+                number=repr(number), outcome=q.outcome))
         if rule.status in CONSIDERED and q.result.strip():
             by_result = self.outcomes.get(_key(q.result))
             if by_result is None or by_result.status not in CONSIDERED:
-                raise DataError(f"appeal {number!r}: answer result «{q.result}» is not in the SSTU outcome table")
+                raise DataError(_("appeal {number}: answer result «{result}» is not in the SSTU outcome table").format(
+                    number=repr(number), result=q.result))
             rule = by_result
         return rule
 
     def _code(self, number: str, q: QuestionFacts) -> str:
         code = (q.code or "").strip() or self.code_for(tuple(q.category_path))
         if not code:
-            path = q.category_label or " / ".join(q.category_path) or "(none)"
-            raise DataError(f"appeal {number!r}: no SSTU classifier code for POS category «{path}»")
+            path = q.category_label or " / ".join(q.category_path) or _("(none)")
+            raise DataError(_("appeal {number}: no SSTU classifier code for POS category «{path}»").format(
+                number=repr(number), path=path))
         return code
 
     def _attachment(self, number: str, q: QuestionFacts) -> dict[str, str]:
         if q.answer is None:
-            raise DataError(f"appeal {number!r}: the status needs the answer file, the card has none")
+            raise DataError(_("appeal {number}: the status needs the answer file, the card has none").format(
+                number=repr(number)))
         size = q.answer.size()
         encoded_len = 4 * ((size + 2) // 3)
         if encoded_len >= wire.MAX_ATTACHMENT_BASE64:
-            raise DataError(f"appeal {number!r}: answer file too large: «{q.answer.name}» is {size:,} bytes, "
-                            f"{encoded_len:,} characters in base64; ССТУ accepts under "
-                            f"{wire.MAX_ATTACHMENT_BASE64:,} (the file is not truncated)")
+            raise DataError(_("appeal {number}: answer file too large: «{name}» is {size:,} bytes, {encoded:,} characters "
+                              "in base64; ССТУ accepts under {limit:,} (the file is not truncated)").format(
+                number=repr(number), name=q.answer.name, size=size, encoded=encoded_len,
+                limit=wire.MAX_ATTACHMENT_BASE64))
         return {wire.F_ATTACHMENT_NAME: q.answer.name,
                 wire.F_ATTACHMENT_CONTENT: base64.b64encode(q.answer.read()).decode("ascii")}
 
@@ -223,8 +230,9 @@ class SstuBuilder:
             body = q.redirect_body.strip()
             guid = self.bodies.guid(body) if body else None
             if guid is None:
-                raise DataError(f"appeal {number!r}: redirect to «{body or '(no body named)'}»: the body is not "
-                                f"in the directory of bodies, its ССТУ GUID is unknown")
+                raise DataError(_("appeal {number}: redirect to «{body}»: the body is not in the directory of bodies, "
+                                  "its ССТУ GUID is unknown").format(number=repr(number),
+                                                                    body=body or _("(no body named)")))
             transfer = {wire.F_TRANSFER_DEPARTMENT_ID: guid,
                         wire.F_TRANSFER_DATE: q.transfer_date or q.response_date,
                         wire.F_TRANSFER_NUMBER: q.transfer_number}
@@ -247,11 +255,13 @@ class SstuBuilder:
         try:
             appeal = SstuAppeal.model_validate(raw)
         except ValidationError as exc:
-            raise DataError(f"appeal {number!r}: " + _summary(exc), detail=f"{exc.error_count()} error(s)") from None
+            raise DataError(_("appeal {number}: ").format(number=repr(number)) + _summary(exc),
+                            detail=f"{exc.error_count()} error(s)") from None
         document = appeal.to_wire()
         issues = validate_appeal(document, today=self.today, codes=self.codes, check_base64=False)
         if issues:
-            raise DataError("; ".join(map(str, issues[:5])) + (f"; and {len(issues) - 5} more" if len(issues) > 5 else ""))
+            more = _("; and {count} more").format(count=len(issues) - 5) if len(issues) > 5 else ""
+            raise DataError("; ".join(map(str, issues[:5])) + more)
         content = canonical_appeal_bytes(document)
         return BuiltAppeal(appeal=appeal, document=document, content=content, content_hash=content_hash(content),
                            uuid=str(appeal_uuid(appeal.department_id, appeal.number)))
@@ -262,9 +272,9 @@ def _summary(exc: ValidationError, limit: int = 5) -> str:
     statuses = {s.value for s in Status}
     for err in exc.errors(include_input=False, include_url=False)[:limit]:
         loc = ".".join(str(p) for p in err["loc"] if p not in statuses) or "<appeal>"
-        parts.append(f"field {loc}: {err['msg']}")
+        parts.append(_("field {field}: {message}").format(field=loc, message=err["msg"]))
     if exc.error_count() > limit:
-        parts.append(f"and {exc.error_count() - limit} more")
+        parts.append(_("and {count} more").format(count=exc.error_count() - limit))
     return "; ".join(parts)
 
 

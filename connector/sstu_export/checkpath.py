@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
+from connector.i18n import _
 from connector.safe_archive import ArchiveError, ZipLimits
 from connector.sstu_export.archive import DEFAULT_LIMITS, MANIFEST_SUFFIX, read_members
 from connector.sstu_export.validate import ERROR, Issue, question_codes, validate_document
@@ -86,11 +87,11 @@ class _Checker:
         try:
             doc = _parse(data)
         except UnicodeDecodeError:
-            self.report.findings.append(_file_problem(source, "not UTF-8 text"))
+            self.report.findings.append(_file_problem(source, _("not UTF-8 text")))
             return
         except (ValueError, RecursionError) as exc:
-            self.report.findings.append(_file_problem(source, f"not valid JSON ({type(exc).__name__}: "
-                                                              f"{str(exc)[:120]})"))
+            self.report.findings.append(_file_problem(source, _("not valid JSON ({error})").format(
+                    error=f"{type(exc).__name__}: {str(exc)[:120]}")))
             return
         self.report.appeals += len(doc) if isinstance(doc, list) else 1
         for issue in validate_document(doc, today=self.today, codes=self.codes):
@@ -100,11 +101,11 @@ class _Checker:
         try:
             size = path.stat().st_size
             if size > MAX_JSON_FILE_BYTES:
-                self.report.findings.append(_file_problem(label, f"{size:,} bytes: too large for one appeal"))
+                self.report.findings.append(_file_problem(label, _("{size:,} bytes: too large for one appeal").format(size=size)))
                 return
             data = path.read_bytes()
         except OSError as exc:
-            self.report.findings.append(_file_problem(label, f"cannot be read ({exc.strerror})"))
+            self.report.findings.append(_file_problem(label, _("cannot be read ({error})").format(error=exc.strerror)))
             return
         self.document(label, data)
 
@@ -114,7 +115,7 @@ class _Checker:
             for member in read_members(path, limits):
                 source = f"{label}!{member.name}"
                 if member.data is None:
-                    self.report.findings.append(_file_problem(source, member.problem or "refused"))
+                    self.report.findings.append(_file_problem(source, member.problem or _("refused")))
                 else:
                     self.document(source, member.data)
         except ArchiveError as exc:
@@ -160,7 +161,7 @@ def check_path(path: Path, *, codes: Container[str] | None = None, today: date |
     else:
         checker.json_file(path, path.name)
     if report.appeals == 0 and not report.findings:
-        report.findings.append(_file_problem(str(path), "no appeal found (expected JSON files or zip archives)"))
+        report.findings.append(_file_problem(str(path), _("no appeal found (expected JSON files or zip archives)")))
     return report
 
 
@@ -176,12 +177,12 @@ def load_codes(path: Path) -> frozenset[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the classifier codes ({exc})") from None
+        raise DataError(_("{path}: cannot read the classifier codes ({error})").format(path=path, error=exc)) from None
     try:
         doc: Any = json.loads(text)
     except (ValueError, RecursionError):
         doc = [line.strip() for line in text.splitlines() if line.strip()]
     codes = question_codes(doc)
     if not codes:
-        raise DataError(f"{path}: no question-level classifier code found")
+        raise DataError(_("{path}: no question-level classifier code found").format(path=path))
     return codes

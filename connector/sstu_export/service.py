@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from connector.config import Settings
 from connector.errors import DataError
+from connector.i18n import _
 from connector.sstu_export.archive import ArchiveItem, ArchiveWriter
 from connector.sstu_export.client import SstuClient
 from connector.sstu_export.reconcile import ReconcileReport, SentRecord, reconcile
@@ -168,7 +169,7 @@ def requeue(store: Store, settings: Settings, *, period: str | None = None,
         unknown = sorted(set(numbers or ()) - {r.number for r in records})
         if unknown:
             # nothing is queued: a mistyped number must not pass for a done resend
-            raise DataError(f"no appeal sent to ССТУ with number {', '.join(unknown)}")
+            raise DataError(_("no appeal sent to ССТУ with number {numbers}").format(numbers=", ".join(unknown)))
         count = 0
         for record in records:
             record.sent_hash = ""

@@ -99,7 +99,7 @@ def test_forwarded_over_medo_is_electronic_and_needs_the_letter_date() -> None:
     assert _builder().build(_facts()).document["format"] == "Other"
     with pytest.raises(DataError, match="createDate is required"):
         _builder().build(_facts(direct=False))
-    with pytest.raises(DataError, match="не ранее даты обращения"):
+    with pytest.raises(DataError, match="must not be before the appeal date"):
         _builder().build(_facts(direct=False, create_date=date(2025, 3, 5)))
 
 

@@ -123,7 +123,7 @@ def _adapter_settings(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, AdapterSettings):
         return value
     if not isinstance(value, dict):
-        raise ValueError("must be a table of the adapter's keys, [edms.<name>] with a type")
+        raise ValueError(_("must be a table of the adapter's keys, [edms.<name>] with a type"))
     kind = value.get("type")
     if not isinstance(kind, str):
         raise _type_error(_("required (the adapter name, e.g. 'onec_dm')"), kind)
@@ -134,7 +134,8 @@ def _adapter_settings(value: Any, info: ValidationInfo) -> Any:
     except LookupError as exc:
         raise _type_error(str(exc), kind) from None
     except ImportError as exc:
-        raise _type_error(f"the adapter {kind!r} cannot be imported: {exc}", kind) from None
+        raise _type_error(_("the adapter {kind!r} cannot be imported: {error}").format(kind=kind, error=exc),
+                          kind) from None
     return model.model_validate(value, context=info.context)
 
 

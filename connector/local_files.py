@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from connector.errors import LocalStorageError
+from connector.i18n import N_, _
 
-_HINTS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
-          errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
-          errno.EFBIG: "the file is larger than this system allows"}
+_HINTS = {errno.ENOSPC: N_("the disk is full"), errno.EDQUOT: N_("the disk quota is exhausted"),
+          errno.EROFS: N_("the file system is read-only"), errno.EACCES: N_("permission denied"),
+          errno.EFBIG: N_("the file is larger than this system allows")}
 
 
 @contextmanager
@@ -26,9 +27,11 @@ def local_writes(what: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        hint = _HINTS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-        raise LocalStorageError(f"cannot write {what}: {hint} ({exc.strerror or exc}); free space or fix the "
-                                "directory, the work resumes on the next run") from None
+        known = _HINTS.get(exc.errno or 0)
+        hint = _(known) if known else exc.strerror or type(exc).__name__
+        raise LocalStorageError(_("cannot write {what}: {hint} ({error}); free space or fix the directory, the work "
+                                  "resumes on the next run").format(what=what, hint=hint,
+                                                                    error=exc.strerror or exc)) from None
 
 
 def write_atomically(path: Path, content: bytes) -> None:

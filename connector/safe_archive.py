@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.errors import DataError
+from connector.i18n import _
 
 # Documented defaults for an administration's office files (README, "Running as a service").
 # A classifier .docx or a mapping workbook has tens of entries and a few MB of XML; the caps
@@ -56,28 +57,29 @@ class ArchiveError(DataError):
 def check_entries(label: str, infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
     """Refuse by the central directory alone: entry count, sizes and compression ratio."""
     if len(infos) > limits.max_members:
-        raise ArchiveError(f"{label}: {len(infos):,} entries, more than the limit {limits.max_members:,}: "
-                           f"zip bomb suspected")
+        raise ArchiveError(_("{label}: {count:,} entries, more than the limit {limit:,}: zip bomb suspected").format(
+            label=label, count=len(infos), limit=limits.max_members))
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_bytes:
-        raise ArchiveError(f"{label}: would unpack to {declared:,} bytes (limit {limits.max_total_bytes:,}): "
-                           f"zip bomb suspected")
+        raise ArchiveError(_("{label}: would unpack to {size:,} bytes (limit {limit:,}): zip bomb suspected").format(
+            label=label, size=declared, limit=limits.max_total_bytes))
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.max_member_bytes or (
                 info.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio):
-            raise ArchiveError(f"{label}: entry {info.filename!r} unpacks to {info.file_size:,} bytes from "
-                               f"{info.compress_size:,} (ratio {ratio:.0f}, limits {limits.max_member_bytes:,} "
-                               f"bytes, ratio {limits.max_ratio:.0f}): zip bomb suspected")
+            raise ArchiveError(_("{label}: entry {name!r} unpacks to {size:,} bytes from {packed:,} (ratio {ratio:.0f}, "
+                                 "limits {limit:,} bytes, ratio {max_ratio:.0f}): zip bomb suspected").format(
+                label=label, name=info.filename, size=info.file_size, packed=info.compress_size, ratio=ratio,
+                limit=limits.max_member_bytes, max_ratio=limits.max_ratio))
 
 
-def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not a readable zip archive") -> zipfile.ZipFile:
+def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str | None = None) -> zipfile.ZipFile:
     """The zip at ``path``, open, once its directory passed :func:`check_entries`; the caller closes it.
-    ``what`` is the caller's sentence for a file that is no zip at all."""
+    ``what`` is the caller's sentence for a file that is no zip at all (``None``: "not a readable zip archive")."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ArchiveError(f"{path.name}: {what} ({exc})") from None
+        raise ArchiveError(f"{path.name}: {what or _('not a readable zip archive')} ({exc})") from None
     try:
         check_entries(path.name, zf.infolist(), limits)
     except BaseException:
@@ -86,11 +88,11 @@ def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not 
     return zf
 
 
-def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str = "not a readable Office file",
+def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str | None = None,
                       max_tags: int | None = None) -> None:
     """Raise :class:`ArchiveError` unless the .docx/.xlsx at ``path`` is safe to hand to its library.
     ``max_tags``: for readers that build whole trees, the most ``<`` one XML part may hold."""
-    with open_zip(path, limits, what=what) as zf:
+    with open_zip(path, limits, what=what or _("not a readable Office file")) as zf:
         for info in zf.infolist():
             if info.is_dir() or info.flag_bits & 0x1:
                 continue  # an encrypted part is the library's "cannot read" and cannot carry a DTD to it
@@ -98,7 +100,8 @@ def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: st
             if problem is None and max_tags is not None:
                 problem = _too_many_tags(zf, info, max_tags)
             if problem:
-                raise ArchiveError(f"{path.name}: part {info.filename!r} {problem}")
+                raise ArchiveError(_("{file}: part {name!r} {problem}").format(file=path.name, name=info.filename,
+                                                                               problem=problem))
 
 
 def _too_many_tags(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_tags: int) -> str | None:
@@ -108,9 +111,9 @@ def _too_many_tags(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_tags: int) ->
             while chunk := fh.read(_CHUNK * 16):
                 tags += chunk.count(b"<")
                 if tags > max_tags:
-                    return f"holds more than {max_tags:,} XML tags: refused (XML bomb suspected)"
+                    return _("holds more than {count:,} XML tags: refused (XML bomb suspected)").format(count=max_tags)
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        return f"cannot be unpacked ({type(exc).__name__}: {str(exc)[:120]})"
+        return _("cannot be unpacked ({error})").format(error=f"{type(exc).__name__}: {str(exc)[:120]}")
     return None
 
 
@@ -125,7 +128,7 @@ def _looks_like_xml(head: bytes) -> bool:
 def _xml_prolog_problem(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:
     from lxml import etree
 
-    refused = "declares a DTD (DOCTYPE/ENTITY): XML entity bomb or external entity refused"
+    refused = _("declares a DTD (DOCTYPE/ENTITY): XML entity bomb or external entity refused")
     parser = etree.XMLPullParser(events=("start",), resolve_entities=False, load_dtd=False, no_network=True,
                                  huge_tree=False, dtd_validation=False)
     seen = 0
@@ -147,7 +150,7 @@ def _xml_prolog_problem(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | Non
     except etree.XMLSyntaxError as exc:
         if "entit" in str(exc).lower():  # libxml2's own amplification guard tripped on the DTD
             return refused
-        return f"is not well-formed XML ({str(exc)[:120]})"
+        return _("is not well-formed XML ({error})").format(error=str(exc)[:120])
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        return f"cannot be unpacked ({type(exc).__name__}: {str(exc)[:120]})"
-    return f"has no XML element within its first {PROLOG_SCAN_BYTES:,} bytes: refused"
+        return _("cannot be unpacked ({error})").format(error=f"{type(exc).__name__}: {str(exc)[:120]}")
+    return _("has no XML element within its first {size:,} bytes: refused").format(size=PROLOG_SCAN_BYTES)

@@ -37,7 +37,10 @@ class StrictModel(BaseModel):
             try:
                 content = path.read_text(encoding="utf-8")
             except OSError as exc:
-                raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
+                from connector.i18n import _  # connector.i18n imports this module
+
+                raise ValueError(_("{key}: cannot read secret file {path}: {error}").format(
+                    key=key, path=path, error=exc.strerror)) from None
             _warn_if_world_readable(path, key, info)
             data[target] = content.rstrip("\r\n")
         return data
@@ -51,10 +54,13 @@ def _annotation_types(annotation: Any) -> tuple[Any, ...]:
 def _warn_if_world_readable(path: Path, key: str, info: ValidationInfo) -> None:
     mode = path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        text = f"{key}: secret file {path} is readable by other users (chmod 600 it)"
         collected = info.context.get(LOAD_WARNINGS) if isinstance(info.context, dict) else None
         if isinstance(collected, list):
+            from connector.i18n import _  # connector.i18n imports this module
+
+            # collected warnings are shown to the operator; the log line below stays English
+            text = _("{key}: secret file {path} is readable by other users (chmod 600 it)").format(key=key, path=path)
             if text not in collected:
                 collected.append(text)
         else:
-            log.warning(text)
+            log.warning(f"{key}: secret file {path} is readable by other users (chmod 600 it)")

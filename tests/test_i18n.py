@@ -233,3 +233,16 @@ def test_a_failure_reason_is_stored_in_the_language_of_the_process(russian_local
     assert re.fullmatch(rf"1С DMService по адресу {url}: на DM\w+Request получен ответ SOAP Fault \(HTTP 500\) "
                         r"\(после повторных попыток\)", ru), ru
     assert re.fullmatch(rf"1C DMService at {url}: DM\w+Request answered SOAP Fault \(HTTP 500\) after retries", en), en
+
+
+def test_a_configuration_error_of_a_section_is_russian_by_default(russian_locale: None, tmp_path: Path) -> None:
+    (tmp_path / "ru").mkdir()
+    (tmp_path / "en").mkdir()
+    bad = '\n[monitoring]\nlisten = "0.0.0.0:9464"\n'
+    ru = CliRunner().invoke(main, ["status", "--config", str(_config(tmp_path / "ru", extra=bad))])
+    assert ru.exit_code == 2
+    assert "listen: '0.0.0.0' — не loopback-адрес" in ru.output and "allow_public = true" in ru.output
+    assert "is not a loopback address" not in ru.output
+    en_config = _config(tmp_path / "en", ui='\n[ui]\nlanguage = "en"\n', extra=bad)
+    en = CliRunner().invoke(main, ["status", "--config", str(en_config)])
+    assert en.exit_code == 2 and "listen: '0.0.0.0' is not a loopback address" in en.output

@@ -187,7 +187,8 @@ def sim(system: str, port: int, host: str, faults: str, kind: str, outbox: Path,
         server = SimServer(_simulator(system, kind, faults, outbox, inbox, interval), host=host, port=port)
     except ValueError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    click.echo(f"{system} simulator listening on {server.url.replace('127.0.0.1', host)}", err=True)
+    click.echo(_("{system} simulator listening on {url}").format(system=system,
+                                                                url=server.url.replace("127.0.0.1", host)), err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -246,8 +247,8 @@ def status(config: Path | None, as_json: bool) -> None:
         click.echo(_("ССТУ appeals: ") + ", ".join(f"{state} {count}"
                                                 for state, count in sorted(report.sstu_by_send_state.items())))
     if report.showcase_by_send_state:
-        click.echo("showcase items: " + ", ".join(f"{state} {count}"
-                                                  for state, count in sorted(report.showcase_by_send_state.items())))
+        click.echo(_("showcase items: ") + ", ".join(f"{state} {count}"
+                                                     for state, count in sorted(report.showcase_by_send_state.items())))
     if report.waiting_by_reason:
         click.echo(_("waiting: ") + ", ".join(f"{reason} {count}"
                                            for reason, count in sorted(report.waiting_by_reason.items())))

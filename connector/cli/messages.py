@@ -81,14 +81,15 @@ def _table(result: FindResult, *, with_applicant: bool) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
-    columns = ["№ ПОС", "поступило", "срок", "состояние", "категория", "адрес проблемы", "подразделение",
-               "исполнитель", *(["заявитель"] if with_applicant else [])]
+    columns = [_("POS No."), _("received"), _("due"), _("state"), _("category"), _("problem address"), _("unit"),
+               _("executor"), *([_("applicant")] if with_applicant else [])]
     for name in columns:
         table.add_column(name, overflow="fold")
+    overdue = _("overdue")
     for m in result.messages:
         due = f"{m.due:%d.%m.%Y}" if m.due else "—"
         table.add_row(m.number, f"{m.received:%d.%m.%Y}" if m.received else "—",
-                      f"[red]{due} просрочено[/red]" if m.overdue else due, m.state, m.category or "—",
+                      f"[red]{due} {overdue}[/red]" if m.overdue else due, m.state, m.category or "—",
                       m.problem_address or "—", ", ".join(m.units) or "—", m.executor or "—",
                       *([m.applicant] if with_applicant else []))
     import sys

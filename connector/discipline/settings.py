@@ -7,6 +7,7 @@ from datetime import time
 
 from pydantic import Field, field_validator
 
+from connector.i18n import _
 from connector.settings_base import StrictModel
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,14 +27,14 @@ class ReportSettings(StrictModel):
     @classmethod
     def _day(cls, value: str) -> str:
         if value.lower() not in WEEKDAYS:
-            raise ValueError(f"expected one of {', '.join(WEEKDAYS)}, got {value!r}")
+            raise ValueError(_("expected one of {days}, got {value!r}").format(days=", ".join(WEEKDAYS), value=value))
         return value.lower()
 
     @field_validator("weekly_time")
     @classmethod
     def _time(cls, value: str) -> str:
         if not _TIME_RE.match(value):
-            raise ValueError(f"expected HH:MM, got {value!r}")
+            raise ValueError(_("expected HH:MM, got {value!r}").format(value=value))
         return value
 
     @field_validator("subject")
@@ -42,7 +43,7 @@ class ReportSettings(StrictModel):
         try:
             value.format(first="01.01.2026", last="07.01.2026")
         except (KeyError, IndexError, ValueError):
-            raise ValueError("only {first} and {last} may appear in braces (write {{ and }} for a brace)") from None
+            raise ValueError(_("only {first} and {last} may appear in braces (write {{ and }} for a brace)")) from None
         return value
 
     @field_validator("recipients")
@@ -50,7 +51,7 @@ class ReportSettings(StrictModel):
     def _addresses(cls, value: list[str]) -> list[str]:
         bad = [a for a in value if "@" not in a or a.strip() != a]
         if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(repr(a) for a in bad)}")
+            raise ValueError(_("not an e-mail address: {addresses}").format(addresses=", ".join(repr(a) for a in bad)))
         return value
 
     @property

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from connector.i18n import _
 from connector.settings_base import StrictModel
 
 
@@ -32,7 +33,7 @@ class RecipientSettings(StrictModel):
     def _addresses(cls, value: list[str]) -> list[str]:
         bad = [a for a in value if "@" not in a or a.strip() != a or not a.rpartition("@")[2]]
         if bad:
-            raise ValueError(f"not an e-mail address: {bad[0]!r}")
+            raise ValueError(_("not an e-mail address: {addresses}").format(addresses=repr(bad[0])))
         return value
 
     @property
@@ -64,9 +65,9 @@ class NoticeSettings(StrictModel):
     @classmethod
     def _days(cls, value: list[int]) -> list[int]:
         if any(d < 0 or d > 60 for d in value):
-            raise ValueError("every threshold must be 0–60 days before the deadline")
+            raise ValueError(_("every threshold must be 0–60 days before the deadline"))
         if len(set(value)) != len(value):
-            raise ValueError("a threshold is given twice")
+            raise ValueError(_("a threshold is given twice"))
         return sorted(value, reverse=True)
 
     def problems(self, *, email_enabled: bool) -> list[str]:
@@ -80,5 +81,5 @@ class NoticeSettings(StrictModel):
         names = [r.unit for r in self.recipients]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"recipients: unit {twice[0]!r} is given twice")
+            raise ValueError(_("recipients: unit {unit!r} is given twice").format(unit=twice[0]))
         return self

@@ -200,10 +200,10 @@ def _pos(settings: Settings, clock: Callable[[], datetime]) -> Iterator[Check]:
         session.hooks["response"].append(_server_times(server_times))
         try:
             TokenManager(account, session).refresh()
-            yield Check(name=f"POS {account.name}", result=Result.OK,
+            yield Check(name=_("POS {account}").format(account=account.name), result=Result.OK,
                         detail=_("{url}: login accepted").format(url=account.pos_base_url))
         except ConnectorError as exc:
-            yield Check(name=f"POS {account.name}", result=Result.FAIL, detail=exc.shown)
+            yield Check(name=_("POS {account}").format(account=account.name), result=Result.FAIL, detail=exc.shown)
         finally:
             session.close()
         if server_times:
@@ -218,7 +218,7 @@ def _edms(settings: Settings) -> Iterator[Check]:
     from connector.ops.edms_check import check_edms
 
     for item in check_edms(settings):
-        yield Check(name=f"EDMS {item.target}", result=Result.OK if item.ok else Result.FAIL,
+        yield Check(name=_("EDMS {target}").format(target=item.target), result=Result.OK if item.ok else Result.FAIL,
                     detail=_("{adapter}: healthy").format(adapter=item.adapter) if item.ok else item.problem)
 
 

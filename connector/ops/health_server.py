@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.errors import ConnectorError
+from connector.i18n import _
 from connector.ops.metrics import Metrics, last_successes
 from connector.ops.settings import MonitoringSettings
 from connector.store.db import Store
@@ -96,9 +97,11 @@ class HealthServer:
         try:
             self._server = server_class((self.settings.host, self.settings.port), handler)
         except OSError as exc:
-            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be opened ({exc.strerror})"
-            raise ConnectorError(f"monitoring listen {self.settings.listen} {reason}: "
-                                 "set [monitoring] listen") from None
+            if exc.errno == errno.EADDRINUSE:
+                message = _("monitoring listen {listen} is in use: set [monitoring] listen")
+            else:
+                message = _("monitoring listen {listen} cannot be opened ({error}): set [monitoring] listen")
+            raise ConnectorError(message.format(listen=self.settings.listen, error=exc.strerror)) from None
         self._thread = threading.Thread(target=self._server.serve_forever, name="health-server", daemon=True)
         self._thread.start()
         log.info("monitoring endpoint listening", extra={"url": self.url})

@@ -12,6 +12,7 @@ import ipaddress
 
 from pydantic import Field, SecretStr, model_validator
 
+from connector.i18n import _
 from connector.settings_base import StrictModel
 
 
@@ -19,13 +20,14 @@ def split_host_port(listen: str) -> tuple[str, int]:
     """``"127.0.0.1:9464"`` → ``("127.0.0.1", 9464)``; IPv6 in brackets: ``"[::1]:9464"``."""
     host, sep, port_text = listen.rpartition(":")
     if not sep or not host:
-        raise ValueError(f"listen: expected host:port, got {listen!r}")
+        raise ValueError(_("listen: expected host:port, got {listen!r}").format(listen=listen))
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
-        raise ValueError(f"listen: write an IPv6 address in brackets, e.g. [::1]:9464 (got {listen!r})")
+        raise ValueError(_("listen: write an IPv6 address in brackets, e.g. [::1]:9464 (got {listen!r})").format(
+            listen=listen))
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"listen: port must be a number 0-65535, got {port_text!r}")
+        raise ValueError(_("listen: port must be a number 0-65535, got {port!r}").format(port=port_text))
     return host, int(port_text)
 
 
@@ -48,8 +50,8 @@ class MonitoringSettings(StrictModel):
     def _loopback_only(self) -> MonitoringSettings:
         host, _port = split_host_port(self.listen)
         if not self.allow_public and not is_loopback(host):
-            raise ValueError(f"listen: {host!r} is not a loopback address; /healthz and /metrics expose "
-                             "operational data: bind to 127.0.0.1 or set allow_public = true")
+            raise ValueError(_("listen: {host!r} is not a loopback address; /healthz and /metrics expose "
+                               "operational data: bind to 127.0.0.1 or set allow_public = true").format(host=host))
         return self
 
     @property

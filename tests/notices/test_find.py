@@ -71,7 +71,13 @@ def test_cli_find_prints_a_table_and_audit_list_shows_who_searched(
     _seed_three(ctx)
     plain = connector("messages", "find", "--overdue", "--config", str(config), cwd=tmp_path)
     assert plain.returncode == 0, plain.stderr
-    assert "8880001" in plain.stdout and "просрочено" in plain.stdout and "8880002" not in plain.stdout
+    assert "8880001" in plain.stdout and "overdue" in plain.stdout and "8880002" not in plain.stdout
+    assert "POS No." in plain.stdout and "executor" in plain.stdout and "№ ПОС" not in plain.stdout
+    russian = connector("messages", "find", "--overdue", "--config", str(config), cwd=tmp_path,
+                        env={"CONNECTOR_UI__LANGUAGE": "ru"})
+    assert russian.returncode == 0, russian.stderr
+    assert "просрочено" in russian.stdout and "№ ПОС" in russian.stdout and "исполнитель" in russian.stdout
+    assert "найдено: 1" in russian.stdout and "overdue" not in russian.stdout
     assert APPLICANT["lastName"] not in plain.stdout  # no applicant column without --applicant
     by_name = connector("messages", "find", "--applicant", "Орлов", "--json", "--config", str(config), cwd=tmp_path)
     assert by_name.returncode == 0, by_name.stderr

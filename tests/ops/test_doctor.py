@@ -4,6 +4,7 @@ installer gets wrong is one failed or warned row naming it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,12 @@ def test_a_ready_installation_passes_every_check(tmp_path: Path, pos_sim: SimSer
     assert "schema at" in rows["database"]["detail"] and "newest" in rows["database"]["detail"]
     text = connector("doctor", "--config", str(config), cwd=tmp_path)
     assert text.returncode == 0 and text.stdout.rstrip().endswith("ready")
+    assert re.search(r"OK\s+POS demo", text.stdout) and re.search(r"OK\s+EDMS onec", text.stdout)
+    russian = connector("doctor", "--config", str(config), cwd=tmp_path, env={"CONNECTOR_UI__LANGUAGE": "ru"})
+    assert russian.returncode == 0, russian.stdout + russian.stderr
+    for name in ("ПОС demo", "СЭД onec", "база данных", "каталог данных", "часы относительно ПОС demo"):
+        assert re.search(rf"НОРМА\s+{name}", russian.stdout), russian.stdout
+    assert russian.stdout.rstrip().endswith("готово к работе") and "EDMS" not in russian.stdout
 
 
 def test_what_an_installer_gets_wrong_is_named_and_fails(tmp_path: Path, pos_sim: SimServer,

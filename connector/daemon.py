@@ -67,8 +67,9 @@ class DaemonLock:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fh = self.path.open("a+")
         except OSError as exc:
-            raise LocalStorageError(f"cannot create the lock {self.path}: {exc.strerror or exc} "
-                                    "(the service user must own the database's directory)") from None
+            raise LocalStorageError(N_("cannot create the lock {path}: {reason} (the service user must own the "
+                                       "database's directory)"),
+                                    params={"path": self.path, "reason": exc.strerror or exc}) from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

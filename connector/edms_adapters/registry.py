@@ -14,6 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from connector.edms_adapters.base import AdapterContext, AdapterSettings, EdmsAdapter
+from connector.i18n import _
 
 GROUP = "connector.edms_adapters"
 SETTINGS_GROUP = "connector.edms_settings"
@@ -35,8 +36,8 @@ def available_adapters() -> list[str]:
 def adapter_class(name: str) -> Any:
     point = _registered(GROUP).get(name)
     if point is None:
-        known = ", ".join(available_adapters()) or "none installed"
-        raise LookupError(f"no EDMS adapter named {name!r} (installed: {known})")
+        known = ", ".join(available_adapters()) or _("none installed")
+        raise LookupError(_("no EDMS adapter named {name!r} (installed: {known})").format(name=name, known=known))
     return point.load()
 
 

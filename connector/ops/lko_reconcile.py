@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from connector.errors import DataError
+from connector.i18n import N_
 from connector.pos_client.wire import STATUS_LABELS
 from connector.safe_archive import check_office_file
 from connector.store.db import Store
@@ -66,15 +67,18 @@ def read_export(path: Path) -> Iterator[LkoRow]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise DataError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
+        raise DataError(N_("{file}: not a readable XLSX workbook ({kind})"),
+                        params={"file": path.name, "kind": type(exc).__name__}) from None
     try:
         if SHEET not in workbook.sheetnames:
-            raise DataError(f"{path.name}: no sheet «{SHEET}» (sheets: {', '.join(workbook.sheetnames)})")
+            raise DataError(N_("{file}: no sheet «{sheet}» (sheets: {sheets})"),
+                            params={"file": path.name, "sheet": SHEET, "sheets": ", ".join(workbook.sheetnames)})
         rows = workbook[SHEET].iter_rows(values_only=True)
         header = next(rows, None) or ()
         columns = {str(v).strip(): i for i, v in enumerate(header) if v is not None}
         if COL_NUMBER not in columns:
-            raise DataError(f"{path.name}: sheet «{SHEET}» has no column «{COL_NUMBER}» in row 1")
+            raise DataError(N_("{file}: sheet «{sheet}» has no column «{column}» in row 1"),
+                            params={"file": path.name, "sheet": SHEET, "column": COL_NUMBER})
         for index, values in enumerate(rows, start=2):
             number = _cell(values, columns.get(COL_NUMBER))
             if not number:
@@ -111,7 +115,8 @@ def _date(values: tuple[Any, ...], index: int | None, path: Path, row: int) -> d
         day, month, year = (int(part) for part in str(value).strip().split("."))
         return date(year, month, day)
     except ValueError:
-        raise DataError(f"{path.name}: row {row}, «{COL_PLANNED}»: {value!r} is not dd.mm.yyyy") from None
+        raise DataError(N_("{file}: row {row}, «{column}»: {value} is not dd.mm.yyyy"),
+                        params={"file": path.name, "row": row, "column": COL_PLANNED, "value": repr(value)}) from None
 
 
 def reconcile(store: Store, account: str, export: Path, today: date, *, fix: bool = False) -> LkoReport:

@@ -42,7 +42,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from connector.domain import PosAttachmentRef, PosStatus, StoredFile
 from connector.errors import IntegrityError, Phrase, RemoteRejected, TransientError
-from connector.i18n import N_
+from connector.i18n import N_, _
 from connector.local_files import local_writes
 from connector.pos_client import wire
 from connector.pos_client.auth import TokenManager
@@ -368,7 +368,7 @@ class MultipartBody:
                 left = total - self._offset
                 piece = fh.read(left if want < 0 else min(want, left))
                 if not piece and left > 0:
-                    raise OSError("an answer file shrank while it was being sent")
+                    raise OSError(_("an answer file shrank while it was being sent"))
             self._offset += len(piece)
             out += piece
             seg_len = len(segment) if isinstance(segment, bytes) else segment[1]

@@ -32,7 +32,7 @@ from connector.domain import (
     StoredFile,
 )
 from connector.errors import TransientError
-from connector.i18n import N_
+from connector.i18n import N_, _
 from connector.showcase.models import Channel, ShowcaseItem, ShowcaseStatus
 
 # --- paths -------------------------------------------------------------------------------
@@ -290,11 +290,11 @@ class WireShowcaseItem(_Wire):
     @model_validator(mode="after")
     def _dates(self) -> WireShowcaseItem:
         if self.status in SHOWCASE_OPEN and self.closed_date is not None:
-            raise ValueError(f"closedDate: not allowed while the status is {self.status}")
+            raise ValueError(_("closedDate: not allowed while the status is {status}").format(status=self.status))
         if self.status not in SHOWCASE_OPEN and self.closed_date is None:
-            raise ValueError(f"closedDate: required when the status is {self.status}")
+            raise ValueError(_("closedDate: required when the status is {status}").format(status=self.status))
         if self.closed_date is not None and self.closed_date < self.received_date:
-            raise ValueError("closedDate: before receivedDate")
+            raise ValueError(_("closedDate: before receivedDate"))
         return self
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from connector.i18n import _
+
 EXAMPLE_CONFIG = "connector.example.toml"
 SYSTEMD_UNIT = "pos-connector.service"
 
@@ -16,5 +18,5 @@ SYSTEMD_UNIT = "pos-connector.service"
 def resource_path(name: str) -> Path:
     path = Path(str(files(__package__).joinpath(name)))
     if not path.is_file():
-        raise FileNotFoundError(f"packaged resource {name} is missing from {path.parent}")
+        raise FileNotFoundError(_("packaged resource {name} is missing from {folder}").format(name=name, folder=path.parent))
     return path

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from connector.i18n import _
 from connector.sstu_export import wire
 from connector.sstu_export.wire import Format, Status
 
@@ -135,7 +136,8 @@ class SstuAppeal(_Sstu):
     @model_validator(mode="after")
     def _routing(self) -> SstuAppeal:
         if not self.is_direct and self.create_date is None:
-            raise ValueError(f"{wire.F_CREATE_DATE} is required when {wire.F_IS_DIRECT} is false")
+            raise ValueError(_("{create_date} is required when {is_direct} is false")
+                             .format(create_date=wire.F_CREATE_DATE, is_direct=wire.F_IS_DIRECT))
         if self.is_direct and self.format is Format.ELECTRONIC:
             raise ValueError(f"{wire.F_FORMAT} Electronic means forwarded over МЭДО: not allowed when "
                              f"{wire.F_IS_DIRECT} is true")

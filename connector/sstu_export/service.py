@@ -42,7 +42,7 @@ def period_of(day: date) -> str:
 def month_bounds(period: str) -> tuple[date, date]:
     match = _PERIOD_RE.match(period)
     if not match:
-        raise DataError(f"--period: expected YYYY-MM, got {period!r}")
+        raise DataError(_("--period: expected YYYY-MM, got {value!r}").format(value=period))
     year, month = int(match.group(1)), int(match.group(2))
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
@@ -101,8 +101,8 @@ def export_archive(store: Store, config: BuildConfig, out_dir: Path, period: str
         first_or_none = first
     prefix = config.settings.sstu.prefix
     if out_dir.exists() and any(out_dir.glob(f"{prefix}[0-9][0-9][0-9].zip")):
-        raise DataError(f"{out_dir} already holds archive parts named {prefix}NNN.zip: choose another --out "
-                        "directory (a part of another export would be mixed in)")
+        raise DataError(_("{dir} already holds archive parts named {prefix}NNN.zip: choose another --out "
+                          "directory (a part of another export would be mixed in)").format(dir=out_dir, prefix=prefix))
     refresh(store, config, clock=clock)
     ids, unchanged = _period_ids(store, first_or_none, last, changed_only=changed_only)
     result = ExportResult(period=period, directory=str(out_dir), unchanged=unchanged,
@@ -156,7 +156,7 @@ def requeue(store: Store, settings: Settings, *, period: str | None = None,
             numbers: Sequence[str] | None = None) -> int:
     """Mark appeals to be sent again by the next ``sstu`` run (their sent hash is forgotten)."""
     if not settings.sstu.base_url:
-        raise DataError("[sstu] base_url is not set: there is no HTTP route to send again")
+        raise DataError(_("[sstu] base_url is not set: there is no HTTP route to send again"))
     with store.sessions.begin() as session:
         query = select(SstuAppealRecord).where(SstuAppealRecord.content_hash != "",
                                                SstuAppealRecord.build_error.is_(None))

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connector.i18n import _
 from connector.settings_base import StrictModel
 from connector.sstu_export import wire
 from connector.sstu_export.wire import Status
@@ -78,7 +79,7 @@ class SstuSettings(StrictModel):
     @classmethod
     def _time(cls, value: str) -> str:
         if not _TIME_RE.match(value):
-            raise ValueError(f"expected HH:MM, got {value!r}")
+            raise ValueError(_("expected HH:MM, got {value!r}").format(value=value))
         return value
 
     @field_validator("timezone")
@@ -87,7 +88,8 @@ class SstuSettings(StrictModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Moscow, Asia/Yekaterinburg)") from None
+            raise ValueError(_("unknown time zone {value!r} (e.g. Europe/Moscow, Asia/Yekaterinburg)")
+                             .format(value=value)) from None
         return value
 
     @field_validator("outcomes", mode="before")

@@ -81,7 +81,7 @@ def _is_sqlite(url: str) -> bool:
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
-        raise BackupError(f"cannot back up an in-memory SQLite database ({url})")
+        raise BackupError(N_("cannot back up an in-memory SQLite database ({url})"), params={"url": url})
     return Path(database)
 
 
@@ -123,9 +123,9 @@ def _pg_env(url: URL) -> tuple[str, dict[str, str]]:
 def _pg_tool(name: str) -> str:
     tool = shutil.which(name)
     if tool is None:
-        raise BackupError(f"{name} not found: install the PostgreSQL client tools "
-                          "(Debian/Astra: postgresql-client, RED OS/ALT: postgresql) to back up or restore "
-                          "a PostgreSQL store")
+        raise BackupError(N_("{tool} not found: install the PostgreSQL client tools (Debian/Astra: "
+                             "postgresql-client, RED OS/ALT: postgresql) to back up or restore a PostgreSQL store"),
+                          params={"tool": name})
     return tool
 
 
@@ -201,7 +201,8 @@ def read_manifest(tar: tarfile.TarFile, source: Path) -> dict[str, object]:
         raise DataError(N_("{source}: {manifest} is not JSON ({reason})"),
                         params={"source": source, "manifest": MANIFEST, "reason": exc}) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DataError(f"{source}: unknown backup format {manifest.get('format') if isinstance(manifest, dict) else '?'}")
+        raise DataError(N_("{file}: unknown backup format {format}"),
+                        params={"file": source, "format": manifest.get("format") if isinstance(manifest, dict) else "?"})
     return manifest
 
 

@@ -26,6 +26,7 @@ from pydantic import Field, SecretStr, field_validator
 from connector.edms_adapters.appeal_settings import AppealListSettings
 from connector.edms_adapters.base import AdapterSettings
 from connector.edms_adapters.directum_rx import wire
+from connector.i18n import _
 
 
 class DirectumAppealSettings(AppealListSettings):
@@ -113,14 +114,14 @@ class DirectumRxSettings(AdapterSettings):
     @classmethod
     def _has_id(cls, value: str) -> str:
         if "{id}" not in value:
-            raise ValueError("must contain {id} (the letter id)")
+            raise ValueError(_("must contain {id} (the letter id)"))
         return value
 
     @field_validator("task_attachment_check", "answer_links_collection")
     @classmethod
     def _collection_path(cls, value: str) -> str:
         if value and not re.fullmatch(r"[A-Za-z_]\w*/[A-Za-z_]\w*", value):
-            raise ValueError("must be '<collection>/<property>' (e.g. AttachmentDetails/AttachmentId) or empty")
+            raise ValueError(_("must be '<collection>/<property>' (e.g. AttachmentDetails/AttachmentId) or empty"))
         return value
 
     @field_validator("url")

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from connector.edms_adapters.base import AdapterSettings
+from connector.i18n import _
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -52,7 +53,7 @@ class MedoSettings(AdapterSettings):
     @model_validator(mode="after")
     def _signature_needs_a_signer(self) -> MedoSettings:
         if self.signature_command and not self.signatory:
-            raise ValueError("signature_command needs signatory (the passport names the signature under its signer)")
+            raise ValueError(_("signature_command needs signatory (the passport names the signature under its signer)"))
         return self
 
     @property

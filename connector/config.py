@@ -37,6 +37,7 @@ from connector.discipline.settings import ReportSettings
 from connector.domain import CardStage, PosStatus
 from connector.edms_adapters.base import AdapterSettings
 from connector.errors import ConfigError
+from connector.http_settings import HttpSettings, RetryPolicy
 from connector.i18n import N_, UiSettings, _, current_language, language_of, use_language
 from connector.notices.settings import NoticeSettings
 from connector.ops.settings import AlertSettings, MonitoringSettings
@@ -45,7 +46,6 @@ from connector.pos_client.settings import AccountSettings
 from connector.settings_base import LOAD_WARNINGS, SECRET_FILE_SUFFIX, StrictModel
 from connector.showcase.settings import ShowcaseSettings
 from connector.sstu_export.settings import SstuSettings
-from connector.transport import HttpSettings, RetryPolicy
 
 ENV_PREFIX = "CONNECTOR_"
 

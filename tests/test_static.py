@@ -59,3 +59,21 @@ def test_loading_settings_and_status_import_no_heavy_library(tmp_path: Path) -> 
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == []
+
+
+def test_the_status_command_imports_no_http_library(tmp_path: Path) -> None:
+    """``connector status`` as a script runs it, through the CLI: no ``requests`` (nor tenacity) either —
+    the ``[http]`` and ``[retry]`` settings live in ``connector.http_settings``, not in the transport."""
+    from connector.store.db import Store
+
+    from clirun import write_config
+
+    config = write_config(tmp_path / "connector.toml")
+    Store(f"sqlite:///{tmp_path / 'data' / 'connector.db'}", create=True).dispose()
+    heavy = (*HEAVY, "requests", "tenacity", "connector.transport")
+    probe = ("import sys; from connector.cli import main; "
+             f"main(['status', '--config', {str(config)!r}], standalone_mode=False); "
+             f"print('IMPORTED', *(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["IMPORTED"]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from pathlib import Path
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from connector.domain import (
@@ -22,7 +22,9 @@ from connector.domain import (
 from connector.errors import FatalAdapterError, ForeignCardError
 from connector.i18n import N_
 from connector.settings_base import StrictModel
-from connector.transport import RetryingSession
+
+if TYPE_CHECKING:  # the settings (AdapterSettings) are loaded with the configuration, without requests
+    from connector.transport import RetryingSession
 
 
 class AdapterSettings(StrictModel):

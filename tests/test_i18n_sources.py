@@ -16,6 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "connector"
 SKIP_PARTS = {"simulators"}  # test doubles: what they say is never shown to an operator
 # Sinks: the first argument of these calls is what a person reads.
 SINKS = {"echo", "secho", "fail", "add", "Problem", "Finding", "UsageError", "ClickException", "BadParameter"}
+# The reason a failure is stored with: what `connector failures list` shows.
+REASON_SINKS = {"dead_letter"}
 MARKERS = {"_", "ngettext", "N_", "gettext"}
 # A bug's own words: raised where the code itself is wrong, recorded as "internal error (…); see the
 # log" and read by a developer, so they stay English.
@@ -62,11 +64,12 @@ def _unmarked(path: Path) -> list[str]:
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and _is_error(node.exc.func) \
                 and _name(node.exc.func) not in BUG_EXCEPTIONS:
             call = node.exc
-        elif isinstance(node, ast.Call) and _name(node.func) in SINKS:
+        elif isinstance(node, ast.Call) and _name(node.func) in SINKS | REASON_SINKS:
             call = node
         if call is None:
             continue
-        for arg in call.args:
+        reasons = [k.value for k in call.keywords if k.arg == "reason"] if _name(call.func) in REASON_SINKS else []
+        for arg in [*call.args, *reasons]:
             text = _literal_text(arg)
             rel = path.relative_to(PACKAGE).as_posix()
             if any(rel == f and text.startswith(t) for f, t in DEVELOPER_TEXTS):

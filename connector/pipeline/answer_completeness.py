@@ -16,6 +16,7 @@ import enum
 from datetime import datetime, timedelta
 
 from connector.domain import Answer
+from connector.i18n import _
 
 REASON = "ответ без файла"  # what `connector status` shows for a message waiting for its file
 
@@ -45,6 +46,6 @@ def wait_deadline(now: datetime, hours: float) -> datetime:
 
 
 def give_up_reason(hours: float) -> str:
-    return (f"{REASON}: the EDMS marked the answer ready but its signed file is still missing after {hours:g} h; "
-            "nothing was sent to POS (it accepts one answer only). Attach the file to the answer in the EDMS, "
-            "then `connector failures retry`")
+    return _("{reason}: the EDMS marked the answer ready but its signed file is still missing after {hours:g} h; "
+             "nothing was sent to POS (it accepts one answer only). Attach the file to the answer in the EDMS, "
+             "then `connector failures retry`").format(reason=REASON, hours=hours)

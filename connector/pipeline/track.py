@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from connector.domain import Answer, CardRef, CardStage, CardState, PosMessage
 from connector.edms_adapters.base import EdmsAdapter, read_card
 from connector.errors import ConnectorError, SkippableItemError
+from connector.i18n import _
 from connector.local_files import write_atomically
 from connector.pipeline import lifecycle
 from connector.pipeline.answer_completeness import REASON, Verdict, give_up_reason, judge, wait_deadline
@@ -55,7 +56,6 @@ class _Tracked:
     last_hop: DeadlineHop | None
     queued: set[tuple[str, str]]  # (kind, target) of the message's outbox entries
     executor_hops: list[ExecutorHop]
-    pos: PosMessage  # the stored message in domain terms (without its attachments)
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,7 @@ def _load(ctx: PipelineContext, session: Session, ids: Sequence[int]) -> list[_T
     return [_Tracked(id=card.id, group=card.edms_target, row=card, message=message,
                      ref=CardRef(adapter=card.adapter, external_id=card.external_id, url=card.url),
                      adapter=ctx.adapter(card.edms_target), last_hop=last_hops.get(message.id),
-                     queued=queued.get(message.id, set()), executor_hops=executor_hops[message.id],
-                     pos=stored_message(message, with_files=False))
+                     queued=queued.get(message.id, set()), executor_hops=executor_hops[message.id])
             for card, message in pairs]
 
 
@@ -121,10 +120,13 @@ def _save(ctx: PipelineContext, session: Session, work: _Tracked, read: _Read, s
     card.checked_at = ctx.clock()
     lifecycle.clear_attempts(card)
     release(card)
-    changed = _apply_state(session, ctx, work, state)
+    # Read here, not in the batch's load: a payload that no longer reads fails its own card only.
+    pos = stored_message(message, with_files=False)
+    changed = _apply_state(session, ctx, work, state, pos)
     if state.stage == CardStage.REFUSED:
         dead_letter(session, card, job=JOB,
-                    reason=f"EDMS closed the card without an answer: {state.resolution or 'no reason given'}")
+                    reason=_("EDMS closed the card without an answer: {resolution}").format(
+                        resolution=state.resolution or _("no reason given")))
         stats.failed += 1
         return
     intents = plan_outbox(state, ctx.settings.status_map)
@@ -156,7 +158,7 @@ def _save(ctx: PipelineContext, session: Session, work: _Tracked, read: _Read, s
         stats.processed += 1
 
 
-def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: CardState) -> bool:
+def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: CardState, pos: PosMessage) -> bool:
     card = work.row
     executor = ", ".join(e.name for e in state.executors)
     snapshot = hashlib.sha256(state.model_dump_json().encode()).hexdigest()
@@ -172,9 +174,9 @@ def _apply_state(session: Session, ctx: PipelineContext, work: _Tracked, state: 
     card.redirect_letter_number = state.redirect_letter_number
     card.redirect_letter_date = state.redirect_letter_date
     card.rubric_code = state.rubric_code
-    _record_hop(session, ctx, work, executor, state)
+    _record_hop(session, ctx, work, executor, state, pos)
     if changed:  # an unchanged card cannot move a hop; its executors are part of the snapshot
-        hops.record(session, work.message.id, work.pos.org_name or work.message.account, state, ctx.clock(),
+        hops.record(session, work.message.id, pos.org_name or work.message.account, state, ctx.clock(),
                     work.executor_hops)
     return changed
 
@@ -204,17 +206,18 @@ def _stop_waiting(message: Message) -> None:
         message.next_attempt_at = None
 
 
-def _record_hop(session: Session, ctx: PipelineContext, work: _Tracked, executor: str, state: CardState) -> None:
+def _record_hop(session: Session, ctx: PipelineContext, work: _Tracked, executor: str, state: CardState,
+                pos: PosMessage) -> None:
     """Deadlines per hop: the current hop's executor and term; a redirect ends the hop."""
     message, hop = work.message, work.last_hop
     now = ctx.clock()
     if hop is None or hop.ended_at is not None:
         if not executor and state.stage != CardStage.REDIRECTED:
             return
-        organisation = work.pos.org_name or message.account
+        organisation = pos.org_name or message.account
         hop = DeadlineHop(message_id=message.id, hop_no=(hop.hop_no + 1) if hop else 1,
                           organisation=organisation, executor=executor, started_at=now,
-                          deadline=state.deadline or work.pos.planned_date)
+                          deadline=state.deadline or pos.planned_date)
         session.add(hop)
         work.last_hop = hop
     else:

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, LocalStorageError
+from connector.i18n import _
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, batch_budget, dead_letter, record_item_error
 from connector.pos_client.wire import WireShowcaseResult
@@ -35,7 +36,7 @@ def upload_pending(ctx: PipelineContext, *, max_batches: int | None = None,
     stats = JobStats()
     stopped: set[str] = set()
     accounts = [a.name for a in ctx.settings.accounts]  # an account no longer configured has no showcase to go to
-    for _ in batch_budget(max_batches):
+    for _batch in batch_budget(max_batches):
         conditions = [ShowcaseRecord.send_state == ShowcaseState.PENDING, ShowcaseRecord.account.in_(accounts), *only]
         if stopped:
             conditions.append(ShowcaseRecord.account.not_in(stopped))
@@ -122,8 +123,9 @@ def _apply_result(ctx: PipelineContext, session: Any, record: ShowcaseRecord, se
         resolve_sent(session, record.id, now)
         stats.processed += 1
         return
-    reason = (f"POS account {record.account!r}: the showcase rejected item {record.item_id}: "
-              f"{result.code or 'no code'}" + (f": {result.message[:200]}" if result.message else ""))
+    reason = _("POS account {account!r}: the showcase rejected item {item}: {code}").format(
+        account=record.account, item=record.item_id, code=result.code or _("no code")) + (
+        f": {result.message[:200]}" if result.message else "")
     record.attempts = (record.attempts or 0) + 1
     record.last_error, record.next_attempt_at = reason, None
     resolve_sent(session, record.id, now)  # one open failure per item: the latest refusal

@@ -246,3 +246,16 @@ def test_a_configuration_error_of_a_section_is_russian_by_default(russian_locale
     en_config = _config(tmp_path / "en", ui='\n[ui]\nlanguage = "en"\n', extra=bad)
     en = CliRunner().invoke(main, ["status", "--config", str(en_config)])
     assert en.exit_code == 2 and "listen: '0.0.0.0' is not a loopback address" in en.output
+
+
+def test_report_weekly_send_without_recipients_is_bad_input_in_the_operator_language(russian_locale: None,
+                                                                                     tmp_path: Path) -> None:
+    """Exit 2 (bad input) comes from the configuration, not from the words of the message."""
+    (tmp_path / "ru").mkdir()
+    (tmp_path / "en").mkdir()
+    ru = CliRunner().invoke(main, ["report", "weekly", "--send", "--config", str(_config(tmp_path / "ru"))])
+    assert ru.exit_code == 2, ru.output
+    assert "еженедельный отчёт: нужны [reports] recipients" in ru.output and "required" not in ru.output
+    en = CliRunner().invoke(main, ["report", "weekly", "--send", "--config",
+                                   str(_config(tmp_path / "en", ui='\n[ui]\nlanguage = "en"\n'))])
+    assert en.exit_code == 2 and "are required" in en.output

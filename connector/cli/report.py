@@ -109,14 +109,16 @@ def weekly_cmd(out: Path | None, send: bool, config: Path | None, as_json: bool)
 
 
 def _send(settings: object) -> None:
-    from connector.discipline.weekly import send
+    from connector.discipline.weekly import NOT_CONFIGURED, configured, send
     from connector.pipeline.runner import build_context
 
+    if not configured(settings):  # type: ignore[arg-type]
+        fail(_(NOT_CONFIGURED), EXIT_BAD_INPUT)
     ctx = build_context(settings, create=False)  # type: ignore[arg-type]
     stats = send(ctx)
     stats.notes.extend(stats.retry_reasons)
     if stats.notes:
-        fail("; ".join(stats.notes), EXIT_BAD_INPUT if "required" in stats.notes[0] else EXIT_FAILED)
+        fail("; ".join(stats.notes), EXIT_FAILED)
     if not stats.processed:
         click.echo(_("the last full week's report was sent already (or another worker is sending it): "
                      "not sent again"), err=True)

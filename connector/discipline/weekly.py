@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -20,11 +21,15 @@ from connector.discipline.facts import day_bounds
 from connector.discipline.figures import week_start
 from connector.discipline.mail import weekly_message
 from connector.discipline.settings import WEEKDAYS, ReportSettings
+from connector.i18n import N_, _
 from connector.ops.mail import MailError, send_mail
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store.locks import exclusive
 from connector.store.models import JobRun
+
+if TYPE_CHECKING:
+    from connector.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +57,22 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
     return send(ctx)
 
 
+NOT_CONFIGURED = N_("weekly report: [reports] recipients and [alerts] smtp_host/mail_from are required")
+
+
+def configured(settings: Settings) -> bool:
+    """Whether the weekly report has someone to go to and a way to get there."""
+    return settings.reports.enabled and settings.alerts.email_enabled
+
+
 def send(ctx: PipelineContext) -> JobStats:
     """Send the last full week's report unless it was sent already."""
     stats = JobStats()
     settings = ctx.settings
     zone, now = settings.sstu.zone, ctx.clock()
     first, last = service.last_full_week(now, zone)
-    if not (settings.reports.enabled and settings.alerts.email_enabled):
-        stats.notes.append("weekly report: [reports] recipients and [alerts] smtp_host/mail_from are required")
+    if not configured(settings):
+        stats.notes.append(_(NOT_CONFIGURED))
         return stats
     with exclusive(ctx.store, JOB) as mine:
         if not mine or already_sent(ctx, day_bounds(last, last, zone)[1]):

@@ -66,7 +66,7 @@ def read_json_tree(path: Path) -> Iterator[RawEntry]:
                             N_("{file}: a node without a code at the top level"),
                             params={"file": path.name, "parent": parent})
         code = str(node["code"])
-        yield RawEntry(code=code, name=str(node.get("name") or ""), where=f"node {code}", parent_hint=parent)
+        yield RawEntry(code=code, name=str(node.get("name") or ""), where=_("node {code}").format(code=code), parent_hint=parent)
         children = node.get("children") or []
         stack.extend((child, code) for child in reversed(children))
 
@@ -91,7 +91,7 @@ def _docx_fragments(path: Path) -> Iterator[tuple[str, str]]:
         tag = block.tag.rsplit("}", 1)[-1]
         if tag == "p":
             para_no += 1
-            yield Paragraph(block, document).text, f"paragraph {para_no}"
+            yield Paragraph(block, document).text, _("paragraph {number}").format(number=para_no)
         elif tag == "tbl":
             table_no += 1
             for row_no, row in enumerate(Table(block, document).rows, start=1):
@@ -101,7 +101,7 @@ def _docx_fragments(path: Path) -> Iterator[tuple[str, str]]:
                         continue
                     seen.add(id(cell._tc))
                     for line in cell.text.split("\n"):
-                        yield line, f"table {table_no} row {row_no}"
+                        yield line, _("table {table} row {row}").format(table=table_no, row=row_no)
 
 
 def read_docx(path: Path) -> Iterator[RawEntry]:
@@ -140,5 +140,5 @@ def read_sheet(path: Path) -> Iterator[RawEntry]:
             name = match.group(2).strip()
             if not name and i + 1 < len(cells) and not _ONLY_CODE_RE.match(str(cells[i + 1])):
                 name = str(cells[i + 1]).strip()
-            yield RawEntry(code=match.group(1), name=name, where=f"{sheet.name} row {row_no}")
+            yield RawEntry(code=match.group(1), name=name, where=_("{sheet} row {row}").format(sheet=sheet.name, row=row_no))
             break

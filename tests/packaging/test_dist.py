@@ -93,7 +93,7 @@ chmod 700 {made.parent / "var"}
 {connector} doctor --config {made}
 """)
     assert doctor.returncode == 0, doctor.stderr[-3000:] + doctor.stdout[-3000:]
-    assert "НОРМА     POS main" in doctor.stdout and "НОРМА     EDMS main" in doctor.stdout, doctor.stdout
+    assert "НОРМА     ПОС main" in doctor.stdout and "НОРМА     СЭД main" in doctor.stdout, doctor.stdout
     assert doctor.stdout.rstrip().endswith("готово к работе")
     assert "конфигурация записана в" in doctor.stdout
 

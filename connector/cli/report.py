@@ -112,7 +112,7 @@ def _send(settings: object) -> None:
     from connector.discipline.weekly import NOT_CONFIGURED, configured, send
     from connector.pipeline.runner import build_context
 
-    if not configured(settings):  # type: ignore[arg-type]
+    if not configured(settings.reports, settings.alerts):  # type: ignore[attr-defined]
         fail(_(NOT_CONFIGURED), EXIT_BAD_INPUT)
     ctx = build_context(settings, create=False)  # type: ignore[arg-type]
     stats = send(ctx)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -23,13 +22,11 @@ from connector.discipline.mail import weekly_message
 from connector.discipline.settings import WEEKDAYS, ReportSettings
 from connector.i18n import N_, _
 from connector.ops.mail import MailError, send_mail
+from connector.ops.settings import AlertSettings
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store.locks import exclusive
 from connector.store.models import JobRun
-
-if TYPE_CHECKING:
-    from connector.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +57,9 @@ def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:
 NOT_CONFIGURED = N_("weekly report: [reports] recipients and [alerts] smtp_host/mail_from are required")
 
 
-def configured(settings: Settings) -> bool:
+def configured(reports: ReportSettings, alerts: AlertSettings) -> bool:
     """Whether the weekly report has someone to go to and a way to get there."""
-    return settings.reports.enabled and settings.alerts.email_enabled
+    return reports.enabled and alerts.email_enabled
 
 
 def send(ctx: PipelineContext) -> JobStats:
@@ -71,7 +68,7 @@ def send(ctx: PipelineContext) -> JobStats:
     settings = ctx.settings
     zone, now = settings.sstu.zone, ctx.clock()
     first, last = service.last_full_week(now, zone)
-    if not configured(settings):
+    if not configured(settings.reports, settings.alerts):
         stats.notes.append(_(NOT_CONFIGURED))
         return stats
     with exclusive(ctx.store, JOB) as mine:

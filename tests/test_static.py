@@ -63,14 +63,19 @@ def test_loading_settings_and_status_import_no_heavy_library(tmp_path: Path) -> 
 
 def test_the_status_command_imports_no_http_library(tmp_path: Path) -> None:
     """``connector status`` as a script runs it, through the CLI: no ``requests`` (nor tenacity) either —
-    the ``[http]`` and ``[retry]`` settings live in ``connector.http_settings``, not in the transport."""
+    the ``[http]`` and ``[retry]`` settings live in ``connector.http_settings``, not in the transport —,
+    no ORM and none of the other verbs' modules (README «Performance»: status ≤ 0.3 s)."""
     from connector.store.db import Store
 
     from clirun import write_config
 
     config = write_config(tmp_path / "connector.toml")
     Store(f"sqlite:///{tmp_path / 'data' / 'connector.db'}", create=True).dispose()
-    heavy = (*HEAVY, "requests", "tenacity", "connector.transport")
+    heavy = (*HEAVY, "requests", "tenacity", "connector.transport",
+             # the ORM and the models: status reads Core tables (store/read_tables.py)
+             "sqlalchemy.orm", "connector.store.models",
+             # verb groups load when named (ConnectorGroup.LAZY_GROUPS)
+             "connector.cli.mapping", "connector.cli.sstu", "connector.cli.setup", "connector.cli.messages")
     probe = ("import sys; from connector.cli import main; "
              f"main(['status', '--config', {str(config)!r}], standalone_mode=False); "
              f"print('IMPORTED', *(m for m in {heavy!r} if m in sys.modules))")

@@ -469,25 +469,3 @@ def db_check(config: Path | None, as_json: bool) -> None:
             click.echo(f"  {problem.kind}: {problem.detail}")
         click.echo(_("ok") if report.ok else _("PROBLEMS FOUND"))
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
-
-
-def _register_groups() -> None:
-    from connector.cli.mapping import classifier, mapping
-    from connector.cli.messages import audit, messages
-    from connector.cli.report import report
-    from connector.cli.setup import doctor, init
-    from connector.cli.showcase import showcase
-    from connector.cli.sstu import sstu
-
-    main.add_command(classifier)
-    main.add_command(mapping)
-    main.add_command(sstu)
-    main.add_command(report)
-    main.add_command(init)
-    main.add_command(doctor)
-    main.add_command(showcase)
-    main.add_command(messages)
-    main.add_command(audit)
-
-
-_register_groups()

@@ -116,6 +116,36 @@ class ConnectorGroup(click.Group):
     never a traceback (a database error is translated by ``store.db``, the one place).
     Help texts and click's own words are shown in the reader's language (``cli._help``)."""
 
+    # Verb groups imported when named: `connector status`, run every minute from scripts, must
+    # not pay for the mapping, SSTU or setup modules (README «Performance»).
+    LAZY_GROUPS = {"classifier": "connector.cli.mapping", "mapping": "connector.cli.mapping",
+                   "sstu": "connector.cli.sstu", "report": "connector.cli.report", "init": "connector.cli.setup",
+                   "doctor": "connector.cli.setup", "showcase": "connector.cli.showcase",
+                   "messages": "connector.cli.messages", "audit": "connector.cli.messages"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY_GROUPS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.LAZY_GROUPS:
+            self._load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def load_all(self) -> None:
+        """Every verb in the tree (help listing, the catalog's help texts)."""
+        for name in self.LAZY_GROUPS:
+            if name not in self.commands:
+                self._load(name)
+
+    def _load(self, name: str) -> None:
+        import importlib
+
+        from connector.cli._help import localize
+
+        command = getattr(importlib.import_module(self.LAZY_GROUPS[name]), name)
+        self.add_command(command, name)
+        localize(command)
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         from connector.cli._help import localize, route_click_messages
         from connector.i18n import use_language

@@ -62,6 +62,9 @@ _PARAM_ATTRS = ("help",)
 
 
 def help_texts(root: click.Command) -> Iterator[str]:
+    load_all = getattr(root, "load_all", None)
+    if load_all is not None:
+        load_all()  # the verb groups the root imports only when named
     for command in _walk(root):
         yield from _texts(command, _COMMAND_ATTRS).values()
         for param in command.params:

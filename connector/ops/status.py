@@ -10,11 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from connector.i18n import _
-from connector.showcase.records import ShowcaseRecord
-from connector.sstu_export.records import SstuAppealRecord
 from connector.store import job_history
 from connector.store.db import Store
-from connector.store.models import OPEN_CARD_STATES, Failure, Message, OutboxItem, OutboxState, utcnow
+from connector.store.read_tables import failures, messages, outbox, showcase_items, sstu_appeals
+from connector.store.states import OPEN_CARD_STATES, OutboxState, utcnow
 
 WAITING_SHOWN = 20  # the oldest few by name; the count per reason covers the rest
 
@@ -62,24 +61,27 @@ class StatusReport(BaseModel):
 
 def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) -> StatusReport:
     """``zone``: times are shown in it, with their offset (the body's zone, as the product's dates)."""
-    with store.session() as session:
-        by_state = dict(session.execute(select(Message.state, func.count()).group_by(Message.state)).all())
-        outbox = dict(session.execute(select(OutboxItem.state, func.count()).group_by(OutboxItem.state)).all())
-        oldest = session.scalar(select(func.min(OutboxItem.created_at)).where(OutboxItem.state == OutboxState.PENDING))
-        sstu = dict(session.execute(select(SstuAppealRecord.send_state, func.count())
-                                    .group_by(SstuAppealRecord.send_state)).all())
-        showcase = dict(session.execute(select(ShowcaseRecord.send_state, func.count())
-                                        .group_by(ShowcaseRecord.send_state)).all())
-        held = (Message.state.in_(OPEN_CARD_STATES), Message.last_error.is_not(None))
-        waiting_by_reason = dict(session.execute(select(Message.last_error, func.count()).where(*held)
-                                                 .group_by(Message.last_error)).all())
+    # Core reads on one connection: status must not import the ORM (store/read_tables.py)
+    with store.engine.connect() as conn:
+        by_state: dict[str, int] = dict(conn.execute(select(messages.c.state, func.count()).group_by(messages.c.state)).all())
+        outbox_states: dict[str, int] = dict(conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all())
+        oldest = conn.execute(select(func.min(outbox.c.created_at))
+                              .where(outbox.c.state == OutboxState.PENDING)).scalar()
+        sstu: dict[str, int] = dict(conn.execute(select(sstu_appeals.c.send_state, func.count())
+                                 .group_by(sstu_appeals.c.send_state)).all())
+        showcase: dict[str, int] = dict(conn.execute(select(showcase_items.c.send_state, func.count())
+                                     .group_by(showcase_items.c.send_state)).all())
+        held = (messages.c.state.in_(OPEN_CARD_STATES), messages.c.last_error.is_not(None))
+        waiting_by_reason: dict[str, int] = dict(conn.execute(select(messages.c.last_error, func.count()).where(*held)
+                                              .group_by(messages.c.last_error)).all())
         waiting = [WaitingMessage(account=m.account, pos_id=m.pos_id, reason=m.last_error or "",
                                   until=m.next_attempt_at)
-                   for m in session.scalars(select(Message).where(*held)
-                                            .order_by(Message.next_attempt_at, Message.id).limit(WAITING_SHOWN))]
-        failures = session.scalar(select(func.count()).select_from(Failure).where(Failure.resolved_at.is_(None)))
+                   for m in conn.execute(select(messages).where(*held)
+                                         .order_by(messages.c.next_attempt_at, messages.c.id).limit(WAITING_SHOWN))]
+        open_failures = conn.execute(select(func.count()).select_from(failures)
+                                     .where(failures.c.resolved_at.is_(None))).scalar()
         last_runs: dict[str, Any] = {}
-        for run in job_history.latest_runs(session).values():
+        for run in job_history.latest_runs(conn).values():
             summary = JobRunSummary.model_validate(run, from_attributes=True)
             summary.started_at = summary.started_at.astimezone(zone)
             if summary.finished_at is not None:
@@ -88,8 +90,8 @@ def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) ->
     oldest_age = None
     if oldest is not None:
         oldest_age = (utcnow() - oldest).total_seconds()
-    return StatusReport(config_file=config_file, database=store.location, messages_by_state=by_state, outbox_by_state=outbox,
-                        outbox_depth=outbox.get(OutboxState.PENDING, 0), oldest_pending_seconds=oldest_age,
+    return StatusReport(config_file=config_file, database=store.location, messages_by_state=by_state, outbox_by_state=outbox_states,
+                        outbox_depth=outbox_states.get(OutboxState.PENDING, 0), oldest_pending_seconds=oldest_age,
                         sstu_by_send_state=sstu, showcase_by_send_state=showcase,
-                        open_failures=failures or 0, last_runs=last_runs,
+                        open_failures=open_failures or 0, last_runs=last_runs,
                         waiting_by_reason=waiting_by_reason, waiting=waiting)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,41 +19,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from connector.store.states import OPEN_CARD_STATES as OPEN_CARD_STATES
+from connector.store.states import MessageState as MessageState
+from connector.store.states import OutboxKind as OutboxKind
+from connector.store.states import OutboxState as OutboxState
+from connector.store.states import utcnow as utcnow
 from connector.store.types import UtcDateTime
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class MessageState(enum.StrEnum):
-    """Message lifecycle (architecture §2)."""
-
-    FETCHING = "fetching"          # seen in a listing, full content not stored yet
-    STORED = "stored"              # content and attachments stored, no card yet
-    REGISTERED = "registered"      # card exists in the EDMS
-    IN_WORK = "in_work"            # executor assigned
-    ANSWER_READY = "answer_ready"  # answer fetched from the EDMS, queued for POS
-    ANSWERED = "answered"          # answer accepted by POS
-    REDIRECTED = "redirected"      # redirect accepted by POS
-    CLOSED = "closed"              # POS confirms the final state
-    FAILED = "failed"              # in the dead-letter queue (see failures)
-
-
-OPEN_CARD_STATES = (MessageState.REGISTERED, MessageState.IN_WORK)
-
-
-class OutboxKind(enum.StrEnum):
-    STATUS = "status"
-    ANSWER = "answer"
-    REDIRECT = "redirect"
-
-
-class OutboxState(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    SUPERSEDED = "superseded"  # POS was already past this state
-    FAILED = "failed"
 
 
 class Base(DeclarativeBase):

@@ -10,9 +10,14 @@ on its own line:
     statements per message: Z   SQL statements the pipeline sent, pull → push, ÷ messages  (goal ≤ 15)
     peak RSS: ...               of the pipeline process at --messages and at --baseline  (goal: within 10 MB)
 
-The simulators run in their own processes, so their memory and CPU are not counted.
+The simulators run in their own processes, so their memory and CPU are not counted; each run also
+prints its own CPU seconds (user + system), the figure that a loaded machine disturbs least.
+``--latency-ms N`` makes both simulators answer every request N ms late (their ``latency_ms`` fault),
+for every run alike: on loopback with no latency, the bare loop is bound by the client's and the
+simulators' CPU, which on a 2-core machine leaves concurrency little to overlap; a real POS or EDMS
+is a network round trip away.
 
-    python bench/pipeline.py [--messages 2000] [--baseline 2000] [--concurrency 4]
+    python bench/pipeline.py [--messages 2000] [--baseline 2000] [--concurrency 4] [--latency-ms 0]
 """
 
 from __future__ import annotations
@@ -43,11 +48,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def simulators() -> Any:
+def simulators(latency_ms: int = 0) -> Any:
     procs, urls = [], {}
+    faults = ["--faults", f"latency_ms={latency_ms}"] if latency_ms else []
     for system in ("pos", "edms"):
         port = _free_port()
-        procs.append(subprocess.Popen([sys.executable, "-m", "connector", "sim", system, "--port", str(port)],
+        procs.append(subprocess.Popen([sys.executable, "-m", "connector", "sim", system, "--port", str(port), *faults],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         urls[system] = f"http://127.0.0.1:{port}"
     try:
@@ -65,8 +71,8 @@ def simulators() -> Any:
             proc.wait(10)
 
 
-def run_child(mode: str, messages: int, concurrency: int = 1) -> dict[str, Any]:
-    with simulators() as urls:
+def run_child(mode: str, messages: int, concurrency: int = 1, latency_ms: int = 0) -> dict[str, Any]:
+    with simulators(latency_ms) as urls:
         requests.post(f"{urls['pos']}/_sim/seed", json={"count": messages, **SEED}, timeout=600).raise_for_status()
         out = subprocess.run([sys.executable, __file__, "--child", mode, "--pos", urls["pos"], "--onec", urls["edms"],
                               "--concurrency", str(concurrency)], capture_output=True, text=True)
@@ -180,28 +186,34 @@ def main() -> None:
 
     parser.add_argument("--concurrency", type=int, default=DaemonSettings.model_fields["concurrency"].default,
                         help="the pipeline's [daemon] concurrency for the speedup (default: the setting's default)")
+    parser.add_argument("--latency-ms", type=int, default=0,
+                        help="every simulator request answers this late (the simulators' latency_ms fault)")
     parser.add_argument("--child", choices=["pipeline", "raw"], help=argparse.SUPPRESS)
     parser.add_argument("--pos", help=argparse.SUPPRESS)
     parser.add_argument("--onec", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         result = (child_pipeline if args.child == "pipeline" else child_raw)(args.pos, args.onec, args.concurrency)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["peak_rss_mb"] = usage.ru_maxrss / 1024
+        result["cpu_s"] = usage.ru_utime + usage.ru_stime
         print(json.dumps(result))
         return
     os.environ.setdefault("PYTHONHASHSEED", "0")
     n = args.messages
-    runs = {"pipeline c1": run_child("pipeline", n, 1), f"pipeline c{args.concurrency}":
-            run_child("pipeline", n, args.concurrency), "raw": run_child("raw", n)}
+    lag = args.latency_ms
+    runs = {"pipeline c1": run_child("pipeline", n, 1, lag), f"pipeline c{args.concurrency}":
+            run_child("pipeline", n, args.concurrency, lag), "raw": run_child("raw", n, 1, lag)}
     concurrent = runs[f"pipeline c{args.concurrency}"]
-    baseline = run_child("pipeline", args.baseline, args.concurrency) if args.baseline != n else concurrent
+    baseline = run_child("pipeline", args.baseline, args.concurrency, lag) if args.baseline != n else concurrent
     wall = {mode: sum(r["timings"].values()) for mode, r in runs.items()}
     rss_delta = concurrent["peak_rss_mb"] - baseline["peak_rss_mb"]
-    print(f"messages: {n}")
+    print(f"messages: {n}" + (f", simulators {lag} ms late on every request" if lag else ""))
     for mode, result in runs.items():
         stages = "  ".join(f"{k} {v:.1f}s" for k, v in result["timings"].items())
         answers = f"  answers in POS {result['answers_in_pos']}" if "statements" in result else ""
-        print(f"{mode:<13} wall {wall[mode]:7.1f}s  {n / wall[mode]:7.1f} msg/s   {stages}{answers}")
+        print(f"{mode:<13} wall {wall[mode]:7.1f}s  {n / wall[mode]:7.1f} msg/s  cpu {result['cpu_s']:6.1f}s   "
+              f"{stages}{answers}")
     print(f"ratio: {wall['pipeline c1'] / wall['raw']:.2f}")
     print(f"speedup: {wall['raw'] / wall[f'pipeline c{args.concurrency}']:.2f}")
     print(f"statements per message: {runs['pipeline c1']['statements'] / n:.1f}")

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # the schema is built on first use: most verbs (status) import these types and never validate one
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Applicant(_Model):

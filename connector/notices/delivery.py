@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from connector.i18n import _
 from connector.logs import Redactor, active_redactor
 from connector.notices.facts import NoticeFacts, facts_of, format_date
 from connector.notices.planning import WARN_STATES, digest_entries
@@ -36,9 +37,13 @@ from connector.ops.settings import AlertSettings
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats
 from connector.store.leases import claim, release
-from connector.store.models import Card, Message
+from connector.store.models import Card, Failure, Message
 
 log = logging.getLogger(__name__)
+
+JOB = "notices"
+# the failures row of a notice given up: ``connector failures retry`` finds the table by it
+FAILURE_KIND: dict[type[MessageNotice] | type[NoticeDigest], str] = {MessageNotice: "notice", NoticeDigest: "digest"}
 
 
 class Mailer:
@@ -144,7 +149,7 @@ def _deliver_one(ctx: PipelineContext, settings: NoticeSettings, mailer: Mailer,
         return
     error: str | None = None
     if not to:
-        error = f"unit {item.unit!r} is no longer in [notices] recipients"
+        error = _("unit {unit!r} is no longer in [notices] recipients").format(unit=item.unit)
     else:
         try:
             mailer.send(to, rendered, mailer.message_id(name), kind)
@@ -177,6 +182,10 @@ def _mark(ctx: PipelineContext, model: type[MessageNotice] | type[NoticeDigest],
         item.last_error = error
         if item.attempts >= ctx.settings.daemon.max_attempts:
             item.state = NoticeState.FAILED
+            # in failures, where an operator looks for what did not go out (`connector failures retry` sends it)
+            session.add(Failure(item_kind=FAILURE_KIND[model], item_id=item_id, job=JOB,
+                                message_id=item.message_id if isinstance(item, MessageNotice) else None,
+                                reason=error))
             stats.failed += 1
             log.error("notice could not be sent; given up", extra={"id": item_id, "reason": error})
             return

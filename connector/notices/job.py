@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from connector.notices import control
-from connector.notices.delivery import Mailer, deliver
+from connector.notices.delivery import JOB, Mailer, deliver
 from connector.notices.planning import plan_digests, plan_message_notices
 from connector.notices.templates import Templates
 from connector.pipeline.context import PipelineContext
@@ -14,7 +14,7 @@ from connector.pipeline.outcomes import JobStats
 
 log = logging.getLogger(__name__)
 
-JOB = "notices"
+__all__ = ["JOB", "run"]
 
 
 def run(ctx: PipelineContext, max_batches: int | None = None) -> JobStats:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connector.notices.records import MessageNotice, NoticeDigest, NoticeState
 from connector.pipeline import lifecycle
 from connector.showcase.records import ShowcaseRecord, ShowcaseState
 from connector.sstu_export.records import SendState, SstuAppealRecord
@@ -83,6 +84,14 @@ def _requeue(session: Session, failure: Failure) -> None:
     if failure.item_kind == "showcase":
         _requeue_showcase(session, failure)
         return
+    if failure.item_kind in ("notice", "digest"):
+        notice: MessageNotice | NoticeDigest | None = (
+            session.get(MessageNotice, failure.item_id) if failure.item_kind == "notice"
+            else session.get(NoticeDigest, failure.item_id))
+        if notice is not None and notice.state == NoticeState.FAILED:
+            notice.state = NoticeState.PENDING  # sent on the next notices run, to today's recipients
+            _reset(notice)
+        return
     if failure.item_kind == "card":
         card = session.get(Card, failure.item_id)
         if card is not None:
@@ -107,7 +116,8 @@ def _requeue_showcase(session: Session, failure: Failure) -> None:
         record.content_hash = ""
 
 
-def _reset(item: Message | Card | OutboxItem | SstuAppealRecord | ShowcaseRecord) -> None:
+def _reset(item: Message | Card | OutboxItem | SstuAppealRecord | ShowcaseRecord | MessageNotice
+           | NoticeDigest) -> None:
     lifecycle.clear_attempts(item)
     item.claimed_by = None
     item.lease_until = None

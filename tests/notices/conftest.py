@@ -30,8 +30,11 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
+        self.refuse = False  # a server that rejects every message (a full mailbox, a policy)
 
     async def handle_DATA(self, _server: Any, _session: Session, envelope: Envelope) -> str:
+        if self.refuse:
+            return "554 5.7.1 message rejected by policy"
         msg = message_from_bytes(envelope.original_content or b"", policy=policy.default)
         assert isinstance(msg, EmailMessage)
         with self.lock:

@@ -217,3 +217,30 @@ def test_a_warning_whose_message_was_answered_before_it_went_out_is_not_sent(
     assert box.messages == []
     with ctx.store.session() as session:
         assert [n.state for n in session.query(MessageNotice)] == ["skipped"]
+
+
+def test_a_notice_smtp_refused_every_time_is_in_failures_and_goes_out_after_a_retry(
+        make_ctx: Callable[..., PipelineContext], mailbox: tuple[Mailbox, int]) -> None:
+    """An operator learns of a warning that never went out where every other failure is, and re-runs it."""
+    from connector.ops.failures import list_failures, retry_failures
+
+    box, _ = mailbox
+    box.refuse = True
+    today = body_today()
+    ctx = make_ctx(Clock(body_noon(today)), new_messages=False, digest_time="23:59")
+    seed(ctx, due=today + timedelta(days=1), pos_id="5550060")
+    for _ in range(ctx.settings.daemon.max_attempts):
+        run_job(ctx, "notices")
+    assert box.messages == []
+    [failure] = list_failures(ctx.store)
+    assert (failure.item_kind, failure.pos_id, failure.job) == ("notice", "5550060", "notices")
+    assert "554" in failure.reason
+    run_job(ctx, "notices")
+    assert len(list_failures(ctx.store)) == 1  # given up: not tried again, not recorded twice
+
+    box.refuse = False
+    assert retry_failures(ctx.store, [failure.id]).requeued == [failure.id]
+    run_job(ctx, "notices")
+    assert [s for s in box.subjects() if "5550060" in s] == [
+        f"[ПОС] Осталось 1 день: сообщение № 5550060, срок {today + timedelta(days=1):%d.%m.%Y}"]
+    assert list_failures(ctx.store) == []

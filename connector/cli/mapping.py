@@ -212,11 +212,10 @@ def mapping_export(out: Path, config: Path | None, as_json: bool) -> None:
 
 
 def _print_problems(doc: dict[str, Any]) -> None:
-    from connector.rubric_mapping.validate import severity_label
+    from connector.rubric_mapping.validate import Problem
 
     for p in doc["problems"]:
-        where = p["sheet"] + (f"!{p['column'] or ''}{p['row']}" if p["row"] is not None else "")
-        click.echo(f"{severity_label(p['severity'])}: {where}: {p['message']}")
+        click.echo(str(Problem(**p)))  # "Ошибка: Сопоставление!C7: …", the one rendering of a problem
     click.echo(_("{file}: {rows} rows, {mapped} mapped, {unmapped} unmapped, {errors} errors, {warnings} warnings")
                .format(file=doc["file"], rows=doc["data_rows"], mapped=doc["mapped"], unmapped=doc["unmapped"],
                        errors=doc["errors"], warnings=doc["warnings"])

@@ -338,6 +338,17 @@ def test_health_ok_and_missing_sets(rx_sim: Sim, adapter: DirectumRxAdapter, ada
         renamed.health()
 
 
+def test_health_checks_the_control_task_set_only_when_control_tasks_are_on(rx_sim: Sim,
+                                                                          adapter_context: AdapterContext) -> None:
+    """A wrong set or navigation name for the rating loop's control tasks is found at `edms check`, not at the first
+    low rating months later."""
+    with pytest.raises(FatalAdapterError, match="IControlTasks"):
+        make_adapter(rx_sim[1].url, adapter_context, control_tasks_set="IControlTasks").health()
+    with pytest.raises(FatalAdapterError, match="no property 'LinkedLetter' \\(setting control_document_property;"):
+        make_adapter(rx_sim[1].url, adapter_context, control_document_property="LinkedLetter").health()
+    make_adapter(rx_sim[1].url, adapter_context, control_tasks_set="", control_document_property="LinkedLetter").health()
+
+
 def test_health_wrong_password(rx_sim: Sim, adapter_context: AdapterContext) -> None:
     adapter = make_adapter(rx_sim[1].url, adapter_context, password="wrong-pass-123")
     with pytest.raises(AuthError, match="integration") as err:

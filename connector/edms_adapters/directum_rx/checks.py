@@ -32,6 +32,8 @@ def check_metadata(s: DirectumRxSettings, metadata: bytes) -> None:
     needed = [s.incoming_set, s.outgoing_set, s.persons_set, s.tasks_set]
     if s.require_assignments:
         needed.append(s.assignments_set)
+    if s.control_tasks_set:  # the rating loop's control tasks: a wrong name would fail only at the first low rating
+        needed.append(s.control_tasks_set)
     missing = [name for name in needed if name not in sets]
     if missing:
         raise FatalAdapterError(N_("Directum RX at {url} has no entity set(s) {sets} "
@@ -44,6 +46,8 @@ def check_metadata(s: DirectumRxSettings, metadata: bytes) -> None:
         s.outgoing_set: [("answer_link_property", s.answer_link_property),
                          ("answer_links_collection", s.answer_links_collection.partition("/")[0])],
     }
+    if s.control_tasks_set:
+        wanted.setdefault(s.control_tasks_set, []).append(("control_document_property", s.control_document_property))
     for set_name, pairs in wanted.items():
         if set_name not in known:
             continue  # its type is not in the document: nothing to say

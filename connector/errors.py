@@ -149,4 +149,5 @@ class UsageError(ConnectorError):
 
 class DatabaseUnavailable(TransientError):
     """The state store cannot be reached (server down, network, file not openable): the work
-    waits; nothing is lost because every step commits its own transaction."""
+    waits; nothing is lost because every step (an item, or a job's batch) commits its own
+    transaction."""

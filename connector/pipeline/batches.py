@@ -1,13 +1,19 @@
 """The loop every queue job shares: claim a batch, load it in one query, make the remote calls
-(on a bounded thread pool, ``[daemon] concurrency``), and record each item in its own short
+(on a bounded thread pool, ``[daemon] concurrency``), and record the batch's results in one short
 transaction on the job's thread; stop a whole group (an account, an EDMS target) when its
 remote side refuses us as a whole.
 
 A job is a :class:`Step`: ``load`` reads the claimed rows of a batch (set-based, on the job
 thread), ``call`` does one item's remote work (any thread, never the database), ``save`` /
-``fail`` record its result (job thread, one transaction per item).  Database writes stay on
-one thread, so SQLite keeps its single writer; items of one ``chain`` (one message's outbox
-entries) are called strictly one after another, and a failed call stops the rest of its chain.
+``fail`` record its result (job thread).  The results are recorded once every call of the batch
+has returned, in one transaction, so no transaction is open while remote calls run: a
+transaction per item cost more CPU than the item's bookkeeping itself (the ORM flushed one
+object at a time, and each commit checked a connection out and in).  When recording one item
+raises (a bug, a full disk), that transaction is rolled back, the batch is loaded again and each
+item is recorded in its own transaction, as before: one item's failure costs no other item its
+result.  Database writes stay on one thread, so SQLite keeps its single writer; items of one
+``chain`` (one message's outbox entries) are called strictly one after another, and a failed
+call stops the rest of its chain.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement
@@ -71,9 +77,33 @@ _SKIPPED = _Skipped()
 @dataclass
 class _Run:
     stopped: set[str] = field(default_factory=set)
-    halted: threading.Event = field(default_factory=threading.Event)
+    halted: threading.Event = field(default_factory=threading.Event)  # no more calls: local storage failed
     reported: set[str] = field(default_factory=set)
     unsaved: list[int] = field(default_factory=list)
+    #: the batch's records stop here: one recorded before met local storage failing (the calls
+    #: have all returned by then, so ``halted`` would also drop the items called before it)
+    dropping: bool = False
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What recording a batch changes outside the database, put back when its transaction is."""
+
+    stats: JobStats
+    reported: set[str]
+    dropping: bool
+
+    @staticmethod
+    def of(run: _Run, stats: JobStats) -> _Before:
+        return _Before(replace(stats, notes=list(stats.notes), retry_reasons=list(stats.retry_reasons)),
+                       set(run.reported), run.dropping)
+
+    def restore(self, run: _Run, stats: JobStats) -> None:
+        stats.processed, stats.failed, stats.skipped = self.stats.processed, self.stats.failed, self.stats.skipped
+        stats.notes[:], stats.retry_reasons[:] = self.stats.notes, self.stats.retry_reasons
+        run.reported.clear()
+        run.reported.update(self.reported)
+        run.dropping = self.dropping
 
 
 def drain(ctx: PipelineContext, model: type[Any], step: Step[Any, Any], *, job: str, max_batches: int | None,
@@ -112,43 +142,61 @@ def _batch(ctx: PipelineContext, step: Step[Any, Any], ids: list[int], run: _Run
         run.unsaved = [w.id for w in works]  # load finished (and released) the others itself
         outcomes = _called(step, works, run, pool)
         try:
-            for work, outcome in outcomes:
-                _record(ctx, session, step, work, outcome, run, stats, job=job)
+            called = list(outcomes)
         finally:
             outcomes.close()
+        before = _Before.of(run, stats)
+        try:
+            written = [work.id for work, outcome in called
+                       if _record(ctx, session, step, work, outcome, run, stats, job=job, alone=False)]
+            session.commit()
+        except (OperationalError, InterfaceError):
+            session.rollback()
+            raise
+        except Exception:  # noqa: BLE001 - one item's record failed: each item on its own, below
+            session.rollback()
+            before.restore(run, stats)
+            # loaded again: a save may have changed its work's in-memory state before it raised
+            fresh = {w.id: w for w in step.load(session, [w.id for w, _ in called], JobStats())}
+            session.commit()
+            for work, outcome in called:
+                if work.id in fresh:
+                    _record(ctx, session, step, fresh[work.id], outcome, run, stats, job=job, alone=True)
+            return
+        for work_id in written:
+            run.unsaved.remove(work_id)
 
 
 def _record(ctx: PipelineContext, session: Session, step: Step[Any, Any], work: Work, outcome: object, run: _Run,
-            stats: JobStats, *, job: str) -> None:
-    if isinstance(outcome, _Skipped) or (run.halted.is_set() and not isinstance(outcome, LocalStorageError)):
-        return  # stays in run.unsaved: released at the end of the batch
-    try:
-        if isinstance(outcome, LocalStorageError):
-            if run.halted.is_set() and any(n == outcome.shown for n in stats.notes):
-                return
+            stats: JobStats, *, job: str, alone: bool) -> bool:
+    """Record one outcome: ``alone``, in its own transaction; otherwise into the batch's open one,
+    raising what the record raised.  True when it wrote to the store."""
+    if isinstance(outcome, _Skipped) or (run.dropping and not isinstance(outcome, LocalStorageError)):
+        return False  # stays in run.unsaved: released at the end of the batch
+    if isinstance(outcome, LocalStorageError):
+        if not (run.dropping and any(n == outcome.shown for n in stats.notes)):
             run.halted.set()
+            run.dropping = True
             stats.notes.append(outcome.shown)
             log.error(f"{job} stopped: local storage", extra={"job": job, "reason": outcome.operator_message})
-            return
-        if isinstance(outcome, AuthError | FatalAdapterError):
-            if work.group not in run.reported:  # several workers may have met the same refusal
-                run.reported.add(work.group)
-                stats.failed += 1
-                stats.notes.append(f"{work.group}: {outcome.shown}")
-                log.error(f"{job} stopped for {work.group}", extra={"job": job, "reason": outcome.operator_message})
-            run.stopped.add(work.group)
-            return
-        if isinstance(outcome, ConnectorError):
-            step.fail(session, work, outcome, stats)
-        elif isinstance(outcome, Exception):
-            _internal_error(ctx, session, work, outcome, stats, job=job)
-        else:
-            step.save(session, work, outcome, stats)
+        return False
+    if isinstance(outcome, AuthError | FatalAdapterError):
+        if work.group not in run.reported:  # several workers may have met the same refusal
+            run.reported.add(work.group)
+            stats.failed += 1
+            stats.notes.append(f"{work.group}: {outcome.shown}")
+            log.error(f"{job} stopped for {work.group}", extra={"job": job, "reason": outcome.operator_message})
+        run.stopped.add(work.group)
+        return False
+    if not alone:
+        _write(ctx, session, step, work, outcome, stats, job=job)
+        return True
+    try:
+        _write(ctx, session, step, work, outcome, stats, job=job)
         session.commit()
     except LocalStorageError as exc:
         session.rollback()
-        _record(ctx, session, step, work, exc, run, stats, job=job)
-        return
+        return _record(ctx, session, step, work, exc, run, stats, job=job, alone=True)
     except (OperationalError, InterfaceError):
         session.rollback()
         raise
@@ -157,6 +205,17 @@ def _record(ctx: PipelineContext, session: Session, step: Step[Any, Any], work: 
         _internal_error(ctx, session, work, exc, stats, job=job)
         session.commit()
     run.unsaved.remove(work.id)
+    return True
+
+
+def _write(ctx: PipelineContext, session: Session, step: Step[Any, Any], work: Work, outcome: object,
+           stats: JobStats, *, job: str) -> None:
+    if isinstance(outcome, ConnectorError):
+        step.fail(session, work, outcome, stats)
+    elif isinstance(outcome, Exception):
+        _internal_error(ctx, session, work, outcome, stats, job=job)
+    else:
+        step.save(session, work, outcome, stats)
 
 
 def _internal_error(ctx: PipelineContext, session: Session, work: Work, exc: Exception, stats: JobStats, *,

@@ -94,8 +94,9 @@ def run_job(ctx: PipelineContext, name: str, max_batches: int | None = None) -> 
     try:
         stats = job(ctx, max_batches)
     except (OperationalError, InterfaceError) as exc:
-        # The database went away mid-run (restart, failover, network): every step commits its
-        # own transaction, so what was done is kept and the rest is redone by the next run.
+        # The database went away mid-run (restart, failover, network): every step (an item, or a
+        # job's batch) commits its own transaction, so what was done is kept and the rest is redone
+        # by the next run; the remote calls it redoes are idempotent.
         error = _database_down(name, exc)
     except Exception as exc:  # noqa: BLE001 - the outermost runner: anything here is a bug
         error = f"internal error ({type(exc).__name__}); see the log"

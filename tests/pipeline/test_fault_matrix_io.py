@@ -227,3 +227,34 @@ def test_a_bug_on_one_item_holds_neither_the_batch_nor_its_lease(
     assert len(simctl.cards_per_pos_id(onec_sim)) == len(ids) - 1  # the others went on
     [failure] = list_failures(ctx.store)
     assert failure.reason == "internal error (ValueError) in register; see the log"
+
+
+def test_a_bug_recording_one_item_costs_the_others_of_its_batch_nothing(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's records share one transaction: one save that raises rolls it back, and every
+    item is then recorded on its own, counted once."""
+    import connector.pipeline.lifecycle as lifecycle
+
+    ids = simctl.seed(pos_sim, 5)
+    run_job(ctx, "pull")
+    with ctx.store.session() as session:
+        poison = session.scalars(select(Message.id).order_by(Message.id.desc())).first()  # the last of the batch
+    real = lifecycle.registered
+
+    def buggy(message: Message) -> None:
+        if message.id == poison:
+            raise ValueError("a bug")
+        real(message)
+
+    monkeypatch.setattr(lifecycle, "registered", buggy)
+    stats = run_job(ctx, "register")
+    assert stats.processed == len(ids) - 1, "the four saved before the bug are counted once"
+    assert any("internal error (ValueError) in register" in n for n in stats.notes)
+    with ctx.store.session() as session:
+        messages = session.scalars(select(Message).order_by(Message.id)).all()
+        assert all(m.claimed_by is None for m in messages)
+        assert [m.state for m in messages] == [MessageState.REGISTERED] * (len(ids) - 1) + [MessageState.FAILED]
+        assert all(m.card is not None for m in messages[:-1]) and messages[-1].card is None
+    assert len(simctl.cards_per_pos_id(onec_sim)) == len(ids)  # the poison's card, found again on each attempt
+    [failure] = list_failures(ctx.store)
+    assert failure.reason == "internal error (ValueError) in register; see the log"

@@ -256,5 +256,6 @@ def _enqueue(session: Session, work: _Tracked, intents: list[OutboxIntent]) -> i
                      "payload": intent.payload.to_json(), "attempts": 0})
         existing.add((intent.kind, intent.target))
     if rows:  # one statement (the ORM would send an INSERT per row on SQLite); in the order POS needs them
-        session.execute(insert(OutboxItem), rows)
+        # on the connection: Session.execute would flush the batch recorded so far, once per card
+        session.connection().execute(insert(OutboxItem), rows)
     return len(rows)

@@ -176,5 +176,7 @@ def record(session: Session, message_id: int, organisation: str, state: CardStat
         for field, value in values.items():
             setattr(row, field, value)
     if new:  # one statement for all of them, not one per hop
-        session.execute(insert(ExecutorHop), new)
+        # on the session's connection: Session.execute would first flush whatever the caller's
+        # transaction changed so far (a job records a whole batch, so that is a flush per card)
+        session.connection().execute(insert(ExecutorHop), new)
     return len(changes)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
 from connector.i18n import N_, _
 from connector.logs import redact_secrets
@@ -40,9 +42,18 @@ class Phrase:
         return _(self.template).format(**self.params) if self.template else ""
 
 
-def _values(params: Mapping[str, object], *, shown: bool) -> dict[str, str]:
-    return {k: redact_secrets((v.shown() if shown else v.english()) if isinstance(v, Phrase) else str(v))
-            for k, v in params.items()}
+def _value(value: object, *, shown: bool) -> object:
+    # numbers and dates stay what they are, so a template can format them ("{size:,} bytes", "{day:%d.%m.%Y}");
+    # they carry no secret. Everything else (a path, a peer's reply) is text that may, and is masked.
+    if isinstance(value, (bool, int, float, Decimal, date)):
+        return value
+    if isinstance(value, Phrase):
+        return redact_secrets(value.shown() if shown else value.english())
+    return redact_secrets(str(value))
+
+
+def _values(params: Mapping[str, object], *, shown: bool) -> dict[str, object]:
+    return {k: _value(v, shown=shown) for k, v in params.items()}
 
 
 class ConnectorError(Exception):

@@ -209,6 +209,21 @@ def test_a_held_lock_and_a_lost_database_are_russian_on_the_terminal_and_english
     assert "database unavailable" not in result.output and "secret" not in result.output
 
 
+def test_an_error_formats_its_numbers_in_english_and_in_russian(russian_locale: None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A number stays a number in ``params``: "{size:,}" renders with its separators in the log text
+    and in the shown text alike (a string there would fail "Cannot specify ',' with 's'")."""
+    from connector.errors import DataError
+    from connector.i18n import N_
+
+    exc = DataError(N_("{label}: would unpack to {size:,} bytes (limit {limit:,}): zip bomb suspected"),
+                    params={"label": "in.zip", "size": 1234567, "limit": 1000})
+    assert str(exc) == "in.zip: would unpack to 1,234,567 bytes (limit 1,000): zip bomb suspected"
+    assert exc.shown == "in.zip: после распаковки 1,234,567 байт (предел 1,000): подозрение на zip-бомбу"
+    monkeypatch.setenv("CONNECTOR_UI__LANGUAGE", "en")
+    assert exc.shown == str(exc)
+
+
 def test_a_failure_reason_is_stored_in_the_language_of_the_process(russian_locale: None, tmp_path: Path,
                                                                     pos_sim: SimServer, onec_sim: SimServer,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:

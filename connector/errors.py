@@ -33,13 +33,17 @@ class Phrase:
     logs) and translated in :attr:`ConnectorError.shown`."""
 
     template: str
-    params: Mapping[str, object] = field(default_factory=dict)
+    params: Mapping[str, object] | None = field(default_factory=dict)  # None: a finished text, not a template
 
     def english(self) -> str:
-        return self.template.format(**self.params)
+        return self.template if self.params is None else self.template.format(**_values(self.params, shown=False))
 
     def shown(self) -> str:
-        return _(self.template).format(**self.params) if self.template else ""
+        if not self.template:  # gettext("") is the catalog's header
+            return ""
+        if self.params is None:
+            return _(self.template)
+        return _(self.template).format(**_values(self.params, shown=True))
 
 
 def _value(value: object, *, shown: bool) -> object:
@@ -73,6 +77,13 @@ class ConnectorError(Exception):
         super().__init__(operator_message)
         self.operator_message = operator_message
         self.detail = redact_secrets(detail) if detail is not None else None
+
+    def phrase(self) -> Phrase:
+        """This error as a value in another error's ``params`` (one that adds where it happened): English in
+        that one's log text, translated in its shown text."""
+        if not self._template:
+            return Phrase(self.operator_message, None)
+        return Phrase(self._template, self._params)
 
     @property
     def shown(self) -> str:
@@ -140,7 +151,8 @@ class ForeignCardError(IntegrityError):
                    "not linked, no second card created") if owner_pos_id else
                 N_("{system} card {card_id} belongs to no POS message (it carries no POS id), not to POS message "
                    "{pos_id}: not linked, no second card created"))
-        super().__init__(text, params={"system": system, "card_id": card_id, "owner": owner_pos_id, "pos_id": pos_id},
+        super().__init__(text,
+                params={"system": system, "card_id": card_id, "owner": owner_pos_id, "pos_id": pos_id},
                          detail="check the card in the EDMS (restored backup, copied base, edited card); "
                                 "once it is put right, `connector failures retry` registers the message")
         self.system = system

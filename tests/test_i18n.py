@@ -222,6 +222,12 @@ def test_an_error_formats_its_numbers_in_english_and_in_russian(russian_locale: 
     assert exc.shown == "in.zip: после распаковки 1,234,567 байт (предел 1,000): подозрение на zip-бомбу"
     monkeypatch.setenv("CONNECTOR_UI__LANGUAGE", "en")
     assert exc.shown == str(exc)
+    monkeypatch.delenv("CONNECTOR_UI__LANGUAGE")
+
+    # an error told inside another (its phrase()) keeps both: English in the log, translated when shown
+    outer = DataError(N_("SSTU report: {error}"), params={"error": exc.phrase()})
+    assert str(outer) == "SSTU report: in.zip: would unpack to 1,234,567 bytes (limit 1,000): zip bomb suspected"
+    assert outer.shown == "отчёт ССТУ: in.zip: после распаковки 1,234,567 байт (предел 1,000): подозрение на zip-бомбу"
 
 
 def test_a_failure_reason_is_stored_in_the_language_of_the_process(russian_locale: None, tmp_path: Path,

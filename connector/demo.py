@@ -28,7 +28,7 @@ from connector.demo_discipline import DemoClock, DisciplineDemoReport, MailSink,
 from connector.demo_edms import DemoEdms
 from connector.demo_sstu import DEMO_DEPARTMENT_ID, SstuDemoReport, prepare_mapping
 from connector.errors import LocalStorageError, UsageError
-from connector.i18n import _
+from connector.i18n import N_
 from connector.ops.failures import list_failures
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.runner import build_context, run_job
@@ -133,12 +133,13 @@ def prepare_demo_dir(data_dir: Path) -> None:
     left in a directory that carries the marker.  Anything else there is never touched, and a
     non-empty directory without the marker is refused: it may be a production store."""
     if data_dir.exists() and not data_dir.is_dir():
-        raise UsageError(_("--data-dir {path} is not a directory").format(path=data_dir))
+        raise UsageError(N_("--data-dir {path} is not a directory"), params={"path": data_dir})
     marker = data_dir / DEMO_MARKER
     if data_dir.is_dir() and not marker.is_file():
         if any(data_dir.iterdir()):
-            raise UsageError(_("--data-dir {path} is not empty and was not created by the demo: the demo only uses "
-                               "a directory of its own (give a new or empty one)").format(path=data_dir.resolve()))
+            raise UsageError(N_("--data-dir {path} is not empty and was not created by the demo: the demo only uses "
+                                "a directory of its own (give a new or empty one)"),
+                             params={"path": data_dir.resolve()})
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         for name in DEMO_ENTRIES:
@@ -149,8 +150,8 @@ def prepare_demo_dir(data_dir: Path) -> None:
                 entry.unlink()
         marker.write_text("created by `connector demo`; it replaces only its own files here\n", encoding="utf-8")
     except OSError as exc:
-        raise LocalStorageError(_("cannot prepare the demo directory {path}: {error}").format(
-            path=data_dir, error=exc.strerror or exc)) from None
+        raise LocalStorageError(N_("cannot prepare the demo directory {path}: {error}"),
+                                params={"path": data_dir, "error": exc.strerror or exc}) from None
 
 
 def _drive(ctx: PipelineContext, target: DemoEdms, step: Callable[[str], None]) -> dict[str, int]:

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from connector.errors import LocalStorageError
-from connector.i18n import N_, _
+from connector.errors import LocalStorageError, Phrase
+from connector.i18n import N_
 
 _HINTS = {errno.ENOSPC: N_("the disk is full"), errno.EDQUOT: N_("the disk quota is exhausted"),
           errno.EROFS: N_("the file system is read-only"), errno.EACCES: N_("permission denied"),
@@ -28,10 +28,10 @@ def local_writes(what: str) -> Iterator[None]:
         yield
     except OSError as exc:
         known = _HINTS.get(exc.errno or 0)
-        hint = _(known) if known else exc.strerror or type(exc).__name__
-        raise LocalStorageError(_("cannot write {what}: {hint} ({error}); free space or fix the directory, the work "
-                                  "resumes on the next run").format(what=what, hint=hint,
-                                                                    error=exc.strerror or exc)) from None
+        hint = Phrase(known) if known else exc.strerror or type(exc).__name__
+        raise LocalStorageError(N_("cannot write {what}: {hint} ({error}); free space or fix the directory, the work "
+                                   "resumes on the next run"),
+                                params={"what": what, "hint": hint, "error": exc.strerror or exc}) from None
 
 
 def write_atomically(path: Path, content: bytes) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_, _
 
 # Documented defaults for an administration's office files (README, "Running as a service").
 # A classifier .docx or a mapping workbook has tens of entries and a few MB of XML; the caps
@@ -57,20 +57,22 @@ class ArchiveError(DataError):
 def check_entries(label: str, infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
     """Refuse by the central directory alone: entry count, sizes and compression ratio."""
     if len(infos) > limits.max_members:
-        raise ArchiveError(_("{label}: {count:,} entries, more than the limit {limit:,}: zip bomb suspected").format(
-            label=label, count=len(infos), limit=limits.max_members))
+        raise ArchiveError(N_("{label}: {count:,} entries, more than the limit {limit:,}: zip bomb suspected"),
+                           params={"label": label, "count": len(infos), "limit": limits.max_members})
     declared = sum(i.file_size for i in infos)
     if declared > limits.max_total_bytes:
-        raise ArchiveError(_("{label}: would unpack to {size:,} bytes (limit {limit:,}): zip bomb suspected").format(
-            label=label, size=declared, limit=limits.max_total_bytes))
+        raise ArchiveError(N_("{label}: would unpack to {size:,} bytes (limit {limit:,}): zip bomb suspected"),
+                           params={"label": label, "size": declared, "limit": limits.max_total_bytes})
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > limits.max_member_bytes or (
                 info.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio):
-            raise ArchiveError(_("{label}: entry {name!r} unpacks to {size:,} bytes from {packed:,} (ratio {ratio:.0f}, "
-                                 "limits {limit:,} bytes, ratio {max_ratio:.0f}): zip bomb suspected").format(
-                label=label, name=info.filename, size=info.file_size, packed=info.compress_size, ratio=ratio,
-                limit=limits.max_member_bytes, max_ratio=limits.max_ratio))
+            raise ArchiveError(N_("{label}: entry {name!r} unpacks to {size:,} bytes from {packed:,} "
+                                  "(ratio {ratio:.0f}, limits {limit:,} bytes, ratio {max_ratio:.0f}): "
+                                  "zip bomb suspected"),
+                               params={"label": label, "name": info.filename, "size": info.file_size,
+                                       "packed": info.compress_size, "ratio": ratio,
+                                       "limit": limits.max_member_bytes, "max_ratio": limits.max_ratio})
 
 
 def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str | None = None) -> zipfile.ZipFile:
@@ -100,8 +102,8 @@ def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: st
             if problem is None and max_tags is not None:
                 problem = _too_many_tags(zf, info, max_tags)
             if problem:
-                raise ArchiveError(_("{file}: part {name!r} {problem}").format(file=path.name, name=info.filename,
-                                                                               problem=problem))
+                raise ArchiveError(N_("{file}: part {name!r} {problem}"),
+                                   params={"file": path.name, "name": info.filename, "problem": problem})
 
 
 def _too_many_tags(zf: zipfile.ZipFile, info: zipfile.ZipInfo, max_tags: int) -> str | None:

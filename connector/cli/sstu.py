@@ -24,7 +24,7 @@ from connector.cli._common import (
     load,
 )
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_, _
 
 MAX_PRINTED = 200
 
@@ -156,7 +156,7 @@ def _send(ctx: Any, built: Any) -> dict[str, Any]:
     from connector.pipeline.sstu import send_pending
 
     if not ctx.settings.sstu.base_url:
-        raise DataError(_("[sstu] base_url is not set: nowhere to upload"))
+        raise DataError(N_("[sstu] base_url is not set: nowhere to upload"))
     # what is pending was found by the export's refresh (or queued by resend); each appeal is
     # rebuilt from the store as it is sent
     stats = send_pending(ctx, built)

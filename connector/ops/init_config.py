@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from connector.config import load_settings
 from connector.errors import DataError
-from connector.i18n import gettext
+from connector.i18n import N_
 
 EdmsType = Literal["onec_dm", "directum_rx", "medo"]
 
@@ -101,7 +101,7 @@ def write(answers: InitAnswers, out: Path, *, force: bool) -> InitResult:
     """Write ``out`` and its secret files, or nothing at all (an invalid result raises DataError)."""
     out = out.absolute()
     if out.exists() and not force:
-        raise DataError(gettext("{path} already exists: pass --force to replace it").format(path=out))
+        raise DataError(N_("{path} already exists: pass --force to replace it"), params={"path": out})
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
     text, secrets = render(answers, out.parent)
     staged: list[tuple[Path, Path]] = []

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_
 from connector.safe_archive import ArchiveError, ZipLimits, open_zip
 from connector.sstu_export import wire
 from connector.sstu_export.canonical import appeal_uuid_of, canonical_bytes
@@ -60,7 +60,7 @@ def safe_member_name(name: str) -> str:
     """A member name that is one plain file name: no directories, no traversal, no controls."""
     cleaned = re.sub(r"[^0-9A-Za-z_.-]", "_", name.replace("\\", "/").rsplit("/", 1)[-1]).lstrip(".")
     if not cleaned or cleaned in {".", ".."}:
-        raise DataError(_("cannot make a safe archive member name of {name!r}").format(name=name))
+        raise DataError(N_("cannot make a safe archive member name of {name!r}"), params={"name": name})
     return cleaned[:200]
 
 
@@ -192,13 +192,14 @@ class ArchiveWriter:
             if total <= self.max_part_bytes and len(part.central) < _MAX_ENTRIES:
                 break
             if part.appeals == 0 or attempt == 2:
-                raise DataError(_("appeal {number!r}: {size:,} bytes compressed do not fit in an archive part of "
-                                  "{limit:,} bytes").format(number=item.number, size=len(payload),
-                                                            limit=self.max_part_bytes))
+                raise DataError(N_("appeal {number!r}: {size:,} bytes compressed do not fit in an archive part of "
+                                   "{limit:,} bytes"),
+                                params={"number": item.number, "size": len(payload),
+                                        "limit": self.max_part_bytes})
             self._close_part()
         if member in part.names:
-            raise DataError(_("appeal {number!r}: {member} is already in this archive part (appeal twice)")
-                            .format(number=item.number, member=member))
+            raise DataError(N_("appeal {number!r}: {member} is already in this archive part (appeal twice)"),
+                            params={"number": item.number, "member": member})
         part.names.add(member)
         part._emit(raw_name, crc, method, payload, len(item.content))
         part.manifest.writerow((member, _csv_cell(item.number), _csv_cell(mask_name(item.name)),
@@ -289,8 +290,8 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits) 
             while chunk := fh.read(1 << 20):
                 size += len(chunk)
                 if size > limits.max_member_bytes:
-                    raise ArchiveError(_("member {name!r} unpacks beyond {limit:,} bytes: zip bomb suspected")
-                                       .format(name=info.filename, limit=limits.max_member_bytes))
+                    raise ArchiveError(N_("member {name!r} unpacks beyond {limit:,} bytes: zip bomb suspected"),
+                                       params={"name": info.filename, "limit": limits.max_member_bytes})
                 chunks.append(chunk)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         return Member(info.filename, None, f"cannot be unpacked ({exc})")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_
 from connector.safe_archive import check_office_file
 from connector.sstu_export import wire
 
@@ -43,8 +43,8 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise DataError(_("{file}: not a readable .xlsx workbook ({kind})").format(file=path.name,
-                                                                                      kind=type(exc).__name__)) from None
+            raise DataError(N_("{file}: not a readable .xlsx workbook ({kind})"),
+                            params={"file": path.name, "kind": type(exc).__name__}) from None
         try:
             ws = wb.worksheets[0]
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -52,7 +52,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         finally:
             wb.close()
         return
-    raise DataError(_("{file}: bodies_file must be .xlsx or .csv").format(file=path))
+    raise DataError(N_("{file}: bodies_file must be .xlsx or .csv"), params={"file": path})
 
 
 def load_bodies_file(path: Path) -> dict[str, str]:
@@ -67,9 +67,10 @@ def load_bodies_file(path: Path) -> dict[str, str]:
             name_col = next((i for i, h in enumerate(heads) if h in NAME_HEADERS), None)
             guid_col = next((i for i, h in enumerate(heads) if h in GUID_HEADERS), None)
             if name_col is None or guid_col is None:
-                raise DataError(_("{file}: row {row}: expected a header with a body column ({names}) and a GUID column "
-                                  "({guids})").format(file=path.name, row=number, names=", ".join(NAME_HEADERS[:3]),
-                                                      guids=", ".join(GUID_HEADERS[:2])))
+                raise DataError(N_("{file}: row {row}: expected a header with a body column ({names}) and a GUID "
+                                   "column ({guids})"),
+                                params={"file": path.name, "row": number, "names": ", ".join(NAME_HEADERS[:3]),
+                                        "guids": ", ".join(GUID_HEADERS[:2])})
             columns = (name_col, guid_col)
             continue
         name = row[columns[0]] if len(row) > columns[0] else ""
@@ -83,7 +84,7 @@ def load_bodies_file(path: Path) -> dict[str, str]:
         else:
             bodies[name] = guid
     if columns is None:
-        raise DataError(_("{file}: the file is empty").format(file=path.name))
+        raise DataError(N_("{file}: the file is empty"), params={"file": path.name})
     if problems:
         raise DataError("; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else ""))
     return bodies

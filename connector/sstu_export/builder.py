@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from connector.errors import DataError
-from connector.i18n import _
+from connector.errors import DataError, Phrase
+from connector.i18n import N_, _
 from connector.sstu_export import wire
 from connector.sstu_export.archive import ArchiveItem
 from connector.sstu_export.canonical import appeal_uuid, canonical_appeal_bytes, content_hash
@@ -127,8 +127,8 @@ class BodyDirectory:
         for name, guid in (bodies or {}).items():
             value = guid.strip().lower()
             if not wire.GUID_RE.match(value):
-                raise DataError(_("directory of bodies: «{name}» has no valid ССТУ GUID ({guid})").format(name=name,
-                                                                                               guid=repr(guid)))
+                raise DataError(N_("directory of bodies: «{name}» has no valid ССТУ GUID ({guid})"),
+                                params={"name": name, "guid": repr(guid)})
             self._guids[_key(name)] = value
 
     def guid(self, name: str) -> str | None:
@@ -179,35 +179,36 @@ class SstuBuilder:
     def rule_for(self, number: str, q: QuestionFacts) -> OutcomeRule:
         rule = self.outcomes.get(_key(q.outcome))
         if rule is None:
-            raise DataError(_("appeal {number}: card outcome «{outcome}» is not in the SSTU outcome table").format(
-                number=repr(number), outcome=q.outcome))
+            raise DataError(N_("appeal {number}: card outcome «{outcome}» is not in the SSTU outcome table"),
+                            params={"number": repr(number), "outcome": q.outcome})
         if rule.status in CONSIDERED and q.result.strip():
             by_result = self.outcomes.get(_key(q.result))
             if by_result is None or by_result.status not in CONSIDERED:
-                raise DataError(_("appeal {number}: answer result «{result}» is not in the SSTU outcome table").format(
-                    number=repr(number), result=q.result))
+                raise DataError(N_("appeal {number}: answer result «{result}» is not in the SSTU outcome table"),
+                                params={"number": repr(number), "result": q.result})
             rule = by_result
         return rule
 
     def _code(self, number: str, q: QuestionFacts) -> str:
         code = (q.code or "").strip() or self.code_for(tuple(q.category_path))
         if not code:
-            path = q.category_label or " / ".join(q.category_path) or _("(none)")
-            raise DataError(_("appeal {number}: no SSTU classifier code for POS category «{path}»").format(
-                number=repr(number), path=path))
+            path = q.category_label or " / ".join(q.category_path) or Phrase(N_("(none)"))
+            raise DataError(N_("appeal {number}: no SSTU classifier code for POS category «{path}»"),
+                            params={"number": repr(number), "path": path})
         return code
 
     def _attachment(self, number: str, q: QuestionFacts) -> dict[str, str]:
         if q.answer is None:
-            raise DataError(_("appeal {number}: the status needs the answer file, the card has none").format(
-                number=repr(number)))
+            raise DataError(N_("appeal {number}: the status needs the answer file, the card has none"),
+                            params={"number": repr(number)})
         size = q.answer.size()
         encoded_len = 4 * ((size + 2) // 3)
         if encoded_len >= wire.MAX_ATTACHMENT_BASE64:
-            raise DataError(_("appeal {number}: answer file too large: «{name}» is {size:,} bytes, {encoded:,} characters "
-                              "in base64; ССТУ accepts under {limit:,} (the file is not truncated)").format(
-                number=repr(number), name=q.answer.name, size=size, encoded=encoded_len,
-                limit=wire.MAX_ATTACHMENT_BASE64))
+            raise DataError(N_("appeal {number}: answer file too large: «{name}» is {size:,} bytes, "
+                               "{encoded:,} characters in base64; ССТУ accepts under {limit:,} "
+                               "(the file is not truncated)"),
+                            params={"number": repr(number), "name": q.answer.name, "size": size,
+                                    "encoded": encoded_len, "limit": wire.MAX_ATTACHMENT_BASE64})
         return {wire.F_ATTACHMENT_NAME: q.answer.name,
                 wire.F_ATTACHMENT_CONTENT: base64.b64encode(q.answer.read()).decode("ascii")}
 
@@ -230,9 +231,9 @@ class SstuBuilder:
             body = q.redirect_body.strip()
             guid = self.bodies.guid(body) if body else None
             if guid is None:
-                raise DataError(_("appeal {number}: redirect to «{body}»: the body is not in the directory of bodies, "
-                                  "its ССТУ GUID is unknown").format(number=repr(number),
-                                                                    body=body or _("(no body named)")))
+                raise DataError(N_("appeal {number}: redirect to «{body}»: the body is not in the directory of "
+                                   "bodies, its ССТУ GUID is unknown"),
+                                params={"number": repr(number), "body": body or Phrase(N_("(no body named)"))})
             transfer = {wire.F_TRANSFER_DEPARTMENT_ID: guid,
                         wire.F_TRANSFER_DATE: q.transfer_date or q.response_date,
                         wire.F_TRANSFER_NUMBER: q.transfer_number}
@@ -255,7 +256,9 @@ class SstuBuilder:
         try:
             appeal = SstuAppeal.model_validate(raw)
         except ValidationError as exc:
-            raise DataError(_("appeal {number}: ").format(number=repr(number)) + _summary(exc),
+            # pydantic's messages here are our validators' texts, already in the process language: {problem} takes them
+            raise DataError(N_("appeal {number}: {problem}"),
+                            params={"number": repr(number), "problem": _summary(exc)},
                             detail=f"{exc.error_count()} error(s)") from None
         document = appeal.to_wire()
         issues = validate_appeal(document, today=self.today, codes=self.codes, check_base64=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_, _
 from connector.safe_archive import ArchiveError, ZipLimits
 from connector.sstu_export.archive import DEFAULT_LIMITS, MANIFEST_SUFFIX, read_members
 from connector.sstu_export.validate import ERROR, Issue, question_codes, validate_document
@@ -177,12 +177,13 @@ def load_codes(path: Path) -> frozenset[str]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(_("{path}: cannot read the classifier codes ({error})").format(path=path, error=exc)) from None
+        raise DataError(N_("{path}: cannot read the classifier codes ({error})"),
+                        params={"path": path, "error": exc}) from None
     try:
         doc: Any = json.loads(text)
     except (ValueError, RecursionError):
         doc = [line.strip() for line in text.splitlines() if line.strip()]
     codes = question_codes(doc)
     if not codes:
-        raise DataError(_("{path}: no question-level classifier code found").format(path=path))
+        raise DataError(N_("{path}: no question-level classifier code found"), params={"path": path})
     return codes

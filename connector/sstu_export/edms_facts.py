@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from connector.domain import Applicant, DeliveryForm, Forwarding
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_
 from connector.sstu_export.builder import AppealFacts
 from connector.sstu_export.facts import StoredQuestion, question_facts
 
@@ -69,9 +69,9 @@ def edms_appeal_facts(snap: EdmsAppealSnapshot) -> AppealFacts | None:
     if forwarded is not None:
         number, create_date = forwarded.letter_number.strip(), forwarded.letter_date
         if not number or create_date is None:
-            raise DataError(_("EDMS appeal {number}: forwarded by «{body}» without the covering letter's number and "
-                              "date; ССТУ needs them as the appeal's number and date").format(
-                number=repr(registration_number), body=forwarded.body))
+            raise DataError(N_("EDMS appeal {number}: forwarded by «{body}» without the covering letter's number and "
+                               "date; ССТУ needs them as the appeal's number and date"),
+                            params={"number": repr(registration_number), "body": forwarded.body})
         incoming = max(incoming, create_date) if incoming is not None else create_date
     if registration is not None and incoming is not None and registration < incoming:
         registration = incoming  # ССТУ: registered on or after receipt (the covering letter may postdate the card)

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from connector.domain import CardStage, Executor, PosMessage
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_
 from connector.sstu_export.builder import AnswerFileInput, AppealFacts, QuestionFacts
 
 OUTCOME_OF_STAGE: dict[CardStage, str] = {
@@ -127,9 +127,9 @@ def appeal_facts(snap: AppealSnapshot, zone: ZoneInfo) -> AppealFacts | None:
     if not number:
         if card.stage is CardStage.REGISTERED:
             return None  # the EDMS has not numbered the card yet: the next refresh will
-        raise DataError(_("POS message {pos_id}: the card has no registration number in the EDMS (stage {stage}); "
-                          "ССТУ needs it as the appeal's number").format(pos_id=message.pos_id,
-                                                                         stage=card.stage.value))
+        raise DataError(N_("POS message {pos_id}: the card has no registration number in the EDMS (stage {stage}); "
+                           "ССТУ needs it as the appeal's number"),
+                        params={"pos_id": message.pos_id, "stage": card.stage.value})
     outcome = OUTCOME_OF_STAGE[card.stage]
     if card.stage is CardStage.ANSWER_READY and snap.answer is None:
         outcome = "in work"

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from connector.config import Settings
 from connector.domain import CardStage
-from connector.errors import DataError
-from connector.i18n import _
+from connector.errors import DataError, Phrase
+from connector.i18n import N_
 from connector.pipeline.outbox_payloads import read_answer
 from connector.pipeline.stored import stored_message
 from connector.rubric_mapping import versions
@@ -95,11 +95,11 @@ def build_config(settings: Settings, store: Store) -> BuildConfig:
     try:
         lookup = current_lookup(store)
     except DataError as exc:
-        raise DataError(_("SSTU report: {error}").format(error=exc.operator_message)) from None
+        raise DataError(N_("SSTU report: {error}"), params={"error": exc.phrase()}) from None
     with store.session() as session:
         latest = versions.latest_version(session)
         if latest is None:
-            raise DataError(_("SSTU report: no rubric mapping imported yet (connector mapping import FILE)"))
+            raise DataError(N_("SSTU report: no rubric mapping imported yet (connector mapping import FILE)"))
         edition = versions.get_edition(session)
         codes = frozenset(versions.load_classifier(session, edition).nodes)
         mapping_ref = f"{latest.number}:{latest.content_hash}:{edition.label}"
@@ -322,14 +322,14 @@ def _check_number_unique(session: Session, built: BuiltAppeal, key: Key) -> None
             continue
         if other.message_id is not None:
             pos_id = session.scalar(select(Message.pos_id).where(Message.id == other.message_id))
-            holder = _("POS message {pos_id}").format(pos_id=pos_id)
+            holder = Phrase(N_("POS message {pos_id}"), {"pos_id": pos_id})
         else:
             card = session.scalar(select(EdmsAppealRecord.external_id).where(
                 EdmsAppealRecord.id == other.edms_appeal_id))
-            holder = _("EDMS card {card}").format(card=card)
-        raise DataError(_("appeal {number}: the same registration number is already reported for {holder}; ССТУ "
-                          "would replace one appeal with the other").format(number=repr(built.number),
-                                                                            holder=holder))
+            holder = Phrase(N_("EDMS card {card}"), {"card": card})
+        raise DataError(N_("appeal {number}: the same registration number is already reported for {holder}; ССТУ "
+                           "would replace one appeal with the other"),
+                        params={"number": repr(built.number), "holder": holder})
 
 
 def apply_build(session: Session, record: SstuAppealRecord, built: BuiltAppeal, snap: Snapshot,

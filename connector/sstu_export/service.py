@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from connector.config import Settings
 from connector.errors import DataError
-from connector.i18n import _
+from connector.i18n import N_
 from connector.sstu_export.archive import ArchiveItem, ArchiveWriter
 from connector.sstu_export.client import SstuClient
 from connector.sstu_export.reconcile import ReconcileReport, SentRecord, reconcile
@@ -42,7 +42,7 @@ def period_of(day: date) -> str:
 def month_bounds(period: str) -> tuple[date, date]:
     match = _PERIOD_RE.match(period)
     if not match:
-        raise DataError(_("--period: expected YYYY-MM, got {value!r}").format(value=period))
+        raise DataError(N_("--period: expected YYYY-MM, got {value!r}"), params={"value": period})
     year, month = int(match.group(1)), int(match.group(2))
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
@@ -101,8 +101,9 @@ def export_archive(store: Store, config: BuildConfig, out_dir: Path, period: str
         first_or_none = first
     prefix = config.settings.sstu.prefix
     if out_dir.exists() and any(out_dir.glob(f"{prefix}[0-9][0-9][0-9].zip")):
-        raise DataError(_("{dir} already holds archive parts named {prefix}NNN.zip: choose another --out "
-                          "directory (a part of another export would be mixed in)").format(dir=out_dir, prefix=prefix))
+        raise DataError(N_("{dir} already holds archive parts named {prefix}NNN.zip: choose another --out "
+                           "directory (a part of another export would be mixed in)"),
+                        params={"dir": out_dir, "prefix": prefix})
     refresh(store, config, clock=clock)
     ids, unchanged = _period_ids(store, first_or_none, last, changed_only=changed_only)
     result = ExportResult(period=period, directory=str(out_dir), unchanged=unchanged,
@@ -156,7 +157,7 @@ def requeue(store: Store, settings: Settings, *, period: str | None = None,
             numbers: Sequence[str] | None = None) -> int:
     """Mark appeals to be sent again by the next ``sstu`` run (their sent hash is forgotten)."""
     if not settings.sstu.base_url:
-        raise DataError(_("[sstu] base_url is not set: there is no HTTP route to send again"))
+        raise DataError(N_("[sstu] base_url is not set: there is no HTTP route to send again"))
     with store.sessions.begin() as session:
         query = select(SstuAppealRecord).where(SstuAppealRecord.content_hash != "",
                                                SstuAppealRecord.build_error.is_(None))
@@ -169,7 +170,8 @@ def requeue(store: Store, settings: Settings, *, period: str | None = None,
         unknown = sorted(set(numbers or ()) - {r.number for r in records})
         if unknown:
             # nothing is queued: a mistyped number must not pass for a done resend
-            raise DataError(_("no appeal sent to ССТУ with number {numbers}").format(numbers=", ".join(unknown)))
+            raise DataError(N_("no appeal sent to ССТУ with number {numbers}"),
+                            params={"numbers": ", ".join(unknown)})
         count = 0
         for record in records:
             record.sent_hash = ""

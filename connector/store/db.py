@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from connector.errors import DatabaseUnavailable, UsageError
-from connector.i18n import N_, _
+from connector.i18n import N_
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,11 +30,11 @@ def parse_database_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         scheme = url.partition("://")[0] if "://" in url else url[:20]
-        raise UsageError(_("unsupported database URL {scheme!r}: expected sqlite:///PATH or "
-                           "postgresql://USER@HOST:PORT/DB").format(scheme=scheme)) from None
+        raise UsageError(N_("unsupported database URL {scheme!r}: expected sqlite:///PATH or "
+                            "postgresql://USER@HOST:PORT/DB"), params={"scheme": scheme}) from None
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
-        raise UsageError(_("unsupported database URL {scheme}: expected sqlite:///PATH or "
-                           "postgresql://USER@HOST:PORT/DB").format(scheme=parsed.drivername))
+        raise UsageError(N_("unsupported database URL {scheme}: expected sqlite:///PATH or "
+                            "postgresql://USER@HOST:PORT/DB"), params={"scheme": parsed.drivername})
     return parsed
 
 
@@ -113,7 +113,7 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except ImportError:
-        raise UsageError(_(POSTGRES_MISSING)) from None
+        raise UsageError(POSTGRES_MISSING) from None
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -167,14 +167,14 @@ class Store:
         self.url = url
         path = sqlite_path(url)
         if not create and path is not None and not path.exists():
-            raise UsageError(_("no database at {path}: check daemon.data_dir / daemon.database_url "
-                               "(relative paths resolve against the configuration file's directory), "
-                               "or create it with connector db upgrade").format(path=path))
+            raise UsageError(N_("no database at {path}: check daemon.data_dir / daemon.database_url "
+                                "(relative paths resolve against the configuration file's directory), "
+                                "or create it with connector db upgrade"), params={"path": path})
         self.engine = make_engine(url)
         try:
             if not create and path is None and current_revision(self.engine) is None:
-                raise UsageError(_("no connector database at {where}: create it with connector db upgrade")
-                                 .format(where=describe_location(url)))
+                raise UsageError(N_("no connector database at {where}: create it with connector db upgrade"),
+                                 params={"where": describe_location(url)})
             if migrate and current_revision(self.engine) != SCHEMA_HEAD:
                 upgrade(self.engine)
         except DBAPIError as exc:

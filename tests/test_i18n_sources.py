@@ -79,6 +79,56 @@ def _unmarked(path: Path, root: Path = PACKAGE) -> list[str]:
     return found
 
 
+def _taxonomy_errors(files: list[Path]) -> set[str]:
+    """The names of :class:`connector.errors.ConnectorError` and its subclasses, wherever defined."""
+    classes = [node for path in files for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.ClassDef)]
+    names = {"ConnectorError"}
+    while grown := {c.name for c in classes if c.name not in names and any(_name(b) in names for b in c.bases)}:
+        names |= grown
+    return names
+
+
+def _translated_now(node: ast.expr) -> bool:
+    """``_("…")``, ``_("…").format(…)`` or a sum with one of them: a text already in the process language."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _translated_now(node.func.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _translated_now(node.left) or _translated_now(node.right)
+    return isinstance(node, ast.Call) and _name(node.func) in MARKERS - {"N_"}
+
+
+def _translated_at_raise(path: Path, errors: set[str], root: Path = PACKAGE) -> list[str]:
+    """A taxonomy error handed a text translated where it is raised: its log line would not be English and
+    its ``shown`` could not translate it (the N_() template and its ``params`` do both)."""
+    return [f"{path.relative_to(root.parent)}:{node.lineno}: {_name(node.exc.func)}"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and _name(node.exc.func) in errors
+            and node.exc.args and _translated_now(node.exc.args[0])]
+
+
+def test_a_taxonomy_error_gets_its_template_not_a_translated_text() -> None:
+    files = [p for p in sorted(PACKAGE.rglob("*.py")) if not SKIP_PARTS & set(p.relative_to(PACKAGE).parts)]
+    errors = _taxonomy_errors(files)
+    assert {"DataError", "ArchiveError", "UsageError", "BackupError"} <= errors
+    translated = [line for path in files for line in _translated_at_raise(path, errors)]
+    assert not translated, ("raise X(N_(\"…\"), params={…}) instead of X(_(\"…\").format(…)):\n"
+                            + "\n".join(translated))
+
+
+def test_the_scan_finds_a_taxonomy_error_translated_at_raise(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('class ConnectorError(Exception): ...\nclass DataError(ConnectorError): ...\n'
+                      'class BadFile(DataError): ...\n'
+                      'def f(x):\n    raise BadFile(_("the file {x} cannot be read").format(x=x))\n'
+                      'def g(x):\n    raise BadFile(N_("the file {x} cannot be read"), params={"x": x})\n'
+                      'def h(x):\n    raise ValueError(_("the file {x} cannot be read").format(x=x))\n'
+                      'def i(x):\n    raise DataError(_("appeal {x}: ").format(x=x) + x)\n', encoding="utf-8")
+    errors = _taxonomy_errors([sample])
+    assert errors == {"ConnectorError", "DataError", "BadFile"}
+    assert [line.split(":")[1] for line in _translated_at_raise(sample, errors, tmp_path)] == ["5", "11"]
+
+
 def test_no_unmarked_english_text_reaches_a_person() -> None:
     files = [p for p in sorted(PACKAGE.rglob("*.py")) if not SKIP_PARTS & set(p.relative_to(PACKAGE).parts)]
     unmarked = [line for path in files for line in _unmarked(path)]

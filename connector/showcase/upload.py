@@ -17,9 +17,10 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from connector.errors import AuthError, ConnectorError, FatalAdapterError, LocalStorageError
-from connector.i18n import _
+from connector.i18n import N_, _
 from connector.pipeline.context import PipelineContext
 from connector.pipeline.outcomes import JobStats, batch_budget, dead_letter, record_item_error
+from connector.pos_client.settings import pos_account
 from connector.pos_client.wire import WireShowcaseResult
 from connector.showcase.records import ShowcaseRecord, ShowcaseState
 from connector.showcase.refresh import SEND_JOB, resolve_sent
@@ -109,7 +110,8 @@ def _apply_result(ctx: PipelineContext, session: Any, record: ShowcaseRecord, se
     now = ctx.clock()
     if result is None:
         record_item_error(session, ctx, record, ConnectorError(
-            f"POS account {record.account!r}: the showcase returned no result for item {record.item_id}"),
+            N_("{account}: the showcase returned no result for item {item}"),
+            params={"account": pos_account(record.account), "item": record.item_id}),
             job=SEND_JOB, stats=stats)
         return
     record.result = {"accepted": result.accepted, "id": result.id, "code": result.code,

@@ -57,7 +57,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def load_bodies_file(path: Path) -> dict[str, str]:
     if not path.is_file():
-        raise DataError(f"{path}: bodies_file not found")
+        raise DataError(N_("{file}: bodies_file not found"), params={"file": path})
     bodies: dict[str, str] = {}
     problems: list[str] = []
     columns: tuple[int, int] | None = None

@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from connector.errors import DataError
+from connector.errors import DataError, Phrase
 from connector.i18n import N_, _
 
 # Documented defaults for an administration's office files (README, "Running as a service").
@@ -77,11 +77,13 @@ def check_entries(label: str, infos: list[zipfile.ZipInfo], limits: ZipLimits) -
 
 def open_zip(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: str | None = None) -> zipfile.ZipFile:
     """The zip at ``path``, open, once its directory passed :func:`check_entries`; the caller closes it.
-    ``what`` is the caller's sentence for a file that is no zip at all (``None``: "not a readable zip archive")."""
+    ``what`` is the caller's sentence, marked N_(), for a file that is no zip at all (``None``: "not a readable
+    zip archive"): translated where the error is shown, English in the log."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ArchiveError(f"{path.name}: {what or _('not a readable zip archive')} ({exc})") from None
+        raise ArchiveError(N_("{file}: {what} ({error})"), params={
+            "file": path.name, "what": Phrase(what or N_("not a readable zip archive")), "error": exc}) from None
     try:
         check_entries(path.name, zf.infolist(), limits)
     except BaseException:
@@ -94,7 +96,7 @@ def check_office_file(path: Path, limits: ZipLimits = OFFICE_LIMITS, *, what: st
                       max_tags: int | None = None) -> None:
     """Raise :class:`ArchiveError` unless the .docx/.xlsx at ``path`` is safe to hand to its library.
     ``max_tags``: for readers that build whole trees, the most ``<`` one XML part may hold."""
-    with open_zip(path, limits, what=what or _("not a readable Office file")) as zf:
+    with open_zip(path, limits, what=what or N_("not a readable Office file")) as zf:
         for info in zf.infolist():
             if info.is_dir() or info.flag_bits & 0x1:
                 continue  # an encrypted part is the library's "cannot read" and cannot carry a DTD to it

@@ -63,7 +63,7 @@ class LkoReport(BaseModel):
 
 def read_export(path: Path) -> Iterator[LkoRow]:
     """Rows of the ЛКО export; a missing sheet or «Номер» column is a DataError naming it."""
-    check_office_file(path, what="not a readable XLSX workbook")
+    check_office_file(path, what=N_("not a readable XLSX workbook"))
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:

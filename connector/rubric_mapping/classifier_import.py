@@ -80,7 +80,7 @@ def _docx_fragments(path: Path) -> Iterator[tuple[str, str]]:
     from lxml.etree import XMLSyntaxError
 
     # python-docx inflates and parses whole parts into memory: a bomb must stop before it
-    check_office_file(path, what=_("not a readable .docx"), max_tags=MAX_XML_TAGS)
+    check_office_file(path, what=N_("not a readable .docx"), max_tags=MAX_XML_TAGS)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:

@@ -17,7 +17,7 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from connector.errors import DataError
-from connector.i18n import N_, _
+from connector.i18n import N_
 from connector.safe_archive import check_office_file, open_zip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -93,7 +93,7 @@ def _open_xlsx(path: Path, preferred: str | None) -> SheetData:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    check_office_file(path, what=_("the workbook cannot be read (damaged or not an .xlsx file)"))
+    check_office_file(path, what=N_("the workbook cannot be read (damaged or not an .xlsx file)"))
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
         names = wb.sheetnames

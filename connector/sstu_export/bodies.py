@@ -39,7 +39,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
-        check_office_file(path, what="not a readable .xlsx workbook")
+        check_office_file(path, what=N_("not a readable .xlsx workbook"))
         try:
             wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

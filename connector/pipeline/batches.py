@@ -1,17 +1,19 @@
 """The loop every queue job shares: claim a batch, load it in one query, make the remote calls
-(on a bounded thread pool, ``[daemon] concurrency``), and record the batch's results in one short
-transaction on the job's thread; stop a whole group (an account, an EDMS target) when its
+(on a bounded thread pool, ``[daemon] concurrency``), and record their results in short
+transactions on the job's thread; stop a whole group (an account, an EDMS target) when its
 remote side refuses us as a whole.
 
 A job is a :class:`Step`: ``load`` reads the claimed rows of a batch (set-based, on the job
 thread), ``call`` does one item's remote work (any thread, never the database), ``save`` /
-``fail`` record its result (job thread).  The results are recorded once every call of the batch
-has returned, in one transaction, so no transaction is open while remote calls run: a
-transaction per item cost more CPU than the item's bookkeeping itself (the ORM flushed one
-object at a time, and each commit checked a connection out and in).  When recording one item
-raises (a bug, a full disk), that transaction is rolled back, the batch is loaded again and each
-item is recorded in its own transaction, as before: one item's failure costs no other item its
-result.  Database writes stay on one thread, so SQLite keeps its single writer; items of one
+``fail`` record its result (job thread).  The results that have come in are recorded together,
+in one transaction, once the oldest of them has waited ``RECORD_AFTER_SECONDS`` (and at the end
+of the batch): a fast batch is one transaction, since a transaction per item cost more CPU than
+the item's bookkeeping itself (the ORM flushed one object at a time, and each commit checked a
+connection out and in), while a slow peer or a kill costs at most the calls of the last half
+second, not a whole batch's.  No transaction is open while the job thread waits for a call.
+When recording one item raises (a bug, a full disk), that transaction is rolled back, its items
+loaded again and each recorded in its own transaction: one item's failure costs no other item
+its result.  Database writes stay on one thread, so SQLite keeps its single writer; items of one
 ``chain`` (one message's outbox entries) are called strictly one after another, and a failed
 call stops the rest of its chain.
 """
@@ -20,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -74,6 +78,18 @@ class _Skipped:
 _SKIPPED = _Skipped()
 
 
+class _Tick:
+    """No outcome yet: the next call still runs; the job thread may record what it holds meanwhile."""
+
+
+_TICK = _Tick()
+
+# Outcomes are held at most this long before they are recorded (one transaction for all held): a kill
+# or a crash costs the calls of the last half second, not a whole batch's, and a fast batch is still
+# recorded in one transaction.
+RECORD_AFTER_SECONDS = 0.5
+
+
 @dataclass
 class _Run:
     stopped: set[str] = field(default_factory=set)
@@ -112,7 +128,8 @@ def drain(ctx: PipelineContext, model: type[Any], step: Step[Any, Any], *, job: 
     stats = JobStats()
     run = _Run()
     workers = ctx.settings.daemon.concurrency
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=job) if workers > 1 else None
+    # a pool even for one worker: the job thread then records what has come in while a slow call runs
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=job)
     try:
         for _ in batch_budget(max_batches):
             ids = claim(ctx.store.sessions, model, conditions(run.stopped), worker=ctx.worker,
@@ -128,43 +145,58 @@ def drain(ctx: PipelineContext, model: type[Any], step: Step[Any, Any], *, job: 
             if run.halted.is_set():
                 break
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
     return stats
 
 
 def _batch(ctx: PipelineContext, step: Step[Any, Any], ids: list[int], run: _Run, stats: JobStats, *, job: str,
-           pool: ThreadPoolExecutor | None) -> None:
+           pool: ThreadPoolExecutor) -> None:
     run.unsaved = list(ids)  # released if loading fails
     with ctx.store.sessions() as session:
         works = list(step.load(session, ids, stats))
         session.commit()  # ends the read (on SQLite: frees the write lock BEGIN IMMEDIATE took)
         run.unsaved = [w.id for w in works]  # load finished (and released) the others itself
         outcomes = _called(step, works, run, pool)
+        held: list[tuple[Work, object]] = []
+        since = 0.0
         try:
-            called = list(outcomes)
+            for event in outcomes:
+                if not isinstance(event, _Tick):
+                    if not held:
+                        since = time.monotonic()
+                    held.append(event)
+                if held and time.monotonic() - since >= RECORD_AFTER_SECONDS:
+                    _record_held(ctx, session, step, held, run, stats, job=job)
+                    held = []
+            if held:
+                _record_held(ctx, session, step, held, run, stats, job=job)
         finally:
             outcomes.close()
-        before = _Before.of(run, stats)
-        try:
-            written = [work.id for work, outcome in called
-                       if _record(ctx, session, step, work, outcome, run, stats, job=job, alone=False)]
-            session.commit()
-        except (OperationalError, InterfaceError):
-            session.rollback()
-            raise
-        except Exception:  # noqa: BLE001 - one item's record failed: each item on its own, below
-            session.rollback()
-            before.restore(run, stats)
-            # loaded again: a save may have changed its work's in-memory state before it raised
-            fresh = {w.id: w for w in step.load(session, [w.id for w, _ in called], JobStats())}
-            session.commit()
-            for work, outcome in called:
-                if work.id in fresh:
-                    _record(ctx, session, step, fresh[work.id], outcome, run, stats, job=job, alone=True)
-            return
-        for work_id in written:
-            run.unsaved.remove(work_id)
+
+
+def _record_held(ctx: PipelineContext, session: Session, step: Step[Any, Any], held: list[tuple[Work, object]],
+                 run: _Run, stats: JobStats, *, job: str) -> None:
+    """The held outcomes in one transaction; when one record raises, each on its own."""
+    before = _Before.of(run, stats)
+    try:
+        written = [work.id for work, outcome in held
+                   if _record(ctx, session, step, work, outcome, run, stats, job=job, alone=False)]
+        session.commit()
+    except (OperationalError, InterfaceError):
+        session.rollback()
+        raise
+    except Exception:  # noqa: BLE001 - one item's record failed: each item on its own, below
+        session.rollback()
+        before.restore(run, stats)
+        # loaded again: a save may have changed its work's in-memory state before it raised
+        fresh = {w.id: w for w in step.load(session, [w.id for w, _ in held], JobStats())}
+        session.commit()
+        for work, outcome in held:
+            if work.id in fresh:
+                _record(ctx, session, step, fresh[work.id], outcome, run, stats, job=job, alone=True)
+        return
+    for work_id in written:
+        run.unsaved.remove(work_id)
 
 
 def _record(ctx: PipelineContext, session: Session, step: Step[Any, Any], work: Work, outcome: object, run: _Run,
@@ -229,20 +261,23 @@ def _internal_error(ctx: PipelineContext, session: Session, work: Work, exc: Exc
 
 
 def _called(step: Step[Any, Any], works: list[Work], run: _Run,
-            pool: ThreadPoolExecutor | None) -> Generator[tuple[Work, object], None, None]:
-    """Each work with its outcome (a result, the exception its call raised, or skipped), in id order."""
+            pool: ThreadPoolExecutor) -> Generator[tuple[Work, object] | _Tick, None, None]:
+    """Each work with its outcome (a result, the exception its call raised, or skipped), in id order,
+    and a tick every ``RECORD_AFTER_SECONDS`` the next outcome keeps the job thread waiting."""
     chains: dict[object, list[Work]] = {}
     for work in works:
         chains.setdefault(step.chain(work), []).append(work)
-    if pool is None:
-        for chain in chains.values():
-            yield from _call_chain(step, chain, run)
-        return
     futures: list[Future[list[tuple[Work, object]]]] = [
         pool.submit(lambda c: list(_call_chain(step, c, run)), chain) for chain in chains.values()]
     try:
         for future in futures:
-            yield from future.result()
+            while True:
+                try:
+                    done = future.result(timeout=RECORD_AFTER_SECONDS)
+                    break
+                except FutureTimeout:
+                    yield _TICK
+            yield from done
     finally:
         for future in futures:
             future.cancel()

@@ -258,3 +258,42 @@ def test_a_bug_recording_one_item_costs_the_others_of_its_batch_nothing(
     assert len(simctl.cards_per_pos_id(onec_sim)) == len(ids)  # the poison's card, found again on each attempt
     [failure] = list_failures(ctx.store)
     assert failure.reason == "internal error (ValueError) in register; see the log"
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_slow_call_at_the_end_of_a_batch_does_not_hold_back_the_records_before_it(
+        ctx: PipelineContext, pos_sim: SimServer, onec_sim: SimServer, monkeypatch: pytest.MonkeyPatch,
+        concurrency: int) -> None:
+    """The EDMS hangs on the batch's last card: the cards created before it are in the store within a
+    second, so a kill or a crash now would not make the EDMS calls for them again."""
+    import connector.pipeline.register as register
+
+    ctx.settings.daemon.concurrency = concurrency
+    ids = simctl.seed(pos_sim, 5)
+    run_job(ctx, "pull")
+    with ctx.store.session() as session:
+        last = session.scalars(select(Message.id).order_by(Message.id.desc())).first()
+    real, release = register._create_card, threading.Event()
+
+    def slow_on_the_last(work: Any) -> Any:
+        if work.id == last:
+            release.wait(30)
+        return real(work)
+
+    monkeypatch.setattr(register, "_create_card", slow_on_the_last)
+    job = threading.Thread(target=run_job, args=(ctx, "register"))
+    job.start()
+    try:
+        deadline, registered = time.monotonic() + 10, 0
+        while time.monotonic() < deadline and registered < len(ids) - 1:
+            time.sleep(0.1)
+            with ctx.store.session() as session:
+                registered = session.scalar(select(func.count()).select_from(Message)
+                                            .where(Message.state == MessageState.REGISTERED)) or 0
+        assert registered == len(ids) - 1, "the four cards made before the slow one are recorded while it runs"
+    finally:
+        release.set()
+        job.join(60)
+    with ctx.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)
+                              .where(Message.state == MessageState.REGISTERED)) == len(ids)

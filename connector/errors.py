@@ -151,8 +151,8 @@ class ForeignCardError(IntegrityError):
                    "not linked, no second card created") if owner_pos_id else
                 N_("{system} card {card_id} belongs to no POS message (it carries no POS id), not to POS message "
                    "{pos_id}: not linked, no second card created"))
-        super().__init__(text,
-                params={"system": system, "card_id": card_id, "owner": owner_pos_id, "pos_id": pos_id},
+        super().__init__(text, params={"system": system, "card_id": card_id, "owner": owner_pos_id,
+                                       "pos_id": pos_id},
                          detail="check the card in the EDMS (restored backup, copied base, edited card); "
                                 "once it is put right, `connector failures retry` registers the message")
         self.system = system

@@ -63,17 +63,19 @@ def status_report(store: Store, *, config_file: str = "", zone: tzinfo = UTC) ->
     """``zone``: times are shown in it, with their offset (the body's zone, as the product's dates)."""
     # Core reads on one connection: status must not import the ORM (store/read_tables.py)
     with store.engine.connect() as conn:
-        by_state: dict[str, int] = dict(conn.execute(select(messages.c.state, func.count()).group_by(messages.c.state)).all())
-        outbox_states: dict[str, int] = dict(conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all())
+        by_state: dict[str, int] = dict(conn.execute(
+            select(messages.c.state, func.count()).group_by(messages.c.state)).all())
+        outbox_states: dict[str, int] = dict(conn.execute(
+            select(outbox.c.state, func.count()).group_by(outbox.c.state)).all())
         oldest = conn.execute(select(func.min(outbox.c.created_at))
                               .where(outbox.c.state == OutboxState.PENDING)).scalar()
-        sstu: dict[str, int] = dict(conn.execute(select(sstu_appeals.c.send_state, func.count())
-                                 .group_by(sstu_appeals.c.send_state)).all())
-        showcase: dict[str, int] = dict(conn.execute(select(showcase_items.c.send_state, func.count())
-                                     .group_by(showcase_items.c.send_state)).all())
+        sstu: dict[str, int] = dict(conn.execute(
+            select(sstu_appeals.c.send_state, func.count()).group_by(sstu_appeals.c.send_state)).all())
+        showcase: dict[str, int] = dict(conn.execute(
+            select(showcase_items.c.send_state, func.count()).group_by(showcase_items.c.send_state)).all())
         held = (messages.c.state.in_(OPEN_CARD_STATES), messages.c.last_error.is_not(None))
-        waiting_by_reason: dict[str, int] = dict(conn.execute(select(messages.c.last_error, func.count()).where(*held)
-                                              .group_by(messages.c.last_error)).all())
+        waiting_by_reason: dict[str, int] = dict(conn.execute(
+            select(messages.c.last_error, func.count()).where(*held).group_by(messages.c.last_error)).all())
         waiting = [WaitingMessage(account=m.account, pos_id=m.pos_id, reason=m.last_error or "",
                                   until=m.next_attempt_at)
                    for m in conn.execute(select(messages).where(*held)

@@ -96,8 +96,9 @@ class _Run:
     halted: threading.Event = field(default_factory=threading.Event)  # no more calls: local storage failed
     reported: set[str] = field(default_factory=set)
     unsaved: list[int] = field(default_factory=list)
-    #: the batch's records stop here: one recorded before met local storage failing (the calls
-    #: have all returned by then, so ``halted`` would also drop the items called before it)
+    #: records stop here: the outcome just recorded was local storage failing. Not ``halted``:
+    #: a call thread sets that at once, and the outcomes before it in the batch's order, whose
+    #: calls did their work, must still be recorded
     dropping: bool = False
 
 
